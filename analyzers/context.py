@@ -1,0 +1,169 @@
+"""What rules see of one file: its parsed statements, module name, imports and scopes."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+from analyzers.findings import Finding, Scope
+from analyzers.policy import Policy
+from analyzers.source import ParsedSource
+
+
+@lru_cache(maxsize=256)
+def compiled(pattern: str) -> re.Pattern[str]:
+    """A policy regular expression, compiled once per process."""
+    return re.compile(pattern)
+
+
+def module_name(path: str, roots: tuple[str, ...] = ()) -> tuple[str, bool]:
+    """Dotted module name of a repository path and whether it is a package ``__init__``."""
+    for root in sorted(roots, key=len, reverse=True):
+        prefix = root.strip("/") + "/"
+        if root and path.startswith(prefix):
+            path = path[len(prefix) :]
+            break
+    parts = path.removesuffix(".py").removesuffix(".pyi").split("/")
+    is_package = parts[-1] == "__init__"
+    if is_package:
+        parts = parts[:-1]
+    return ".".join(p for p in parts if p), is_package
+
+
+def resolve_relative(module: str | None, level: int, current: str, is_package: bool) -> str:
+    """Absolute module of ``from <level dots><module> import ...`` in module ``current``."""
+    if level == 0:
+        return module or ""
+    parts = current.split(".") if current else []
+    # In a package's __init__, one dot is the package itself.
+    drop = level - 1 if is_package else level
+    base = parts[: len(parts) - drop] if drop <= len(parts) else []
+    return ".".join([*base, module] if module else base)
+
+
+@dataclass
+class ModuleContext:
+    """One file's parsed statements plus the facts every rule needs about them."""
+
+    path: str
+    policy: Policy
+    parsed: ParsedSource
+    module: str = ""
+    is_package: bool = False
+    path_scope: Scope = "source"
+    lines: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, path: str, policy: Policy, parsed: ParsedSource) -> ModuleContext:
+        """Context for ``path`` with its module name derived from the policy's source roots."""
+        module, is_package = module_name(path, policy.source_roots)
+        return cls(
+            path=path,
+            policy=policy,
+            parsed=parsed,
+            module=module,
+            is_package=is_package,
+            path_scope=policy.path_scope(path),
+            lines=parsed.text.splitlines(),
+        )
+
+    def walk(self) -> Iterator[tuple[ast.AST, tuple[str, ...]]]:
+        """Every node of the parsed statements with its enclosing def/class names."""
+        for sl in self.parsed.slices:
+            stack: list[tuple[ast.AST, tuple[str, ...]]] = [(s, sl.scope) for s in reversed(sl.statements)]
+            while stack:
+                node, scope = stack.pop()
+                yield node, scope
+                inner = scope
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    inner = (*scope, node.name)
+                stack.extend((child, inner) for child in reversed(list(ast.iter_child_nodes(node))))
+
+    @cached_property
+    def nodes(self) -> list[tuple[ast.AST, tuple[str, ...]]]:
+        """:meth:`walk`, computed once per file and shared by the rules."""
+        return list(self.walk())
+
+    @cached_property
+    def imported(self) -> dict[str, str]:
+        """Local name -> qualified name, for names bound by any import in the parsed code."""
+        names: dict[str, str] = {}
+        for node, _ in self.nodes:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.asname:
+                        names[alias.asname] = alias.name
+                    else:
+                        top = alias.name.split(".")[0]
+                        names[top] = top
+            elif isinstance(node, ast.ImportFrom):
+                base = self.absolute(node)
+                for alias in node.names:
+                    if alias.name != "*":
+                        names[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+        return names
+
+    def absolute(self, node: ast.ImportFrom) -> str:
+        """The absolute module an ``ImportFrom`` reads from."""
+        return resolve_relative(node.module, node.level, self.module, self.is_package)
+
+    def qualified(self, node: ast.expr) -> str | None:
+        """``a.b.C`` for a Name/Attribute chain whose root name was imported, else None."""
+        parts: list[str] = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        root = self.imported.get(node.id)
+        if root is None:
+            return None
+        return ".".join([root, *reversed(parts)])
+
+    def policy_pattern(self, pattern: str) -> re.Pattern[str]:
+        """A compiled policy regular expression (validated when the policy was loaded)."""
+        return compiled(pattern)
+
+    def source_of(self, node: ast.AST) -> str:
+        """The source text of a node (for fingerprints and messages)."""
+        return ast.get_source_segment(self.parsed.text, node) or ast.unparse(node)
+
+    def finding(
+        self,
+        rule: str,
+        concept: str,
+        node: ast.AST,
+        message: str,
+        matched: str,
+        scope: tuple[str, ...],
+        scope_kind: Scope | None = None,
+    ) -> Finding:
+        """A finding at ``node``, with severity from the policy for its scope."""
+        kind = scope_kind or self.path_scope
+        line = getattr(node, "lineno", 1)
+        end_line = getattr(node, "end_lineno", None) or line
+        return Finding(
+            rule=rule,
+            concept=concept,
+            path=self.path,
+            line=line,
+            col=getattr(node, "col_offset", 0),
+            end_line=end_line,
+            end_col=getattr(node, "end_col_offset", None) or 0,
+            message=message,
+            matched=matched,
+            scope_name=".".join(scope),
+            scope=kind,
+            severity=self.policy.severity(rule, kind),
+        )
+
+    def is_test_scope(self, scope: tuple[str, ...], class_name: str | None = None) -> bool:
+        """Test code: a test path, or inside (or being) a test class or test double."""
+        if self.path_scope == "test":
+            return True
+        pattern = self.policy.test_class_re
+        names = [*scope, class_name] if class_name else list(scope)
+        return any(pattern.search(n) for n in names if n and n[:1].isupper())

@@ -1,0 +1,114 @@
+"""``analyze(path, data, policy) -> FileResult``: the pure core of SSOT guard.
+
+Fast path first: size and binary checks, then the policy's trigger literals on the raw
+bytes. Only files that can hold a finding are decoded, and in them only the statements
+around each trigger are parsed (see :mod:`analyzers.source`). Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from analyzers import suppression
+from analyzers.context import ModuleContext
+from analyzers.findings import Finding
+from analyzers.policy import Policy
+from analyzers.rules import RULES
+from analyzers.source import ParsedSource, Slicer, UnparsableSource, parse_whole
+from analyzers.triggers import triggers_for
+
+ENGINE_VERSION = "1"
+
+
+@dataclass
+class FileResult:
+    """What the engine found in one file (suppressed findings included, marked)."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    candidate: bool = False
+
+    @property
+    def active(self) -> list[Finding]:
+        return [f for f in self.findings if f.suppressed is None]
+
+
+def unanalysable(path: str, reason: str, policy: Policy, line: int = 1, col: int = 0) -> Finding:
+    """An SSOT900 finding for a file the engine cannot read as Python."""
+    scope = policy.path_scope(path)
+    return Finding(
+        rule="SSOT900",
+        concept="",
+        path=path,
+        line=line,
+        col=col,
+        end_line=line,
+        end_col=col,
+        message=f"file cannot be analysed: {reason}",
+        matched=reason.split(":")[0],
+        scope=scope,
+        severity=policy.severity("SSOT900", scope),
+    )
+
+
+def analyze(path: str, data: bytes | str, policy: Policy, *, full_parse: bool = False) -> FileResult:
+    """Findings of every enabled rule in one file.
+
+    ``data`` is the file's content; bytes are preferred (the prefilter never decodes a file
+    that cannot match). ``full_parse`` parses the whole file instead of slices (used by tests
+    to prove the slicing finds the same things).
+    """
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
+    if len(raw) > policy.max_file_size:
+        return _only(path, policy, f"over the size limit ({len(raw):,} > {policy.max_file_size:,} bytes)")
+    if b"\0" in raw:
+        return _only(path, policy, "binary content (NUL byte)")
+    if isinstance(data, str):
+        text = data
+    elif raw.isascii():
+        text = raw.decode("ascii")
+    else:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return _only(path, policy, f"not UTF-8 (byte {exc.start})")
+    triggers = triggers_for(policy)
+    if not full_parse and not triggers.is_candidate(raw):
+        return FileResult(path)
+    text = text.removeprefix("\ufeff")
+    try:
+        parsed = parse_whole(text) if full_parse else Slicer(text).parse(triggers.hits(text))
+    except UnparsableSource as exc:
+        return _only(path, policy, f"syntax error: {exc} (line {exc.line})", exc.line, exc.col)
+    findings = run_rules(path, parsed, policy)
+    return FileResult(path, suppression.apply(findings, text), candidate=True)
+
+
+def run_rules(path: str, parsed: ParsedSource, policy: Policy) -> list[Finding]:
+    """Every enabled rule over an already parsed file, sorted by position."""
+    ctx = ModuleContext.build(path, policy, parsed)
+    findings: list[Finding] = []
+    for code, rule in RULES.items():
+        if rule.check is None:
+            continue
+        findings.extend(f for f in rule.check(ctx) if policy.severity(code, f.scope) != "off")
+    findings.sort(key=lambda f: (f.line, f.col, f.rule))
+    return _dedupe(findings)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, int, int, str]] = set()
+    out = []
+    for f in findings:
+        key = (f.rule, f.line, f.col, f.fingerprint)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _only(path: str, policy: Policy, reason: str, line: int = 1, col: int = 0) -> FileResult:
+    finding = unanalysable(path, reason, policy, line, col)
+    if policy.severity("SSOT900", finding.scope) == "off":
+        return FileResult(path, candidate=True)
+    return FileResult(path, [finding], candidate=True)

@@ -1,0 +1,158 @@
+"""The policy model: what is canonical, what is deprecated, what counts as another copy.
+
+The model is made of plain frozen dataclasses so that importing it costs nothing (the CLI
+must start fast enough for a pre-commit hook); :mod:`analyzers.policy_loader` validates TOML
+into these classes with pydantic and turns every error into one that names file, line and key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from typing import Literal
+
+from analyzers.findings import Scope, Severity
+from analyzers.globs import GlobSet
+
+RULE_CODES = ("SSOT001", "SSOT002", "SSOT003", "SSOT900")
+DEFAULT_TEST_PATHS = (
+    "tests/**",
+    "test/**",
+    "**/tests/**",
+    "**/test_*.py",
+    "**/*_test.py",
+    "**/conftest.py",
+)
+DEFAULT_TEST_CLASS_PATTERN = r"^(Test|Mock|Fake|Stub|Dummy|Spy)|(Mock|Fake|Stub|Dummy|Spy|Test)$"
+# Extra fields in any table are a typo until proven otherwise.
+_STRICT = {"extra": "forbid"}
+
+
+@dataclass(frozen=True)
+class Implementation:
+    """What makes a class another implementation of a concept.
+
+    A class matches when its name matches ``name``, or one of its bases is in ``bases``, or it
+    defines at least ``min_methods`` of the signature ``methods``.
+    """
+
+    __pydantic_config__ = _STRICT
+
+    name: str | None = None
+    bases: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    min_methods: int = 2
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One thing that must have a single source of truth."""
+
+    __pydantic_config__ = _STRICT
+
+    name: str
+    canonical: str
+    deprecated: tuple[str, ...] = ()
+    implementation: Implementation | None = None
+    allowed_in: tuple[str, ...] = ()
+    target: int | None = None
+
+    @property
+    def canonical_module(self) -> str:
+        return self.canonical.rpartition(".")[0]
+
+    @property
+    def canonical_name(self) -> str:
+        return self.canonical.rpartition(".")[2]
+
+
+@dataclass(frozen=True)
+class EventSchema:
+    """The canonical shape of a family of event payloads."""
+
+    __pydantic_config__ = _STRICT
+
+    name: str
+    events: tuple[str, ...]
+    event_key: str = "event_type"
+    legacy_keys: dict[str, str] = field(default_factory=dict)
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    data_key: str = "data"
+    timestamp_key: str = "timestamp"
+    timestamp: Literal["number", "string", "any"] = "number"
+
+    @property
+    def canonical_keys(self) -> frozenset[str]:
+        return frozenset((self.event_key, self.data_key, self.timestamp_key, *self.required, *self.optional))
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    """How a rule gates: ``severity`` for source code, ``tests`` for test code."""
+
+    __pydantic_config__ = _STRICT
+
+    severity: Severity = "block"
+    tests: Severity | None = None
+
+    def for_scope(self, scope: Scope) -> Severity:
+        if scope == "test" and self.tests is not None:
+            return self.tests
+        return self.severity
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A whole validated policy (``.github/ssot.toml`` or ``[tool.ssot]``)."""
+
+    __pydantic_config__ = _STRICT
+
+    version: int = 1
+    extends: str | None = None
+    exclude: tuple[str, ...] = ()
+    source_roots: tuple[str, ...] = ()
+    test_paths: tuple[str, ...] = DEFAULT_TEST_PATHS
+    test_classes: str = DEFAULT_TEST_CLASS_PATTERN
+    max_file_size: int = 2_000_000
+    concept: tuple[Concept, ...] = ()
+    event_schema: tuple[EventSchema, ...] = ()
+    rules: dict[str, RuleSettings] = field(default_factory=dict)
+
+    @property
+    def concepts(self) -> tuple[Concept, ...]:
+        return self.concept
+
+    @property
+    def event_schemas(self) -> tuple[EventSchema, ...]:
+        return self.event_schema
+
+    def severity(self, rule: str, scope: Scope) -> Severity:
+        """The severity of ``rule`` for a finding in ``scope`` (block unless configured)."""
+        settings = self.rules.get(rule)
+        return "block" if settings is None else settings.for_scope(scope)
+
+    @cached_property
+    def digest(self) -> str:
+        """Stable hash of the policy's meaning; part of every cache key."""
+        blob = json.dumps(asdict(self), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+    @cached_property
+    def excluded(self) -> GlobSet:
+        return GlobSet(self.exclude)
+
+    @cached_property
+    def test_globs(self) -> GlobSet:
+        return GlobSet(self.test_paths)
+
+    @cached_property
+    def test_class_re(self) -> re.Pattern[str]:
+        return re.compile(self.test_classes)
+
+    def path_scope(self, path: str) -> Scope:
+        """``test`` for files under the policy's test paths, ``source`` otherwise."""
+        return "test" if self.test_globs.match(path) else "source"
