@@ -1,0 +1,102 @@
+"""Findings cache under ``.ssot_cache/``: per file (mtime + size) and per git blob (sha).
+
+One file per policy digest and engine version, so a policy change or an upgrade starts a
+fresh cache instead of serving stale findings. ``marshal`` keeps loading it cheap: a warm
+scan of ten thousand files is dominated by ``stat``, not by reading the cache.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import tempfile
+from dataclasses import astuple
+from pathlib import Path
+
+from analyzers.findings import Finding
+
+CACHE_DIR = ".ssot_cache"
+FORMAT = 1
+_FIELDS = tuple(f for f in Finding.__dataclass_fields__ if f != "fix")
+
+FileEntry = tuple[int, int, tuple[tuple[object, ...], ...]]
+
+
+def encode(findings: list[Finding]) -> tuple[tuple[object, ...], ...]:
+    """Findings as plain tuples (fixes are not cached; they are built on demand)."""
+    out = []
+    for f in findings:
+        values = astuple(f) if f.fix is None else astuple(Finding(**{k: getattr(f, k) for k in _FIELDS}))
+        out.append(tuple(v for k, v in zip(Finding.__dataclass_fields__, values, strict=True) if k != "fix"))
+    return tuple(out)
+
+
+def decode(rows: tuple[tuple[object, ...], ...]) -> list[Finding]:
+    """Inverse of :func:`encode`."""
+    return [Finding(**dict(zip(_FIELDS, row, strict=True))) for row in rows]  # type: ignore[arg-type]
+
+
+class FindingsCache:
+    """Load once, look up per file, save once (atomically) if anything changed."""
+
+    def __init__(self, root: Path, key: str, enabled: bool = True) -> None:
+        self.path = root / CACHE_DIR / f"findings-{key}.marshal"
+        self.enabled = enabled
+        self.files: dict[str, FileEntry] = {}
+        self.blobs: dict[str, tuple[tuple[object, ...], ...]] = {}
+        self.dirty = False
+        if enabled:
+            self._load()
+
+    def _load(self) -> None:
+        try:
+            with open(self.path, "rb") as fh:
+                data = marshal.load(fh)
+        except (OSError, EOFError, ValueError, TypeError):
+            return  # missing or corrupt: start empty, never fail a scan over a cache
+        if isinstance(data, dict) and data.get("format") == FORMAT:
+            self.files = data.get("files", {})
+            self.blobs = data.get("blobs", {})
+
+    def lookup(self, rel: str, stat: os.stat_result) -> list[Finding] | None:
+        """Cached findings for a working-tree file whose mtime and size did not change."""
+        entry = self.files.get(rel)
+        if entry is None or entry[0] != stat.st_mtime_ns or entry[1] != stat.st_size:
+            return None
+        return decode(entry[2]) if entry[2] else []
+
+    def store(self, rel: str, stat: os.stat_result, findings: list[Finding]) -> None:
+        self.files[rel] = (stat.st_mtime_ns, stat.st_size, encode(findings))
+        self.dirty = True
+
+    def lookup_blob(self, sha: str) -> list[Finding] | None:
+        """Cached findings of a git blob (content-addressed, so never stale)."""
+        rows = self.blobs.get(sha)
+        return None if rows is None else decode(rows)
+
+    def store_blob(self, sha: str, findings: list[Finding]) -> None:
+        self.blobs[sha] = encode(findings)
+        self.dirty = True
+
+    def forget_missing(self, present: set[str]) -> None:
+        """Drop entries of files that no longer exist."""
+        gone = [p for p in self.files if p not in present]
+        for p in gone:
+            del self.files[p]
+        self.dirty = self.dirty or bool(gone)
+
+    def save(self) -> None:
+        """Write the cache atomically; a read-only checkout just goes without."""
+        if not (self.enabled and self.dirty):
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            ignore = self.path.parent / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("*\n")
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
+            with os.fdopen(fd, "wb") as fh:
+                marshal.dump({"format": FORMAT, "files": self.files, "blobs": self.blobs}, fh)
+            os.replace(tmp, self.path)
+        except OSError:
+            pass

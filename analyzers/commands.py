@@ -1,0 +1,178 @@
+"""What each built-in ``ssot`` command does (the parser lives in :mod:`analyzers.cli`)."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+
+from analyzers import gitio
+from analyzers.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
+from analyzers.policy import Policy
+from analyzers.policy_loader import (
+    POLICY_PATHS,
+    PolicyError,
+    discover_policy,
+    load_policy,
+    local_parent_fetcher,
+    policy_table,
+    read_policy_text,
+)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the parsed command; raise :class:`UsageError` for what the user must fix."""
+    handler = {
+        "scan": cmd_scan,
+        "check": cmd_check,
+        "fix": cmd_fix,
+        "explain": cmd_explain,
+        "rules": cmd_rules,
+    }[args.command]
+    try:
+        return handler(args)
+    except PolicyError as exc:
+        raise UsageError(str(exc)) from None
+    except gitio.GitError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def root_of(args: argparse.Namespace) -> Path:
+    root = Path(args.root).resolve()
+    if not root.is_dir():
+        raise UsageError(f"--root {args.root}: not a directory")
+    return root
+
+
+def policy_of(args: argparse.Namespace, root: Path) -> Policy:
+    """The policy named by ``--policy``, or the one found in the checkout."""
+    if args.policy is not None:
+        path = Path(args.policy)
+        if not path.is_file():
+            raise UsageError(f"--policy {args.policy}: no such file")
+        source = str(args.policy)
+        return load_policy(read_policy_text(path, source), source, local_parent_fetcher(root)).policy
+    found = discover_policy(root)
+    if found is None:
+        raise UsageError(
+            f"no policy in {root}: add .github/ssot.toml (or [tool.ssot] in pyproject.toml), "
+            "or pass --policy FILE; see docs/policy.md"
+        )
+    source, text = found
+    return load_policy(text, source, local_parent_fetcher(root)).policy
+
+
+def policy_at(root: Path, rev: str) -> tuple[Policy, str] | None:
+    """The policy as it is at ``rev`` (what a change is gated by), if it has one."""
+    for rel, _sha, data in gitio.read_blobs(root, rev, list(POLICY_PATHS)):
+        if data is None:
+            continue
+        text = data.decode("utf-8", "replace")
+        if rel.endswith("pyproject.toml") and policy_table(text, rel) is None:
+            continue
+
+        def fetch(name: str) -> tuple[str, str] | None:
+            blobs = list(gitio.read_blobs(root, rev, [name]))
+            return None if not blobs or blobs[0][2] is None else (name, blobs[0][2].decode("utf-8", "replace"))  # type: ignore[union-attr]
+
+        return load_policy(text, f"{rel}@{rev[:12]}", fetch).policy, rel
+    return None
+
+
+def _write(args: argparse.Namespace, text: str) -> None:
+    if getattr(args, "output", None):
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from analyzers import runner
+    from analyzers.progress import totals
+    from analyzers.report import build_scan_report, render
+
+    root = root_of(args)
+    policy = policy_of(args, root)
+    result = runner.scan(root, policy, args.paths or None, use_cache=not args.no_cache, jobs=args.jobs)
+    findings = result.all_findings
+    report = build_scan_report(findings, totals(findings, policy), files=result.files)
+    _write(args, render(report, args.format, verbose=args.list))
+    blocking = any(f.blocking for f in findings)
+    return EXIT_FINDINGS if args.strict and blocking else EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from analyzers import runner
+    from analyzers.report import build_check_report, render
+
+    root = root_of(args)
+    if gitio.toplevel(root) is None:
+        raise UsageError(f"{root} is not a git checkout: `ssot check` compares with a git revision")
+    base = gitio.merge_base(root, args.base)
+    policy: Policy | None = None
+    if args.policy is None and args.policy_from == "base":
+        found = policy_at(root, base)
+        policy = None if found is None else found[0]
+    if policy is None:
+        policy = policy_of(args, root)
+    result = runner.check(root, policy, args.base, use_cache=not args.no_cache)
+    report = build_check_report(result.comparison, files=result.files, base=result.base)
+    _write(args, render(report, args.format))
+    return EXIT_FINDINGS if result.comparison.blocking else EXIT_OK
+
+
+def cmd_fix(args: argparse.Namespace) -> int:
+    from analyzers import runner
+    from analyzers.fix import apply_fixes, attach_fixes
+
+    root = root_of(args)
+    policy = policy_of(args, root)
+    rules = {r.upper() for r in args.rule} if args.rule else None
+    result = runner.scan(root, policy, args.paths or None, use_cache=not args.no_cache)
+    changed = 0
+    for rel, findings in sorted(result.findings.items()):
+        wanted = [f for f in findings if f.suppressed is None and (rules is None or f.rule in rules)]
+        if not wanted:
+            continue
+        path = root / rel
+        text = path.read_text(encoding="utf-8")
+        fixes = [f.fix for f in attach_fixes(rel, text, wanted, policy) if f.fix is not None]
+        if not fixes:
+            continue
+        fixed = apply_fixes(text, fixes)
+        if fixed == text:
+            continue
+        changed += 1
+        if args.diff:
+            sys.stdout.writelines(
+                difflib.unified_diff(text.splitlines(True), fixed.splitlines(True), f"a/{rel}", f"b/{rel}")
+            )
+        else:
+            path.write_text(fixed, encoding="utf-8")
+            print(f"fixed {rel} ({len(fixes)} fix{'es' if len(fixes) != 1 else ''})", file=sys.stderr)
+    if not changed:
+        print("nothing to fix", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from analyzers.rules import get_rule
+
+    try:
+        rule = get_rule(args.code)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    print(f"# {rule.code}: {rule.name}\n\n{rule.summary}\n\n{rule.doc.strip()}")
+    return EXIT_OK
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from analyzers.rules import RULES
+
+    for rule in RULES.values():
+        print(f"{rule.code}  {rule.name:<24} {rule.summary}")
+    return EXIT_OK
+
+
+__all__ = ["EXIT_ERROR", "run"]

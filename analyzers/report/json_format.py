@@ -1,0 +1,83 @@
+"""JSON: the whole report, machine-readable and stable.
+
+Layout (``schema_version`` 1; a change that removes or renames a key bumps it)::
+
+    {
+      "schema_version": 1,
+      "tool": {"name": "ssot-guard", "engine_version": "1"},
+      "mode": "check",                 # or "scan"
+      "base": "3f2a...",               # compared revision, or null
+      "summary": {"files_analysed": 4, "new": 2, "fixed": 1, "unchanged": 3,
+                  "blocking": 1, "suppressed": 1},
+      "totals": [{"concept": "...", "rule": "SSOT002", "count": 1058, "target": 1}],
+      "findings": [{"status": "new", "rule": "SSOT001", ..., "fingerprint": "..."}]
+    }
+
+Each finding is :meth:`analyzers.findings.Finding.to_dict` plus its ``status``: ``new``,
+``unchanged`` or ``fixed`` in check mode, ``null`` in scan mode. Findings are ordered by
+status, then path, line, column and rule, so the same run always gives the same bytes.
+:func:`parse` reads the document back into a :class:`Report`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from analyzers.engine import ENGINE_VERSION
+from analyzers.findings import Finding
+from analyzers.report.model import STATUSES, ConceptTotal, Report
+
+SCHEMA_VERSION = 1
+TOOL_NAME = "ssot-guard"
+
+
+def to_data(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready data (see the module docstring for the layout)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": TOOL_NAME, "engine_version": ENGINE_VERSION},
+        "mode": report.mode,
+        "base": report.base,
+        "summary": {
+            "files_analysed": report.files_analysed,
+            "new": len(report.new),
+            "fixed": len(report.fixed),
+            "unchanged": len(report.unchanged),
+            "blocking": len(report.blocking),
+            "suppressed": report.suppressed,
+        },
+        "totals": [
+            {"concept": t.concept, "rule": t.rule, "count": t.count, "target": t.target}
+            for t in report.totals
+        ],
+        "findings": [{"status": status, **f.to_dict()} for status, f in report.entries()],
+    }
+
+
+def render(report: Report) -> str:
+    """The report as indented JSON text, ending with a newline."""
+    return json.dumps(to_data(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def parse(text: str) -> Report:
+    """Read :func:`render` output back; ``ValueError`` for another schema version."""
+    data = json.loads(text)
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ValueError(f"unsupported report schema_version {version!r}; expected {SCHEMA_VERSION}")
+    mode = data["mode"]
+    buckets: dict[str, list[Finding]] = {status: [] for status in STATUSES}
+    for item in data["findings"]:
+        values = dict(item)
+        status = values.pop("status")
+        buckets["unchanged" if status is None else status].append(Finding.from_dict(values))
+    return Report(
+        mode=mode,
+        new=buckets["new"],
+        unchanged=buckets["unchanged"],
+        fixed=buckets["fixed"],
+        totals=[ConceptTotal(**t) for t in data["totals"]],
+        files_analysed=data["summary"]["files_analysed"],
+        base=data["base"],
+    )

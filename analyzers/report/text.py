@@ -1,0 +1,62 @@
+"""Plain text: one ``path:line:col: CODE message`` line per finding, then a summary.
+
+Columns are 1-based, as compilers and editors print them (``Finding.col`` is 0-based).
+"""
+
+from __future__ import annotations
+
+from analyzers.findings import Finding
+from analyzers.report.model import Report
+
+
+def finding_line(finding: Finding) -> str:
+    """``path:line:col: CODE message`` on one line (a multi-line message is joined)."""
+    message = " ".join(finding.message.split("\n"))
+    return f"{finding.path}:{finding.line}:{finding.col + 1}: {finding.rule} {message}"
+
+
+def plural(count: int, word: str) -> str:
+    """``1 finding``, ``1,058 findings``."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+def summary_line(report: Report) -> str:
+    """One sentence with the counts that decide the run, suppressions included."""
+    blocking = len(report.blocking)
+    files = plural(report.files_analysed, "file")
+    if report.mode == "check":
+        head = (
+            f"{plural(len(report.new), 'new finding')} ({blocking:,} blocking), "
+            f"{len(report.fixed):,} fixed, {len(report.unchanged):,} unchanged in {files}"
+        )
+    else:
+        head = f"Found {plural(len(report.unchanged), 'finding')} ({blocking:,} blocking) in {files}"
+    parts = [head, f"{report.suppressed:,} suppressed"]
+    fixable = sum(1 for f in report.listed(verbose=True) if f.fix is not None)
+    if fixable:
+        parts.append(f"{fixable:,} fixable with `ssot fix`")
+    return "; ".join(parts) + "."
+
+
+def totals_lines(report: Report) -> list[str]:
+    """The repository totals and progress toward each target, aligned in columns."""
+    if not report.totals:
+        return []
+    rows = [(t.concept or "(no concept)", t.rule, t.progress) for t in report.totals]
+    width_concept = max(len(r[0]) for r in rows)
+    width_rule = max(len(r[1]) for r in rows)
+    return [f"{c:<{width_concept}}  {r:<{width_rule}}  {p}" for c, r, p in rows]
+
+
+def render(report: Report, *, verbose: bool = False) -> str:
+    """The text report: listed findings, the totals (if known) and the summary line."""
+    lines = [finding_line(f) for f in report.listed(verbose)]
+    totals = totals_lines(report)
+    if totals:
+        if lines:
+            lines.append("")
+        lines.extend(totals)
+    if lines:
+        lines.append("")
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"

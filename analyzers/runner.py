@@ -1,0 +1,172 @@
+"""Run the engine over a checkout: ``scan`` (every file) and ``check`` (a change vs its base).
+
+Files are analysed in worker processes (forked, so the policy is inherited rather than
+pickled) and results are cached per file and per blob. Nothing here talks to GitHub.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analyzers import gitio
+from analyzers.baseline import Comparison, compare
+from analyzers.cache import FindingsCache
+from analyzers.diff import FileDiff, parse_git_diff
+from analyzers.engine import ENGINE_VERSION, FileResult, analyze, unanalysable
+from analyzers.findings import Finding
+from analyzers.policy import Policy
+
+# Below this many files to analyse, forking workers costs more than it saves.
+PARALLEL_THRESHOLD = 200
+_WORKER_POLICY: Policy | None = None
+
+
+@dataclass
+class ScanResult:
+    """Findings of every analysed file of a checkout."""
+
+    root: Path
+    findings: dict[str, list[Finding]] = field(default_factory=dict)
+    files: int = 0
+    from_cache: int = 0
+
+    @property
+    def all_findings(self) -> list[Finding]:
+        return [f for items in self.findings.values() for f in items]
+
+
+@dataclass
+class CheckResult:
+    """A change compared with its merge base."""
+
+    base: str
+    comparison: Comparison
+    changed: list[gitio.Change]
+    diffs: dict[str, FileDiff]
+    head: dict[str, list[Finding]]
+    files: int
+
+
+def cache_key(policy: Policy) -> str:
+    return f"{policy.digest}-e{ENGINE_VERSION}"
+
+
+def scan(
+    root: Path,
+    policy: Policy,
+    paths: Iterable[str] | None = None,
+    *,
+    use_cache: bool = True,
+    jobs: int | None = None,
+) -> ScanResult:
+    """Analyse the Python files of ``root`` (or just ``paths``, relative to it)."""
+    root = root.resolve()
+    every = paths is None
+    rels = gitio.python_files(root) if paths is None else list(paths)
+    rels = [r for r in rels if not policy.excluded.match(r)]
+    cache = FindingsCache(root, cache_key(policy), enabled=use_cache)
+    result = ScanResult(root=root, files=len(rels))
+    todo: list[tuple[str, os.stat_result]] = []
+    for rel in rels:
+        try:
+            stat = os.stat(root / rel)
+        except OSError as exc:
+            result.findings[rel] = [unanalysable(rel, f"cannot read: {exc.strerror}", policy)]
+            continue
+        cached = cache.lookup(rel, stat)
+        if cached is None:
+            todo.append((rel, stat))
+        else:
+            result.from_cache += 1
+            if cached:
+                result.findings[rel] = cached
+    for file_result, (rel, stat) in zip(_analyze_files(root, [r for r, _ in todo], policy, jobs), todo, strict=True):
+        cache.store(rel, stat, file_result.findings)
+        if file_result.findings:
+            result.findings[rel] = file_result.findings
+    if every:
+        cache.forget_missing(set(rels))
+    cache.save()
+    return result
+
+
+def _analyze_files(root: Path, rels: list[str], policy: Policy, jobs: int | None) -> list[FileResult]:
+    workers = jobs or os.cpu_count() or 1
+    if workers == 1 or len(rels) < PARALLEL_THRESHOLD:
+        return [_analyze_one(root, rel, policy) for rel in rels]
+    global _WORKER_POLICY
+    _WORKER_POLICY = policy
+    # Many small batches keep both cores busy when a few files are much larger than the rest.
+    size = max(16, len(rels) // (workers * 16))
+    batches = [rels[i : i + size] for i in range(0, len(rels), size)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        out: list[FileResult] = []
+        for batch_result in pool.map(_analyze_batch, [(str(root), b) for b in batches]):
+            out.extend(batch_result)
+    return out
+
+
+def _analyze_batch(args: tuple[str, list[str]]) -> list[FileResult]:
+    root, rels = args
+    assert _WORKER_POLICY is not None
+    return [_analyze_one(Path(root), rel, _WORKER_POLICY) for rel in rels]
+
+
+def _analyze_one(root: Path, rel: str, policy: Policy) -> FileResult:
+    path = root / rel
+    try:
+        size = path.stat().st_size
+        if size > policy.max_file_size:
+            # Do not even read it: a 50 MB file must not cost 50 MB of memory per worker.
+            return _too_big(rel, size, policy)
+        data = path.read_bytes()
+    except OSError as exc:
+        return FileResult(rel, [unanalysable(rel, f"cannot read: {exc.strerror}", policy)], candidate=True)
+    return analyze(rel, data, policy)
+
+
+def _too_big(rel: str, size: int, policy: Policy) -> FileResult:
+    reason = f"over the size limit ({size:,} > {policy.max_file_size:,} bytes)"
+    return FileResult(rel, [unanalysable(rel, reason, policy)], candidate=True)
+
+
+def check(root: Path, policy: Policy, base_rev: str, *, use_cache: bool = True) -> CheckResult:
+    """Compare the working tree with the merge base of ``base_rev``, changed files only."""
+    root = root.resolve()
+    base = gitio.merge_base(root, base_rev)
+    changes = [
+        c for c in gitio.changed_files(root, base)
+        if not policy.excluded.match(c.path)
+    ]
+    head_paths = [c.path for c in changes if c.status != "D"]
+    head = scan(root, policy, head_paths, use_cache=use_cache).findings
+    base_findings = analyze_revision(root, policy, base, [c.old_path for c in changes if c.old_path], use_cache=use_cache)
+    renames = {c.path: c.old_path for c in changes if c.status == "R" and c.old_path}
+    comparison = compare(base_findings, {p: head.get(p, []) for p in head_paths}, renames)
+    diffs = parse_git_diff(gitio.unified_diff(root, base, head_paths + list(renames.values())))
+    return CheckResult(base=base, comparison=comparison, changed=changes, diffs=diffs, head=head, files=len(changes))
+
+
+def analyze_revision(
+    root: Path, policy: Policy, rev: str, paths: list[str], *, use_cache: bool = True
+) -> dict[str, list[Finding]]:
+    """Findings of ``paths`` as they are at ``rev`` (read from git, cached by blob sha)."""
+    cache = FindingsCache(root, cache_key(policy), enabled=use_cache)
+    out: dict[str, list[Finding]] = {}
+    for path, sha, data in gitio.read_blobs(root, rev, paths):
+        if sha is None or data is None:
+            continue
+        cached = cache.lookup_blob(sha)
+        if cached is None:
+            cached = analyze(path, data, policy).findings
+            cache.store_blob(sha, cached)
+        # A blob's findings carry the path they were first seen under; report this one.
+        out[path] = [f if f.path == path else f.with_path(path) for f in cached]
+    cache.save()
+    return out
