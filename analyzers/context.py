@@ -150,15 +150,23 @@ class ModuleContext:
             concept=concept,
             path=self.path,
             line=line,
-            col=getattr(node, "col_offset", 0),
+            col=self.char_col(line, getattr(node, "col_offset", 0)),
             end_line=end_line,
-            end_col=getattr(node, "end_col_offset", None) or 0,
+            end_col=self.char_col(end_line, getattr(node, "end_col_offset", None) or 0),
             message=message,
             matched=matched,
             scope_name=".".join(scope),
             scope=kind,
             severity=self.policy.severity(rule, kind),
         )
+
+    def char_col(self, line: int, byte_col: int) -> int:
+        """A character column from ``ast``'s UTF-8 byte offset (they differ on non-ASCII lines)."""
+        if 0 < line <= len(self.lines):
+            text = self.lines[line - 1]
+            if not text.isascii():
+                return len(text.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))
+        return byte_col
 
     def is_test_scope(self, scope: tuple[str, ...], class_name: str | None = None) -> bool:
         """Test code: a test path, or inside (or being) a test class or test double."""

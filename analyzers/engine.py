@@ -7,6 +7,7 @@ around each trigger are parsed (see :mod:`analyzers.source`). Nothing here does 
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 
 from analyzers import suppression
@@ -14,8 +15,9 @@ from analyzers.context import ModuleContext
 from analyzers.findings import Finding
 from analyzers.policy import Policy
 from analyzers.rules import RULES
+from analyzers.rules.ssot001_noncanonical_import import deprecated_match
 from analyzers.source import ParsedSource, Slicer, UnparsableSource, parse_whole
-from analyzers.triggers import triggers_for
+from analyzers.triggers import TriggerSet, triggers_for
 
 ENGINE_VERSION = "1"
 
@@ -77,7 +79,7 @@ def analyze(path: str, data: bytes | str, policy: Policy, *, full_parse: bool = 
         return FileResult(path)
     text = text.removeprefix("\ufeff")
     try:
-        parsed = parse_whole(text) if full_parse else Slicer(text).parse(triggers.hits(text))
+        parsed = parse_whole(text) if full_parse else _parse_slices(path, text, policy, triggers)
     except UnparsableSource as exc:
         return _only(path, policy, f"syntax error: {exc} (line {exc.line})", exc.line, exc.col)
     findings = run_rules(path, parsed, policy)
@@ -94,6 +96,45 @@ def run_rules(path: str, parsed: ParsedSource, policy: Policy) -> list[Finding]:
         findings.extend(f for f in rule.check(ctx) if policy.severity(code, f.scope) != "off")
     findings.sort(key=lambda f: (f.line, f.col, f.rule))
     return _dedupe(findings)
+
+
+def _parse_slices(path: str, text: str, policy: Policy, triggers: TriggerSet) -> ParsedSource:
+    """The statements around trigger hits, plus what the rules need to resolve their names.
+
+    Rules resolve names through imports anywhere in the file: ``os.path.join`` needs the
+    ``import os`` that binds ``os``, and ``class Proxy(B)`` needs ``from m import Base as B``
+    (while the class statement itself holds no trigger literal). So parsing repeats until
+    closed: the imports of every name the parsed code uses, and the uses of every name that
+    an import binds to something the policy names. Each round adds names, so it ends.
+    """
+    slicer = Slicer(text)
+    parsed = slicer.parse(triggers.hits(text))
+    literals = {s.decode() for s in triggers.stmt_literals}
+    imports_done: set[str] = set()
+    uses_done: set[str] = set(literals)
+    while not parsed.whole_file and parsed.slices:
+        ctx = ModuleContext.build(path, policy, parsed)
+        used = {node.id for node, _ in ctx.nodes if isinstance(node, ast.Name)} - imports_done
+        bound = {name for name, target in ctx.imported.items() if _names_policy_path(target, policy)}
+        bound -= uses_done
+        if not used and not bound:
+            return parsed
+        imports_done |= used
+        uses_done |= bound
+        parsed = slicer.parse(sorted(slicer.import_hits(used) + slicer.word_hits(bound)))
+    return parsed
+
+
+def _names_policy_path(qualified: str, policy: Policy) -> bool:
+    """True when a name bound to ``qualified`` can, used bare, make a rule report it."""
+    for concept in policy.concepts:
+        if qualified == concept.canonical or deprecated_match(qualified, concept) is not None:
+            return True
+        impl = concept.implementation
+        if impl is not None and impl.bases:
+            if qualified in impl.bases or qualified.rpartition(".")[2] in {b.rpartition(".")[2] for b in impl.bases}:
+                return True
+    return False
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:

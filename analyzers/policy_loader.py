@@ -22,6 +22,8 @@ _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(\.\*)?$")
 # policy comes from a repository we do not control, so refuse them outright.
 _CATASTROPHIC = re.compile(r"\((?:[^()\\]|\\.)*[+*}]\)[+*{]")
 
+_MODEL_NAMES = frozenset({"Policy", "Concept", "Implementation", "EventSchema", "RuleSettings"})
+
 # Asks for a parent policy by the name given in `extends`; returns (source, text) or None.
 ParentFetcher = Callable[[str], "tuple[str, str] | None"]
 
@@ -167,7 +169,8 @@ def _validate(data: dict[str, Any], source: str, text: str, prefix: str) -> Poli
         policy = TypeAdapter(Policy).validate_python(data)
     except ValidationError as exc:
         error = exc.errors()[0]
-        loc = [p for p in error["loc"] if not (isinstance(p, str) and p[:1].isupper())]
+        # pydantic puts dataclass names of union members in the location; keys are what count.
+        loc = [p for p in error["loc"] if p not in _MODEL_NAMES and not str(p).endswith("]")]
         key = ".".join(str(p) for p in loc)
         raise PolicyError(source, find_key_line(text, loc, prefix), key, error["msg"]) from None
     for loc, message in semantic_errors(policy):

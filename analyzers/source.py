@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -81,20 +82,37 @@ class Slicer:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._strings = _triple_string_spans(text)
-        self._starts = [s for s, _ in self._strings]
+        self._strings = _string_spans(text)
+        self._starts = [s[0] for s in self._strings]
+        self._slices: list[Slice] = []
+        self._covered: dict[HitKind, list[tuple[int, int]]] = {"stmt": [], "class": []}
+        self._imports: list[tuple[int, frozenset[str]]] | None = None
 
     def in_string(self, pos: int) -> bool:
-        """True when ``pos`` lies inside a triple-quoted string."""
+        """True when ``pos`` lies inside a string literal that spans lines."""
         i = bisect.bisect_right(self._starts, pos) - 1
-        return i >= 0 and self._strings[i][0] < pos < self._strings[i][1]
+        return i >= 0 and self._strings[i][0] < pos < self._strings[i][2]
+
+    def in_text(self, pos: int) -> bool:
+        """True when ``pos`` lies in the text of a multi-line string (not in an f-string's code).
+
+        A trigger there cannot be code, with one exception: a literal such as ``"data"`` that
+        shares its quotes with ``\"""data\"""`` starts before the content and is kept.
+        """
+        i = bisect.bisect_right(self._starts, pos) - 1
+        if i < 0:
+            return False
+        _, content, end, is_f = self._strings[i]
+        return not is_f and content <= pos < end
 
     def parse(self, hits: list[tuple[int, HitKind]]) -> ParsedSource:
-        """Parse the regions around ``hits``; fall back to the whole file when a slice fails."""
-        slices: list[Slice] = []
-        covered: dict[HitKind, list[tuple[int, int]]] = {"stmt": [], "class": []}
+        """Parse the regions around ``hits``; fall back to the whole file when a slice fails.
+
+        May be called again with more hits: the result holds every region parsed so far.
+        """
+        covered = self._covered
         for pos, kind in hits:
-            if self.in_string(pos):
+            if self.in_text(pos):
                 continue
             # A class region answers every question; a statement region only statement ones.
             around = covered["class"] if kind == "class" else covered["class"] + covered["stmt"]
@@ -104,9 +122,27 @@ class Slicer:
             if found is None:
                 return parse_whole(self.text)
             if isinstance(found, Slice):
-                slices.append(found)
+                self._slices.append(found)
                 covered[kind].append((found.start, found.end))
-        return ParsedSource(self.text, _drop_nested(slices))
+        return ParsedSource(self.text, _drop_nested(self._slices))
+
+    def import_hits(self, names: set[str]) -> list[tuple[int, HitKind]]:
+        """Positions of the import statements that mention any of ``names`` (may bind them).
+
+        A rule resolves a name through the imports that bind it; those imports need not hold a
+        trigger literal themselves (``import os`` before ``os.path.join``), so they are found
+        by the names that the parsed statements use.
+        """
+        if self._imports is None:
+            self._imports = _import_statements(self.text, self.in_string)
+        return [(pos, "stmt") for pos, words in self._imports if not words.isdisjoint(names)]
+
+    def word_hits(self, names: set[str]) -> list[tuple[int, HitKind]]:
+        """Positions of every use of ``names`` as a whole word (outside triple-quoted strings)."""
+        if not names:
+            return []
+        pattern = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, sorted(names))))
+        return [(m.start(), "stmt") for m in pattern.finditer(self.text)]
 
     def _locate(self, pos: int, kind: HitKind) -> Slice | bool | None:
         """The innermost parsable region around ``pos``.
@@ -238,6 +274,32 @@ class Slicer:
         return body
 
 
+_IMPORT_KEYWORD = re.compile(r"\bimport\b")
+_WORD = re.compile(r"\w+")
+
+
+def _import_statements(text: str, in_string: Callable[[int], bool]) -> list[tuple[int, frozenset[str]]]:
+    """Each ``import`` keyword with the words of its logical line (parentheses followed)."""
+    out: list[tuple[int, frozenset[str]]] = []
+    for match in _IMPORT_KEYWORD.finditer(text):
+        pos = match.start()
+        if in_string(pos):
+            continue
+        line_start = text.rfind("\n", 0, pos) + 1
+        end = text.find("\n", pos)
+        end = len(text) if end == -1 else end
+        head = _code_part(text[line_start:end])
+        if head.count("(") > head.count(")"):
+            close = text.find(")", end)
+            end = len(text) if close == -1 else close
+        else:
+            while text[line_start:end].rstrip().endswith("\\") and end < len(text):
+                nxt = text.find("\n", end + 1)
+                end = len(text) if nxt == -1 else nxt
+        out.append((pos, frozenset(_WORD.findall(text, line_start, end))))
+    return out
+
+
 def _drop_nested(slices: list[Slice]) -> list[Slice]:
     kept: list[Slice] = []
     for sl in sorted(slices, key=lambda s: (s.start, -s.end)):
@@ -261,34 +323,33 @@ def _code_part(line: str) -> str:
     return blanked if cut == -1 else blanked[:cut]
 
 
-def _triple_string_spans(text: str) -> list[tuple[int, int]]:
-    """Start and end of each triple-quoted string (the only strings that span lines)."""
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    n = len(text)
-    while True:
-        a = text.find('"""', pos)
-        b = text.find("'''", pos)
-        if a == -1 and b == -1:
-            return spans
-        i = b if a == -1 or (b != -1 and b < a) else a
-        quote = text[i : i + 3]
-        line_start = text.rfind("\n", 0, i) + 1
-        prefix = _SIMPLE_STRING.sub("", text[line_start:i])
-        if "#" in prefix or prefix.count('"') % 2 or prefix.count("'") % 2:
-            pos = i + 3  # inside a comment or a one-line string: not an opening
+# Comments and string literals, matched whole. ``\\(?:\r\n|.)`` lets a backslash escape a newline,
+# so a one-quote string continued with ``\`` at the end of a line is one match too.
+_STRING_OR_COMMENT = re.compile(
+    r"""\#[^\r\n]*"""
+    r"""|(?P<q3>\"\"\"|\'\'\')(?:[^"'\\]|\\(?:\r\n|.)|(?!(?P=q3))["'])*(?:(?P=q3)|\Z)"""
+    r"""|"(?:[^"\\\r\n]|\\(?:\r\n|.))*"?"""
+    r"""|'(?:[^'\\\r\n]|\\(?:\r\n|.))*'?""",
+    re.S,
+)
+_PREFIX = re.compile(r"[A-Za-z]{1,2}$")
+
+
+def _string_spans(text: str) -> list[tuple[int, int, int, bool]]:
+    """``(start, content start, end, is f-string)`` of every string literal spanning lines.
+
+    Only such strings can make a line start look like a statement, and only their inside is
+    skipped when looking for triggers (an f-string's replacement fields are code, though).
+    """
+    spans: list[tuple[int, int, int, bool]] = []
+    for match in _STRING_OR_COMMENT.finditer(text):
+        start, end = match.span()
+        if text[start] == "#" or ("\n" not in text[start:end] and "\r" not in text[start:end]):
             continue
-        j = i + 3
-        while True:
-            k = text.find(quote, j)
-            if k == -1:
-                spans.append((i, n))
-                return spans
-            backslashes = 0
-            while text[k - 1 - backslashes] == "\\" and k - 1 - backslashes > i + 2:
-                backslashes += 1
-            if backslashes % 2 == 0:
-                break
-            j = k + 1
-        spans.append((i, k + 3))
-        pos = k + 3
+        prefix = _PREFIX.search(text, max(0, start - 2), start)
+        is_f = prefix is not None and "f" in prefix.group().lower()
+        if is_f and prefix is not None and prefix.start() > 0 and (text[prefix.start() - 1].isalnum() or text[prefix.start() - 1] == "_"):
+            is_f = False
+        quote = 3 if match.group("q3") else 1
+        spans.append((start, start + quote, end, is_f))
+    return spans

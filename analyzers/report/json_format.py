@@ -13,7 +13,9 @@ Layout (``schema_version`` 1; a change that removes or renames a key bumps it)::
       "findings": [{"status": "new", "rule": "SSOT001", ..., "fingerprint": "..."}]
     }
 
-Each finding is :meth:`analyzers.findings.Finding.to_dict` plus its ``status``: ``new``,
+The summary counts leave suppressed findings out of ``new`` and ``unchanged`` and count them
+in ``suppressed``; ``findings`` lists every finding, suppressed ones included (with their
+reason in ``suppressed``). Each finding is :meth:`analyzers.findings.Finding.to_dict` plus its ``status``: ``new``,
 ``unchanged`` or ``fixed`` in check mode, ``null`` in scan mode. Findings are ordered by
 status, then path, line, column and rule, so the same run always gives the same bytes.
 :func:`parse` reads the document back into a :class:`Report`.
@@ -41,9 +43,9 @@ def to_data(report: Report) -> dict[str, Any]:
         "base": report.base,
         "summary": {
             "files_analysed": report.files_analysed,
-            "new": len(report.new),
-            "fixed": len(report.fixed),
-            "unchanged": len(report.unchanged),
+            "new": report.count("new"),
+            "fixed": report.count("fixed"),
+            "unchanged": report.count("unchanged"),
             "blocking": len(report.blocking),
             "suppressed": report.suppressed,
         },
@@ -65,7 +67,9 @@ def parse(text: str) -> Report:
     data = json.loads(text)
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise ValueError(f"unsupported report schema_version {version!r}; expected {SCHEMA_VERSION}")
+        raise ValueError(
+            f"unsupported report schema_version {version!r}; expected {SCHEMA_VERSION}"
+        )
     mode = data["mode"]
     buckets: dict[str, list[Finding]] = {status: [] for status in STATUSES}
     for item in data["findings"]:

@@ -10,7 +10,8 @@ them, exactly as :func:`analyzers.baseline.compare` returns them:
 A ``scan`` has no baseline: every finding is debt already in the tree, so it goes in
 ``unchanged`` and ``new`` and ``fixed`` stay empty (:func:`build_scan_report` does this; the
 formats print no new/fixed/unchanged status in scan mode). Suppressed findings stay in their
-list, marked by ``Finding.suppressed``: every format counts them and none hides them.
+list, marked by ``Finding.suppressed``: every format counts them (JSON and SARIF also list
+them, Markdown lists those a change adds).
 """
 
 from __future__ import annotations
@@ -71,6 +72,11 @@ class Report:
     def current(self) -> list[Finding]:
         """Findings present in the analysed tree (new and unchanged), suppressed included."""
         return [*self.new, *self.unchanged]
+
+    def count(self, status: Status) -> int:
+        """How many findings have ``status``; suppressed ones are counted apart (not fixed)."""
+        items: list[Finding] = getattr(self, status)
+        return len(items) if status == "fixed" else sum(1 for f in items if f.suppressed is None)
 
     @property
     def suppressed(self) -> int:

@@ -63,7 +63,9 @@ def region(finding: Finding) -> dict[str, int]:
     }
 
 
-def result(finding: Finding, rule_index: int, occurrence: int, status: str | None) -> dict[str, Any]:
+def result(
+    finding: Finding, rule_index: int, occurrence: int, status: str | None
+) -> dict[str, Any]:
     """A SARIF ``result`` for one finding."""
     out: dict[str, Any] = {
         "ruleId": finding.rule,
@@ -120,7 +122,9 @@ def to_data(report: Report) -> dict[str, Any]:
         "version": SARIF_VERSION,
         "runs": [
             {
-                "tool": {"driver": {"name": TOOL_NAME, "rules": [rule_descriptor(c) for c in codes]}},
+                "tool": {
+                    "driver": {"name": TOOL_NAME, "rules": [rule_descriptor(c) for c in codes]}
+                },
                 "results": results,
                 "properties": {
                     "mode": report.mode,

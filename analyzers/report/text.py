@@ -26,11 +26,11 @@ def summary_line(report: Report) -> str:
     files = plural(report.files_analysed, "file")
     if report.mode == "check":
         head = (
-            f"{plural(len(report.new), 'new finding')} ({blocking:,} blocking), "
-            f"{len(report.fixed):,} fixed, {len(report.unchanged):,} unchanged in {files}"
+            f"{plural(report.count('new'), 'new finding')} ({blocking:,} blocking), "
+            f"{report.count('fixed'):,} fixed, {report.count('unchanged'):,} unchanged in {files}"
         )
     else:
-        head = f"Found {plural(len(report.unchanged), 'finding')} ({blocking:,} blocking) in {files}"
+        head = f"Found {plural(report.count('unchanged'), 'finding')} ({blocking:,} blocking) in {files}"
     parts = [head, f"{report.suppressed:,} suppressed"]
     fixable = sum(1 for f in report.listed(verbose=True) if f.fix is not None)
     if fixable:

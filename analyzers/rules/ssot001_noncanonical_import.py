@@ -90,7 +90,8 @@ def _attribute_match(
     qualified = ctx.qualified(node)
     if qualified is None:
         return None, None
-    inner = ctx.qualified(node.value) if isinstance(node.value, ast.Attribute) else None
+    # ``X.attr`` after ``from m import X``: the import already names the deprecated symbol.
+    inner = ctx.qualified(node.value)
     for concept in concepts:
         item = deprecated_match(qualified, concept)
         # Whole-module deprecations are reported at the import, not at every use.

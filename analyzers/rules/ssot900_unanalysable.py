@@ -13,8 +13,7 @@ the totals honest.
 
 ## Example
 ```python
-def broken(:
-    from netra_backend.app.websocket_core import WebSocketManager
+from netra_backend.app.websocket_core.websocket_manager import (WebSocketManager
 ```
 
 ## Use instead

@@ -1,0 +1,188 @@
+"""The `ssot` command end to end on real git repositories made in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from analyzers.cli import main
+
+EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "websocket-ssot.toml"
+DEPRECATED = "from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager\n"
+CANONICAL = "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n"
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is needed to build test repositories")
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        check=True, capture_output=True, text=True,
+    ).stdout
+
+
+def make_repo(tmp_path: Path, files: dict[str, str]) -> Path:
+    repo = tmp_path / "repo"
+    (repo / ".github").mkdir(parents=True)
+    shutil.copy(EXAMPLE_POLICY, repo / ".github" / "ssot.toml")
+    write(repo, files)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "base")
+    return repo
+
+
+def write(repo: Path, files: dict[str, str | None]) -> None:
+    for rel, text in files.items():
+        path = repo / rel
+        if text is None:
+            path.unlink()
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:  # type: ignore[type-arg]
+    code = main([*argv, "--format", "json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def statuses(report: dict) -> dict[str, list[tuple[str, int, str]]]:  # type: ignore[type-arg]
+    out: dict[str, list[tuple[str, int, str]]] = {"new": [], "fixed": [], "unchanged": []}
+    for item in report["findings"]:
+        out[item["status"]].append((item["path"], item["line"], item["rule"]))
+    return out
+
+
+def test_check_reports_a_new_deprecated_import_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": CANONICAL})
+    write(repo, {"app/b.py": DEPRECATED})
+    code, report = run_json(capsys, "check", "--base", "HEAD", "--root", str(repo))
+    assert code == 1
+    assert statuses(report)["new"] == [("app/b.py", 1, "SSOT001")]
+
+
+def test_old_debt_in_a_touched_file_is_not_new(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED + "x = 1\n"})
+    write(repo, {"app/a.py": "# a comment added above\n\n" + DEPRECATED + "x = 2\n"})
+    code, report = run_json(capsys, "check", "--base", "HEAD", "--root", str(repo))
+    found = statuses(report)
+    assert code == 0
+    assert found["new"] == []
+    assert found["unchanged"] == [("app/a.py", 3, "SSOT001")]
+
+
+def test_fixing_an_import_is_reported_as_fixed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED})
+    write(repo, {"app/a.py": CANONICAL})
+    code, report = run_json(capsys, "check", "--base", "HEAD", "--root", str(repo))
+    assert code == 0
+    assert statuses(report)["fixed"] == [("app/a.py", 1, "SSOT001")]
+
+
+def test_a_renamed_file_keeps_its_debt(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    body = DEPRECATED + "".join(f"def f{i}():\n    return {i}\n" for i in range(30))
+    repo = make_repo(tmp_path, {"app/old_name.py": body})
+    git(repo, "mv", "app/old_name.py", "app/new_name.py")
+    code, report = run_json(capsys, "check", "--base", "HEAD", "--root", str(repo))
+    found = statuses(report)
+    assert code == 0
+    assert found["new"] == [] and found["fixed"] == []
+    assert found["unchanged"] == [("app/new_name.py", 1, "SSOT001")]
+
+
+def test_legacy_code_moved_to_another_file_is_not_new(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    legacy = 'def start(ws):\n    ws.send_json({"type": "agent_started", "time": "t"})\n'
+    repo = make_repo(tmp_path, {"app/a.py": "x = 1\n" + legacy, "app/b.py": "y = 2\n"})
+    write(repo, {"app/a.py": "x = 1\n", "app/b.py": "y = 2\n\n\n" + legacy})
+    code, report = run_json(capsys, "check", "--base", "HEAD", "--root", str(repo))
+    found = statuses(report)
+    assert code == 0
+    assert found["new"] == []
+    assert found["unchanged"] == [("app/b.py", 5, "SSOT003")]
+
+
+def test_check_reads_the_policy_at_the_base(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": "x = 1\n"})
+    # The change tries to switch its own gate off; the base's policy still applies.
+    policy = (repo / ".github" / "ssot.toml").read_text()
+    write(repo, {".github/ssot.toml": policy.replace('[rules.SSOT001]\nseverity = "block"', '[rules.SSOT001]\nseverity = "off"'),
+                 "app/b.py": DEPRECATED})
+    code, _ = run_json(capsys, "check", "--base", "HEAD", "--root", str(repo))
+    assert code == 1
+    code, _ = run_json(capsys, "check", "--base", "HEAD", "--root", str(repo), "--policy-from", "worktree")
+    assert code == 0
+
+
+def test_scan_counts_totals_and_progress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {
+        "app/a.py": DEPRECATED,
+        "app/m.py": "class OtherWebSocketManager:\n    pass\n",
+    })
+    code = main(["scan", "--root", str(repo)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "websocket-manager  SSOT001  1 -> 0" in out
+    assert "websocket-manager  SSOT002  2 -> 1" in out
+
+
+def test_scan_warm_cache_gives_the_same_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED, "app/b.py": "x = 1\n"})
+    _, cold = run_json(capsys, "scan", "--root", str(repo))
+    assert (repo / ".ssot_cache").is_dir()
+    _, warm = run_json(capsys, "scan", "--root", str(repo))
+    assert warm["findings"] == cold["findings"] and len(cold["findings"]) == 1
+    # A change to a cached file is seen (mtime and size both move).
+    write(repo, {"app/b.py": DEPRECATED + "y = 22\n"})
+    _, changed = run_json(capsys, "scan", "--root", str(repo))
+    assert len(changed["findings"]) == 2
+
+
+def test_policy_error_exits_2_naming_file_line_and_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": "x = 1\n"})
+    (repo / ".github" / "ssot.toml").write_text('[[concept]]\nname = "c"\ncanonical = "a.B"\ntarget = "one"\n')
+    code = main(["scan", "--root", str(repo)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert ".github/ssot.toml:4: concept.0.target:" in err
+
+
+def test_missing_policy_exits_2_with_advice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["scan", "--root", str(tmp_path)])
+    assert code == 2
+    assert "no policy" in capsys.readouterr().err
+
+
+def test_unknown_base_revision_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": "x = 1\n"})
+    assert main(["check", "--base", "no-such-branch", "--root", str(repo)]) == 2
+    assert "no-such-branch" in capsys.readouterr().err
+
+
+def test_explain_prints_the_rule_doc(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "ssot001"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# SSOT001: non-canonical-import")
+    assert "## Why is this bad?" in out
+
+
+def test_explain_unknown_code_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explain", "SSOT999"]) == 2
+    assert "SSOT001" in capsys.readouterr().err
+
+
+def test_help_imports_no_web_or_cst_library() -> None:
+    probe = (
+        "import sys\nfrom analyzers.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('fastapi', 'githubkit', 'libcst', 'pydantic', 'uvicorn') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert "usage: ssot" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "HEAVY="
