@@ -9,8 +9,13 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 from analyzers.findings import Finding, Scope
+from analyzers.lines import source_lines
 from analyzers.policy import Policy
-from analyzers.source import ParsedSource
+from analyzers.source import ParsedSource, Slice
+
+
+# One line with its end, numbered as Python numbers lines: only \r\n, \r and \n end one.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 
 
 @lru_cache(maxsize=256)
@@ -44,6 +49,18 @@ def resolve_relative(module: str | None, level: int, current: str, is_package: b
     return ".".join([*base, module] if module else base)
 
 
+def _walk(sl: Slice) -> Iterator[tuple[ast.AST, tuple[str, ...]]]:
+    # Depth first in source order, as ast.walk is not.
+    stack: list[tuple[ast.AST, tuple[str, ...]]] = [(s, sl.scope) for s in reversed(sl.statements)]
+    while stack:
+        node, scope = stack.pop()
+        yield node, scope
+        inner = scope
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            inner = (*scope, node.name)
+        stack.extend((child, inner) for child in reversed(list(ast.iter_child_nodes(node))))
+
+
 @dataclass
 class ModuleContext:
     """One file's parsed statements plus the facts every rule needs about them."""
@@ -67,20 +84,15 @@ class ModuleContext:
             module=module,
             is_package=is_package,
             path_scope=policy.path_scope(path),
-            lines=parsed.text.splitlines(),
+            lines=source_lines(parsed.text),
         )
 
     def walk(self) -> Iterator[tuple[ast.AST, tuple[str, ...]]]:
         """Every node of the parsed statements with its enclosing def/class names."""
         for sl in self.parsed.slices:
-            stack: list[tuple[ast.AST, tuple[str, ...]]] = [(s, sl.scope) for s in reversed(sl.statements)]
-            while stack:
-                node, scope = stack.pop()
-                yield node, scope
-                inner = scope
-                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                    inner = (*scope, node.name)
-                stack.extend((child, inner) for child in reversed(list(ast.iter_child_nodes(node))))
+            if sl.nodes is None:
+                sl.nodes = list(_walk(sl))
+            yield from sl.nodes
 
     @cached_property
     def nodes(self) -> list[tuple[ast.AST, tuple[str, ...]]]:
@@ -127,9 +139,28 @@ class ModuleContext:
         """A compiled policy regular expression (validated when the policy was loaded)."""
         return compiled(pattern)
 
+    @cached_property
+    def source_lines(self) -> list[str]:
+        """The file's lines with their ends, split the way Python numbers lines (not on \\f)."""
+        return _LINE.findall(self.parsed.text)
+
     def source_of(self, node: ast.AST) -> str:
-        """The source text of a node (for fingerprints and messages)."""
-        return ast.get_source_segment(self.parsed.text, node) or ast.unparse(node)
+        """The source text of a node (for fingerprints and messages).
+
+        Same result as :func:`ast.get_source_segment`, which splits the whole file on every
+        call; here the lines are split once per file.
+        """
+        lineno, end_lineno = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        col, end_col = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
+        lines = self.source_lines
+        if lineno is None or end_lineno is None or col is None or end_col is None or end_lineno > len(lines):
+            return ast.unparse(node)
+        first, last = lineno - 1, end_lineno - 1
+        if first == last:
+            return lines[first].encode()[col:end_col].decode() or ast.unparse(node)
+        head = lines[first].encode()[col:].decode()
+        tail = lines[last].encode()[:end_col].decode()
+        return "".join([head, *lines[first + 1 : last], tail]) or ast.unparse(node)
 
     def finding(
         self,

@@ -50,20 +50,28 @@ def parse_patch(patch: str) -> FileDiff:
     return result
 
 
-def parse_git_diff(text: str) -> dict[str, FileDiff]:
-    """Split ``git diff`` output by file (new path) and parse each file's hunks."""
-    files: dict[str, FileDiff] = {}
+def split_git_diff(text: str) -> dict[str, str]:
+    """``git diff`` output as one patch text per file (keyed by the new path)."""
+    files: dict[str, str] = {}
     current: list[str] = []
     path: str | None = None
+
+    def flush() -> None:
+        if path is not None:
+            files[path] = "\n".join(current)
+
     for line in text.splitlines():
         if line.startswith("diff --git "):
-            if path is not None:
-                files[path] = parse_patch("\n".join(current))
+            flush()
             path, current = None, []
         elif line.startswith("+++ "):
             name = line[4:]
             path = None if name == "/dev/null" else name.removeprefix("b/")
         current.append(line)
-    if path is not None:
-        files[path] = parse_patch("\n".join(current))
+    flush()
     return files
+
+
+def parse_git_diff(text: str) -> dict[str, FileDiff]:
+    """Split ``git diff`` output by file (new path) and parse each file's hunks."""
+    return {path: parse_patch(patch) for path, patch in split_git_diff(text).items()}

@@ -11,7 +11,7 @@ import ast
 from dataclasses import dataclass, field
 
 from analyzers import suppression
-from analyzers.context import ModuleContext
+from analyzers.context import ModuleContext, module_name
 from analyzers.findings import Finding
 from analyzers.policy import Policy
 from analyzers.rules import RULES
@@ -104,25 +104,58 @@ def _parse_slices(path: str, text: str, policy: Policy, triggers: TriggerSet) ->
     Rules resolve names through imports anywhere in the file: ``os.path.join`` needs the
     ``import os`` that binds ``os``, and ``class Proxy(B)`` needs ``from m import Base as B``
     (while the class statement itself holds no trigger literal). So parsing repeats until
-    closed: the imports of every name the parsed code uses, and the uses of every name that
-    an import binds to something the policy names. Each round adds names, so it ends.
+    closed: the imports of every name that a rule resolves in the parsed code, and the uses
+    of every name that an import binds to something the policy names. Each round only adds
+    names, so it ends.
     """
     slicer = Slicer(text)
     parsed = slicer.parse(triggers.hits(text))
+    module, is_package = module_name(path, policy.source_roots)
     literals = {s.decode() for s in triggers.stmt_literals}
     imports_done: set[str] = set()
     uses_done: set[str] = set(literals)
-    while not parsed.whole_file and parsed.slices:
-        ctx = ModuleContext.build(path, policy, parsed)
-        used = {node.id for node, _ in ctx.nodes if isinstance(node, ast.Name)} - imports_done
-        bound = {name for name, target in ctx.imported.items() if _names_policy_path(target, policy)}
-        bound -= uses_done
-        if not used and not bound:
-            return parsed
-        imports_done |= used
+    walked: set[int] = set()
+    while not parsed.whole_file:
+        new = [sl for sl in parsed.slices if id(sl) not in walked]
+        if not new:
+            break
+        walked.update(id(sl) for sl in new)
+        ctx = ModuleContext(path, policy, ParsedSource(text, new), module, is_package)
+        roots = _resolved_roots(ctx, literals) - imports_done
+        bound = {n for n, q in ctx.imported.items() if n not in uses_done and _names_policy_path(q, policy)}
+        imports_done |= roots
         uses_done |= bound
-        parsed = slicer.parse(sorted(slicer.import_hits(used) + slicer.word_hits(bound)))
+        hits = slicer.import_hits(roots) + slicer.word_hits(bound)
+        if not hits:
+            break
+        parsed = slicer.parse(sorted(hits))
     return parsed
+
+
+def _resolved_roots(ctx: ModuleContext, literals: set[str]) -> set[str]:
+    """Names whose import decides a rule's verdict: roots of attribute chains that spell a
+    trigger, of class bases, and of module-level assigned names (re-exports)."""
+    roots: set[str] = set()
+    for node, scope in ctx.nodes:
+        exprs: list[ast.expr] = []
+        if isinstance(node, ast.Attribute):
+            chain: ast.expr = node
+            spells_trigger = False
+            while isinstance(chain, ast.Attribute):
+                spells_trigger = spells_trigger or chain.attr in literals
+                chain = chain.value
+            if spells_trigger:
+                exprs.append(chain)
+        elif isinstance(node, ast.ClassDef):
+            exprs.extend(node.bases)
+        elif not scope and isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            exprs.append(node.value)
+        for expr in exprs:
+            while isinstance(expr, ast.Attribute):
+                expr = expr.value
+            if isinstance(expr, ast.Name):
+                roots.add(expr.id)
+    return roots
 
 
 def _names_policy_path(qualified: str, policy: Policy) -> bool:

@@ -6,17 +6,19 @@ pickled) and results are cached per file and per blob. Nothing here talks to Git
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from analyzers import gitio
-from analyzers.baseline import Comparison, compare
+from analyzers.baseline import Comparison
 from analyzers.cache import FindingsCache
-from analyzers.diff import FileDiff, parse_git_diff
+from analyzers.change import ChangedFile, ChangeResult, compare_change
+from analyzers.diff import split_git_diff
 from analyzers.engine import ENGINE_VERSION, FileResult, analyze, unanalysable
 from analyzers.findings import Finding
 from analyzers.policy import Policy
@@ -45,11 +47,16 @@ class CheckResult:
     """A change compared with its merge base."""
 
     base: str
-    comparison: Comparison
+    result: ChangeResult
     changed: list[gitio.Change]
-    diffs: dict[str, FileDiff]
-    head: dict[str, list[Finding]]
-    files: int
+
+    @property
+    def comparison(self) -> Comparison:
+        return self.result.comparison
+
+    @property
+    def files(self) -> int:
+        return self.result.files
 
 
 def cache_key(policy: Policy) -> str:
@@ -140,33 +147,39 @@ def check(root: Path, policy: Policy, base_rev: str, *, use_cache: bool = True) 
     """Compare the working tree with the merge base of ``base_rev``, changed files only."""
     root = root.resolve()
     base = gitio.merge_base(root, base_rev)
-    changes = [
-        c for c in gitio.changed_files(root, base)
-        if not policy.excluded.match(c.path)
+    changes = gitio.changed_files(root, base)
+    patches = split_git_diff(gitio.unified_diff(root, base, [c.path for c in changes if c.status != "D"]))
+    status = {"A": "added", "M": "modified", "D": "removed", "R": "renamed"}
+    files = [
+        ChangedFile(c.path, status[c.status], c.old_path if c.status == "R" else None, patches.get(c.path, ""))  # type: ignore[arg-type]
+        for c in changes
     ]
-    head_paths = [c.path for c in changes if c.status != "D"]
-    head = scan(root, policy, head_paths, use_cache=use_cache).findings
-    base_findings = analyze_revision(root, policy, base, [c.old_path for c in changes if c.old_path], use_cache=use_cache)
-    renames = {c.path: c.old_path for c in changes if c.status == "R" and c.old_path}
-    comparison = compare(base_findings, {p: head.get(p, []) for p in head_paths}, renames)
-    diffs = parse_git_diff(gitio.unified_diff(root, base, head_paths + list(renames.values())))
-    return CheckResult(base=base, comparison=comparison, changed=changes, diffs=diffs, head=head, files=len(changes))
-
-
-def analyze_revision(
-    root: Path, policy: Policy, rev: str, paths: list[str], *, use_cache: bool = True
-) -> dict[str, list[Finding]]:
-    """Findings of ``paths`` as they are at ``rev`` (read from git, cached by blob sha)."""
+    head_content: dict[str, bytes] = {}
+    for f in files:
+        if f.status != "removed":
+            try:
+                head_content[f.path] = (root / f.path).read_bytes()
+            except OSError:
+                continue
+    base_paths = [f.base_path for f in files if f.base_path]
+    base_content = {path: data for path, _sha, data in gitio.read_blobs(root, base, base_paths) if data is not None}
     cache = FindingsCache(root, cache_key(policy), enabled=use_cache)
-    out: dict[str, list[Finding]] = {}
-    for path, sha, data in gitio.read_blobs(root, rev, paths):
-        if sha is None or data is None:
-            continue
-        cached = cache.lookup_blob(sha)
-        if cached is None:
-            cached = analyze(path, data, policy).findings
-            cache.store_blob(sha, cached)
-        # A blob's findings carry the path they were first seen under; report this one.
-        out[path] = [f if f.path == path else f.with_path(path) for f in cached]
+
+    def lookup(blob_id: str, path: str, data: bytes) -> list[Finding]:
+        found = cache.lookup_blob(blob_id)
+        if found is None:
+            found = analyze(path, data, policy).findings
+            cache.store_blob(blob_id, found)
+        return found
+
+    files = [replace(f, base_sha=blob_sha(base_content[f.base_path]) if f.base_path in base_content else None,
+                     head_sha=blob_sha(head_content[f.path]) if f.path in head_content else None)
+             for f in files]
+    result = compare_change(policy, files, base_content, head_content, lookup)
     cache.save()
-    return out
+    return CheckResult(base=base, result=result, changed=changes)
+
+
+def blob_sha(data: bytes) -> str:
+    """Git's object id of a blob with this content (the cache key shared with the App)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()

@@ -14,16 +14,17 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from analyzers.triggers import HitKind
 
-_COMPOUND = frozenset({"def", "async", "class", "if", "for", "while", "with", "try"})
-_CONTINUATION = frozenset({"else", "elif", "except", "finally"})
+_COMPOUND = frozenset({"def", "async", "class", "if", "for", "while", "with", "try", "match", "case"})
+_CONTINUATION = re.compile(r"(?:else|elif|except|finally)\b")
 _CLOSERS = frozenset(")]}")
-_SIMPLE_STRING = re.compile(r"\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'")
+_BLANK = re.compile(r"[ \t\f]*")
+_WORD = re.compile(r"\w+")
+_IMPORT_KEYWORD = re.compile(r"\bimport\b")
 _NAME = re.compile(r"(?:async\s+)?(?:def|class)\s+(\w+)")
 MAX_DEPTH = 40
 
@@ -31,7 +32,8 @@ MAX_DEPTH = 40
 @lru_cache(maxsize=64)
 def _lines_upto(indent: int) -> re.Pattern[str]:
     # A line whose indentation is at most `indent` and which holds code (not a comment).
-    return re.compile(r"^[ \t]{0,%d}(?=[^ \t\r\n#])" % indent, re.M)
+    # A form feed at the start of a line is white space to the tokenizer.
+    return re.compile(r"^\f?[ \t]{0,%d}(?=[^ \t\f\r\n#])" % indent, re.M)
 
 
 class UnparsableSource(Exception):
@@ -50,6 +52,8 @@ class Slice:
     start: int
     end: int
     scope: tuple[str, ...]
+    # Every node with its enclosing def/class names, filled once by ModuleContext.walk.
+    nodes: list[tuple[ast.AST, tuple[str, ...]]] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -82,11 +86,12 @@ class Slicer:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._strings = _string_spans(text)
+        self._strings, self._code = _scan(text)
         self._starts = [s[0] for s in self._strings]
         self._slices: list[Slice] = []
         self._covered: dict[HitKind, list[tuple[int, int]]] = {"stmt": [], "class": []}
         self._imports: list[tuple[int, frozenset[str]]] | None = None
+        self._bounds: dict[tuple[int, int, int], tuple[list[int], list[bool]]] = {}
 
     def in_string(self, pos: int) -> bool:
         """True when ``pos`` lies inside a string literal that spans lines."""
@@ -96,8 +101,8 @@ class Slicer:
     def in_text(self, pos: int) -> bool:
         """True when ``pos`` lies in the text of a multi-line string (not in an f-string's code).
 
-        A trigger there cannot be code, with one exception: a literal such as ``"data"`` that
-        shares its quotes with ``\"""data\"""`` starts before the content and is kept.
+        A trigger there cannot be code, with one exception: a literal such as ``'data'`` that
+        shares its quotes with ``'''data'''`` starts before the content and is kept.
         """
         i = bisect.bisect_right(self._starts, pos) - 1
         if i < 0:
@@ -134,11 +139,11 @@ class Slicer:
         by the names that the parsed statements use.
         """
         if self._imports is None:
-            self._imports = _import_statements(self.text, self.in_string)
+            self._imports = self._import_statements()
         return [(pos, "stmt") for pos, words in self._imports if not words.isdisjoint(names)]
 
     def word_hits(self, names: set[str]) -> list[tuple[int, HitKind]]:
-        """Positions of every use of ``names`` as a whole word (outside triple-quoted strings)."""
+        """Positions of every use of ``names`` as a whole word."""
         if not names:
             return []
         pattern = re.compile(r"\b(?:%s)\b" % "|".join(map(re.escape, sorted(names))))
@@ -183,121 +188,156 @@ class Slicer:
 
     def _chunk_at(self, region: tuple[int, int], indent: int, pos: int) -> tuple[int, int] | None:
         """The statement at ``indent`` inside ``region`` that contains ``pos``."""
-        text = self.text
-        lo, hi = region
-        start: int | None = None
+        positions, starts = self._boundaries(region[0], region[1], indent)
+        i = bisect.bisect_right(positions, pos) - 1
+        if i < 0 or not starts[i]:
+            return None
+        return positions[i], positions[i + 1] if i + 1 < len(positions) else region[1]
+
+    def _boundaries(self, lo: int, hi: int, indent: int) -> tuple[list[int], list[bool]]:
+        """Where statements at ``indent`` start (True) or a dedent ends one (False) in a region.
+
+        A line is a boundary only outside brackets and not after a backslash: a dict whose
+        items sit at the statement's own indentation is still one statement. Computed once
+        per region, then every hit in it is a binary search.
+        """
+        key = (lo, hi, indent)
+        cached = self._bounds.get(key)
+        if cached is not None:
+            return cached
+        text, code = self.text, self._code
+        positions: list[int] = []
+        starts: list[bool] = []
         glue = False  # a decorator glues the next statement to itself
+        depth, prev = 0, lo
         for match in _lines_upto(indent).finditer(text, lo, hi):
             line_start = match.start()
             if self.in_string(line_start):
                 continue
-            first = text[match.end()]
+            depth = max(depth + _bracket_delta(code, prev, line_start), 0)
+            prev = line_start
+            if depth or self._continued(line_start):
+                continue
+            first_pos = match.end()
+            first = text[first_pos]
             if first in _CLOSERS:
                 continue
-            width = match.end() - line_start
-            if width < indent:
+            if _width(text, line_start, first_pos) < indent:
                 # A dedent (an except clause of the enclosing try, say) ends the statement.
-                if start is not None and start <= pos < line_start:
-                    return start, line_start
-                start, glue = None, False
+                positions.append(line_start)
+                starts.append(False)
+                glue = False
                 continue
-            if _first_word(text, match.end()) in _CONTINUATION:
+            if _CONTINUATION.match(text, first_pos):
                 continue
             if glue:
                 glue = first == "@"
                 continue
-            if start is not None and start <= pos < line_start:
-                return start, line_start
-            start = line_start
+            positions.append(line_start)
+            starts.append(True)
             glue = first == "@"
-        if start is not None and start <= pos < hi:
-            return start, hi
-        return None
+        self._bounds[key] = positions, starts
+        return positions, starts
+
+    def _continued(self, line_start: int) -> bool:
+        """True when the physical line before ``line_start`` ends with a backslash."""
+        j = line_start - 1
+        if j > 0 and self._code[j - 1] == "\r":
+            j -= 1
+        return j > 0 and self._code[j - 1] == "\\"
+
+    def _logical_end(self, pos: int, end: int) -> int:
+        """Where the logical line starting at ``pos`` ends (after its newline), at most ``end``."""
+        code = self._code
+        depth = 0
+        while True:
+            nl = code.find("\n", pos, end)
+            if nl == -1:
+                return end
+            depth += _bracket_delta(code, pos, nl)
+            if depth <= 0 and not self._continued(nl + 1) and not self.in_string(nl):
+                return nl + 1
+            pos = nl + 1
 
     def _head(self, start: int, end: int) -> tuple[int, str]:
-        """Skip decorators; return where the statement proper starts and its first word."""
+        """Skip decorators (and comments between them); return where the statement proper
+        starts and its first word."""
         text = self.text
         pos = start
-        while True:
-            while pos < end and text[pos] in " \t":
-                pos += 1
+        while pos < end:
+            pos = _BLANK.match(text, pos, end).end()  # type: ignore[union-attr]
             if pos < end and text[pos] == "@":
+                pos = self._logical_end(pos, end)
+                continue
+            if pos < end and text[pos] in "#\r\n":
                 nl = text.find("\n", pos, end)
                 if nl == -1:
-                    return pos, "@"
+                    break
                 pos = nl + 1
                 continue
-            return pos, _first_word(text, pos)
+            word = _WORD.match(text, pos, end)
+            return pos, word.group() if word else ""
+        return pos, "@"
 
     def _body(self, head: int, end: int) -> tuple[int, int] | None:
         """Start and indentation of a compound statement's body, after its (multi-line) header."""
         text = self.text
-        pos = head
+        header_end = self._logical_end(head, end)
+        if not self._code[head:header_end].rstrip().endswith(":"):
+            return None  # a one-line compound statement: no indented body
+        pos = header_end
         while pos < end:
             nl = text.find("\n", pos, end)
-            if nl == -1:
-                return None
-            line = text[pos:nl]
-            if not self.in_string(pos) and _code_part(line).rstrip().endswith(":"):
-                break
-            pos = nl + 1
-        else:
-            return None
-        pos = nl + 1
-        while pos < end:
-            nl = text.find("\n", pos, end)
-            line = text[pos : nl if nl != -1 else end]
-            stripped = line.lstrip(" \t")
-            if stripped and not stripped.startswith("#"):
-                return pos, len(line) - len(stripped)
+            stop = end if nl == -1 else nl
+            first = _BLANK.match(text, pos, stop).end()  # type: ignore[union-attr]
+            if first < stop and text[first] not in "#\r":
+                return pos, _width(text, pos, first)
             if nl == -1:
                 return None
             pos = nl + 1
         return None
 
     def _parse_region(self, start: int, end: int, indent: int) -> list[ast.stmt] | None:
-        source = self.text[start:end]
-        line_offset = self.text.count("\n", 0, start)
-        if indent:
-            # Keep the original columns: wrap the indented slice in a block of its own.
-            source = "if 1:\n" + source
-            line_offset -= 1
+        # Keep the original columns: wrap an indented slice in a block of its own. Keep the
+        # original line numbers: pad with empty lines, which the tokenizer skips far faster
+        # than ast.increment_lineno walks a large tree.
+        lines_before = self.text.count("\n", 0, start)
+        head = "if 1:\n" if indent else ""
+        pad = lines_before - (1 if indent else 0)
+        source = "\n" * max(pad, 0) + head + self.text[start:end]
         try:
             tree = ast.parse(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
-        if line_offset:
-            ast.increment_lineno(tree, line_offset)
+        if pad < 0:
+            ast.increment_lineno(tree, pad)
         body = tree.body
         if indent and body and isinstance(body[0], ast.If):
             return body[0].body
         return body
 
+    def _import_statements(self) -> list[tuple[int, frozenset[str]]]:
+        """Each ``import`` keyword in code with the words of its logical line."""
+        code = self._code
+        out: list[tuple[int, frozenset[str]]] = []
+        for match in _IMPORT_KEYWORD.finditer(code):
+            line_start = code.rfind("\n", 0, match.start()) + 1
+            end = self._logical_end(line_start, len(code))
+            out.append((match.start(), frozenset(_WORD.findall(code, line_start, end))))
+        return out
 
-_IMPORT_KEYWORD = re.compile(r"\bimport\b")
-_WORD = re.compile(r"\w+")
+
+def _bracket_delta(code: str, start: int, end: int) -> int:
+    """Opened minus closed brackets in ``code[start:end]`` (strings and comments are blank)."""
+    return (
+        code.count("(", start, end) + code.count("[", start, end) + code.count("{", start, end)
+        - code.count(")", start, end) - code.count("]", start, end) - code.count("}", start, end)
+    )
 
 
-def _import_statements(text: str, in_string: Callable[[int], bool]) -> list[tuple[int, frozenset[str]]]:
-    """Each ``import`` keyword with the words of its logical line (parentheses followed)."""
-    out: list[tuple[int, frozenset[str]]] = []
-    for match in _IMPORT_KEYWORD.finditer(text):
-        pos = match.start()
-        if in_string(pos):
-            continue
-        line_start = text.rfind("\n", 0, pos) + 1
-        end = text.find("\n", pos)
-        end = len(text) if end == -1 else end
-        head = _code_part(text[line_start:end])
-        if head.count("(") > head.count(")"):
-            close = text.find(")", end)
-            end = len(text) if close == -1 else close
-        else:
-            while text[line_start:end].rstrip().endswith("\\") and end < len(text):
-                nxt = text.find("\n", end + 1)
-                end = len(text) if nxt == -1 else nxt
-        out.append((pos, frozenset(_WORD.findall(text, line_start, end))))
-    return out
+def _width(text: str, line_start: int, first: int) -> int:
+    # Indentation width in characters; a form feed resets the column, as in the tokenizer.
+    return first - line_start - (text.rfind("\f", line_start, first) - line_start + 1 if "\f" in text[line_start:first] else 0)
 
 
 def _drop_nested(slices: list[Slice]) -> list[Slice]:
@@ -309,20 +349,6 @@ def _drop_nested(slices: list[Slice]) -> list[Slice]:
     return kept
 
 
-def _first_word(text: str, pos: int) -> str:
-    end = pos
-    while end < len(text) and (text[end].isalnum() or text[end] == "_"):
-        end += 1
-    return text[pos:end]
-
-
-def _code_part(line: str) -> str:
-    # The line without its trailing comment (strings are blanked first so '#' in them stays).
-    blanked = _SIMPLE_STRING.sub(lambda m: '""', line)
-    cut = blanked.find("#")
-    return blanked if cut == -1 else blanked[:cut]
-
-
 # Comments and string literals, matched whole. ``\\(?:\r\n|.)`` lets a backslash escape a newline,
 # so a one-quote string continued with ``\`` at the end of a line is one match too.
 _STRING_OR_COMMENT = re.compile(
@@ -332,24 +358,32 @@ _STRING_OR_COMMENT = re.compile(
     r"""|'(?:[^'\\\r\n]|\\(?:\r\n|.))*'?""",
     re.S,
 )
-_PREFIX = re.compile(r"[A-Za-z]{1,2}$")
+_PREFIX = re.compile(r"(?<![\w])[A-Za-z]{1,2}$")
+_NOT_NEWLINE = re.compile(r"[^\n]+")
 
 
-def _string_spans(text: str) -> list[tuple[int, int, int, bool]]:
-    """``(start, content start, end, is f-string)`` of every string literal spanning lines.
+def _scan(text: str) -> tuple[list[tuple[int, int, int, bool]], str]:
+    """The multi-line string literals of ``text`` and ``text`` with strings and comments blanked.
 
-    Only such strings can make a line start look like a statement, and only their inside is
-    skipped when looking for triggers (an f-string's replacement fields are code, though).
+    Each span is ``(start, content start, end, is f-string)``: only such strings can make a
+    line start look like a statement, and only their inside is skipped when looking for
+    triggers (an f-string's replacement fields are code, though). The blanked copy has the
+    same length and newlines, so brackets and backslashes in it are code.
     """
     spans: list[tuple[int, int, int, bool]] = []
+    parts: list[str] = []
+    last = 0
     for match in _STRING_OR_COMMENT.finditer(text):
         start, end = match.span()
-        if text[start] == "#" or ("\n" not in text[start:end] and "\r" not in text[start:end]):
+        parts.append(text[last:start])
+        last = end
+        token = match.group()
+        if "\n" not in token:
+            parts.append(" " * len(token))
             continue
+        parts.append(_NOT_NEWLINE.sub(lambda m: " " * len(m.group()), token))
         prefix = _PREFIX.search(text, max(0, start - 2), start)
         is_f = prefix is not None and "f" in prefix.group().lower()
-        if is_f and prefix is not None and prefix.start() > 0 and (text[prefix.start() - 1].isalnum() or text[prefix.start() - 1] == "_"):
-            is_f = False
-        quote = 3 if match.group("q3") else 1
-        spans.append((start, start + quote, end, is_f))
-    return spans
+        spans.append((start, start + (3 if match.group("q3") else 1), end, is_f))
+    parts.append(text[last:])
+    return spans, "".join(parts)

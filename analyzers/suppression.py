@@ -10,6 +10,7 @@ import re
 from dataclasses import replace
 
 from analyzers.findings import Finding
+from analyzers.lines import source_lines
 
 MARKER = "ssot: ignore"
 _PATTERN = re.compile(r"#\s*ssot:\s*ignore\[([A-Za-z0-9_,\s]+)\]\s*(.*)$")
@@ -36,7 +37,7 @@ def apply(findings: list[Finding], text: str) -> list[Finding]:
     """Mark findings whose lines carry a matching suppression comment."""
     if MARKER not in text or not findings:
         return findings
-    lines = text.splitlines()
+    lines = source_lines(text)
     out = []
     for finding in findings:
         codes = suppressions(lines, finding.line, finding.end_line)

@@ -2,7 +2,14 @@
 Reports every import of a concept from a deprecated path: ``from m import X``, ``import m``,
 ``import m as a`` followed by ``a.X``, relative imports (resolved from the file's own module
 path), imports inside functions, in ``if TYPE_CHECKING:`` blocks and in ``try``/``except
-ImportError`` fallbacks.
+ImportError`` fallbacks, uses through a parent package (``import pkg`` then
+``pkg.old.Symbol``) and string annotations (``m: "um.UnifiedWebSocketManager"``).
+
+Every import that ruff's banned-api rule (TID251) reports for the same deprecated list is
+reported here at the same line (a test runs both). Beyond it: ``from m import *`` when ``m``
+holds a deprecated name, relative imports in folders without ``__init__.py`` (the module is
+derived from the file's path), and each name of a multi-line ``from m import (A, B)`` on its
+own line, so a name added to an old import is reported on the line the change added.
 
 ## Why is this bad?
 Every deprecated path keeps an old copy alive: it blocks deleting the old module, invites
@@ -68,17 +75,46 @@ def check(ctx: ModuleContext) -> Iterator[Finding]:
                 for concept in concepts:
                     item = deprecated_match(alias.name, concept)
                     if item is not None:
+                        # At the name, like the names of `from m import ...`: `import os, \`
+                        # continued on the next line is reported where the deprecated path is.
                         yield ctx.finding(
-                            CODE, concept.name, node,
+                            CODE, concept.name, alias,
                             f"`import {alias.name}` uses deprecated path `{item}`; import `{concept.canonical}` instead",
                             matched=f"import {alias.name}", scope=scope,
                         )
         elif isinstance(node, ast.Attribute):
-            item, concept = _attribute_match(ctx, node, concepts)
+            item, used = _attribute_match(ctx, node, concepts)
+            if item is not None and used is not None:
+                yield ctx.finding(
+                    CODE, used.name, node,
+                    f"`{ctx.source_of(node)}` refers to deprecated `{item}`; use `{used.canonical}`",
+                    matched=item, scope=scope,
+                )
+        elif isinstance(node, ast.arg | ast.AnnAssign | ast.FunctionDef | ast.AsyncFunctionDef):
+            annotation = node.returns if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else node.annotation
+            if annotation is not None:
+                yield from _string_annotation(ctx, annotation, scope, concepts)
+
+
+def _string_annotation(
+    ctx: ModuleContext, annotation: ast.expr, scope: tuple[str, ...], concepts: list[Concept]
+) -> Iterator[Finding]:
+    """Deprecated symbols named in forward references: ``def f(m: "um.OldManager")``."""
+    for node in ast.walk(annotation):
+        if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
+            continue
+        try:
+            parsed = ast.parse(node.value.strip(), mode="eval")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for inner in ast.walk(parsed):
+            if not isinstance(inner, ast.Attribute):
+                continue
+            item, concept = _attribute_match(ctx, inner, concepts)
             if item is not None and concept is not None:
                 yield ctx.finding(
                     CODE, concept.name, node,
-                    f"`{ctx.source_of(node)}` refers to deprecated `{item}`; use `{concept.canonical}`",
+                    f"annotation `{node.value}` refers to deprecated `{item}`; use `{concept.canonical}`",
                     matched=item, scope=scope,
                 )
 
@@ -94,10 +130,15 @@ def _attribute_match(
     inner = ctx.qualified(node.value)
     for concept in concepts:
         item = deprecated_match(qualified, concept)
-        # Whole-module deprecations are reported at the import, not at every use.
-        if item is None or item.endswith(".*"):
+        if item is None:
             continue
-        if inner is not None and deprecated_match(inner, concept) == item:
+        if item.endswith(".*"):
+            # Whole-module deprecations are reported at the import, not at every use; but
+            # spelled from a parent package (`import pkg` then `pkg.old_module.f()`), the
+            # use is the only place that names the module: report the chain that ends there.
+            if qualified != item[:-2]:
+                continue
+        elif inner is not None and deprecated_match(inner, concept) == item:
             continue
         return item, concept
     return None, None

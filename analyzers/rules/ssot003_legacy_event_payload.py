@@ -37,7 +37,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from analyzers.context import ModuleContext
-from analyzers.findings import Finding
+from analyzers.findings import Finding, Scope
 from analyzers.policy import EventSchema
 from analyzers.rules.base import Rule
 
@@ -143,7 +143,7 @@ def check(ctx: ModuleContext) -> Iterator[Finding]:
             payload = inspect(node, schema)
             if payload is None or not payload.problems:
                 continue
-            kind = "test" if ctx.is_test_scope(scope) else "source"
+            kind: Scope = "test" if ctx.is_test_scope(scope) else "source"
             yield ctx.finding(
                 CODE, schema.name, node,
                 f"`{payload.event}` payload is not canonical: {'; '.join(payload.problems)}",
