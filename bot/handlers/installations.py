@@ -1,0 +1,75 @@
+"""Installation events: keep the ``installations`` table in step with GitHub.
+
+An installation is the App on one account (user or organisation), on all its repositories or
+on a selection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from bot import store
+from bot.events import JobContext, WebhookEvent
+
+log = logging.getLogger(__name__)
+
+
+def _names(repositories: list[dict[str, Any]] | None) -> list[str]:
+    return [str(repo["full_name"]) for repo in repositories or [] if "full_name" in repo]
+
+
+def _timestamp(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(dt.UTC)
+
+
+def _save(event: WebhookEvent, context: JobContext, *, with_repositories: bool) -> None:
+    installation = event.payload["installation"]
+    store.save_installation(
+        context.engine,
+        int(installation["id"]),
+        account=str(installation["account"]["login"]),
+        repository_selection=installation.get("repository_selection"),
+        repositories=_names(event.payload.get("repositories")) if with_repositories else None,
+        suspended_at=_timestamp(installation.get("suspended_at")),
+        now=store.utcnow(),
+    )
+
+
+def installation_created(event: WebhookEvent, context: JobContext) -> None:
+    """The App was installed: remember the account and its repositories."""
+    _save(event, context, with_repositories=True)
+    log.info(
+        "installed on %s (installation %s)",
+        event.payload["installation"]["account"]["login"],
+        event.installation_id,
+    )
+
+
+def installation_deleted(event: WebhookEvent, context: JobContext) -> None:
+    """The App was uninstalled: forget the installation."""
+    store.delete_installation(context.engine, int(event.payload["installation"]["id"]))
+    log.info("uninstalled (installation %s)", event.installation_id)
+
+
+def installation_suspended(event: WebhookEvent, context: JobContext) -> None:
+    """Suspended (``suspend``) or resumed (``unsuspend``): GitHub refuses our tokens meanwhile."""
+    _save(event, context, with_repositories=False)
+
+
+def repositories_changed(event: WebhookEvent, context: JobContext) -> None:
+    """Repositories were added to or removed from an installation."""
+    added = _names(event.payload.get("repositories_added"))
+    removed = _names(event.payload.get("repositories_removed"))
+    installation_id = int(event.payload["installation"]["id"])
+    if not store.change_repositories(
+        context.engine, installation_id, added=added, removed=removed, now=store.utcnow()
+    ):
+        # Installed before this App kept state (or its `created` was lost): start from here.
+        _save(event, context, with_repositories=False)
+        store.change_repositories(
+            context.engine, installation_id, added=added, removed=removed, now=store.utcnow()
+        )

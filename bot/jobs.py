@@ -1,0 +1,196 @@
+"""Jobs on Huey: one task, ``process_delivery(delivery_id)``, and the sweeper that re-enqueues.
+
+The backend comes from the settings: ``SqliteHuey`` at ``<data_dir>/jobs.db`` (embedded, the
+default) or ``RedisHuey`` when ``SSOT_REDIS_URL`` is set; the task code is the same.
+
+Huey forgets a task whose worker dies, so the queue is only a hint: the stored delivery is the
+source of truth. A job claims its delivery with a lease, runs the handler, and records the
+outcome; the sweeper (at start-up, then every minute in the consumer) enqueues again whatever
+is queued but was not taken, and whatever is running with an expired lease. Enqueuing twice is
+harmless: only one claim succeeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.api import Huey
+from sqlalchemy.engine import Engine
+
+from bot import handlers, store
+from bot.events import JobContext, WebhookEvent
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "ssot"
+RETRY_BASE_SECONDS = 30
+RETRY_MAX_SECONDS = 3600
+DELIVERY_RETENTION = dt.timedelta(days=7)  # GitHub redelivers for 3 days
+
+
+def build_huey(settings: Settings, *, immediate: bool = False) -> Huey:
+    """The Huey instance of ``settings``: Redis when ``redis_url`` is set, else SQLite."""
+    if settings.redis_url:
+        return RedisHuey(QUEUE_NAME, url=settings.redis_url, results=False, immediate=immediate)
+    if not immediate:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(
+        QUEUE_NAME,
+        filename=str(settings.data_dir / "jobs.db"),
+        results=False,
+        immediate=immediate,
+        fsync=True,  # an enqueued job survives a power cut, like the stored delivery
+    )
+
+
+def retry_delay(attempt: int) -> float:
+    """Seconds before trying a failed delivery again: 30 s, doubling, at most an hour."""
+    return float(min(RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0), RETRY_MAX_SECONDS))
+
+
+class JobQueue:
+    """This App's queue: its Huey instance and tasks, bound to the settings and the database.
+
+    The web process enqueues; the consumer process (``ssot worker``, or the one ``ssot serve``
+    starts) builds the same queue from the same settings and runs the tasks. With
+    ``immediate=True`` (tests) a task runs at once, in the caller's thread.
+    """
+
+    def __init__(self, settings: Settings, engine: Engine, *, immediate: bool = False) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.huey = build_huey(settings, immediate=immediate)
+        self.context = JobContext(settings=settings, engine=engine)
+        self._process_task = self.huey.task(name="process_delivery")(self.process_delivery)
+        self.huey.periodic_task(crontab(minute="*"), name="sweep_deliveries")(self.requeue_due)
+        self.huey.periodic_task(crontab(minute="17"), name="prune_deliveries")(self.prune)
+
+    # --- producing ---------------------------------------------------------------------
+
+    def enqueue(self, delivery_id: str, *, delay: float | None = None) -> None:
+        """Put a job for ``delivery_id`` on the queue (after ``delay`` seconds)."""
+        if delay:
+            self._process_task.schedule(args=(delivery_id,), delay=delay)
+        else:
+            self._process_task(delivery_id)
+
+    def requeue_due(self, *, all_queued: bool = False) -> int:
+        """Enqueue again the deliveries no worker took or whose worker died; how many.
+
+        ``all_queued`` (at start-up): every queued delivery, not only those overdue.
+        """
+        now = store.utcnow()
+        due = store.deliveries_due(self.engine, now=now, all_queued=all_queued)
+        for delivery_id in due:
+            # Postpone first: an immediate-mode job may run inside enqueue() and set its own.
+            store.postpone_requeue(
+                self.engine,
+                [delivery_id],
+                until=now + dt.timedelta(seconds=self.settings.job_lease_seconds),
+            )
+            self.enqueue(delivery_id)
+        if due:
+            log.info("enqueued %d delivery(ies) again", len(due))
+        return len(due)
+
+    def prune(self) -> int:
+        """Forget done and ignored deliveries older than a week."""
+        return store.prune_deliveries(
+            self.engine, received_before=store.utcnow() - DELIVERY_RETENTION
+        )
+
+    # --- consuming ---------------------------------------------------------------------
+
+    def process_delivery(self, delivery_id: str) -> str | None:
+        """The task: claim the delivery, run its handler, record the outcome.
+
+        Returns the delivery's new state, or None when it was not ours to run (done, ignored,
+        failed, or held by another worker's live lease). A handler's error is recorded and the
+        delivery retried later with back-off, until ``job_max_attempts``.
+        """
+        settings = self.settings
+        claimed = store.claim_delivery(
+            self.engine,
+            delivery_id,
+            now=store.utcnow(),
+            lease_seconds=settings.job_lease_seconds,
+            max_attempts=settings.job_max_attempts,
+        )
+        if claimed is None:
+            log.debug("delivery %s: nothing to do", delivery_id)
+            return None
+        attempt = claimed.attempts
+        handler = handlers.find_handler(claimed.event, claimed.action)
+        context = dataclasses.replace(self.context, delivery_id=delivery_id, attempt=attempt)
+        try:
+            if handler is not None:
+                handler(WebhookEvent.from_delivery(claimed), context)
+        except Exception as exc:
+            error = f"attempt {attempt}: {type(exc).__name__}: {exc}"
+            if attempt >= settings.job_max_attempts:
+                log.exception("delivery %s failed for good (%s)", delivery_id, claimed.event)
+                store.mark_failed(self.engine, delivery_id, attempt, error, retry_at=None)
+                return store.FAILED
+            delay = retry_delay(attempt)
+            log.warning(
+                "delivery %s failed, retry in %.0f s: %s", delivery_id, delay, error, exc_info=True
+            )
+            retry_at = store.utcnow() + dt.timedelta(seconds=delay)
+            if store.mark_failed(self.engine, delivery_id, attempt, error, retry_at=retry_at):
+                self.enqueue(delivery_id, delay=delay)
+            return store.QUEUED
+        if not store.mark_done(self.engine, delivery_id, attempt):
+            log.warning(
+                "delivery %s: lease lost before done (job longer than the lease?)", delivery_id
+            )
+            return None
+        log.info("delivery %s done (%s.%s)", delivery_id, claimed.event, claimed.action)
+        return store.DONE
+
+    def run_consumer(self, *, workers: int | None = None, parent_pid: int | None = None) -> None:
+        """Run the Huey consumer here, in the main thread (it installs signal handlers).
+
+        SIGINT stops it gracefully (running jobs finish), SIGTERM at once (their leases
+        expire and the sweeper takes them again). ``parent_pid``: also stop when that
+        process is gone, so a killed ``ssot serve`` leaves no orphan worker behind.
+        """
+        consumer = self.huey.create_consumer(
+            workers=workers or self.settings.workers,
+            worker_type="thread",
+            periodic=True,
+            initial_delay=0.1,
+            backoff=1.15,
+            max_delay=1.0,  # an idle queue is polled every second: a local SQLite read
+            check_worker_health=True,
+            shutdown_timeout=30.0,
+        )
+        if parent_pid is not None:
+            _stop_when_orphaned(parent_pid)
+        self.requeue_due()
+        consumer.run()
+
+
+def _stop_when_orphaned(parent_pid: int) -> None:
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(1.0)
+        log.warning("parent process %s is gone: stopping the worker", parent_pid)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def describe_backend(settings: Settings) -> dict[str, Any]:
+    """Where jobs are queued (for the status page and logs), without secrets."""
+    if settings.redis_url:
+        return {"backend": "redis"}
+    return {"backend": "sqlite", "path": str(settings.data_dir / "jobs.db")}

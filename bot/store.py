@@ -1,0 +1,519 @@
+"""The App's durable state: webhook deliveries, installations, accepted findings.
+
+SQLAlchemy Core on the URL of ``SSOT_DATABASE_URL``: SQLite by default (one file, no service),
+PostgreSQL with the same code. Every row carries the installation it belongs to.
+
+A delivery is the source of truth for its job until it is marked done::
+
+    queued --claim--> running --done--> done
+      ^                  |
+      |   error, attempts left (retry later)
+      +------------------+--error, no attempts left--> failed
+      +-- lease expired (the worker died) --+
+    ignored: acknowledged, nothing to do (no handler, or not an App delivery)
+
+``lease_until`` of a running delivery is when its claim lapses; of a queued one, when it is
+due to be enqueued again if no worker took it (a lost queue, a retry's back-off).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.types import TypeDecorator
+
+QUEUED, RUNNING, DONE, FAILED, IGNORED = "queued", "running", "done", "failed", "ignored"
+STATES = (QUEUED, RUNNING, DONE, FAILED, IGNORED)
+MAX_ERROR_CHARS = 4000
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that always comes back timezone-aware in UTC (SQLite keeps none)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware UTC datetime")
+        value = value.astimezone(dt.UTC)
+        # SQLite compares the stored text: keep one format, without the offset.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+metadata = sa.MetaData()
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),  # X-GitHub-Delivery: one effect per id
+    sa.Column("event", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(100)),
+    sa.Column("installation_id", sa.BigInteger, index=True),
+    sa.Column("repository", sa.String(300)),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("body", sa.LargeBinary),  # the raw payload; NULL for ignored deliveries
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("error", sa.Text),
+    sa.CheckConstraint(f"state IN {STATES!r}", name="deliveries_state"),
+    sa.Index("deliveries_state_lease", "state", "lease_until"),
+)
+
+installations = sa.Table(
+    "installations",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),  # installation id
+    sa.Column("account", sa.String(100), nullable=False),
+    sa.Column("repository_selection", sa.String(20)),  # "all" or "selected"
+    sa.Column("repositories", sa.JSON, nullable=False),  # full names, sorted
+    sa.Column("suspended_at", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+accepted_findings = sa.Table(
+    "accepted_findings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("installation_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("repo", sa.String(300), nullable=False),
+    sa.Column("pr", sa.Integer, nullable=False),
+    sa.Column("fingerprint", sa.String(200), nullable=False),
+    sa.Column("user", sa.String(100), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("installation_id", "repo", "pr", "fingerprint", name="accepted_once"),
+)
+
+
+# --- engine ------------------------------------------------------------------------------
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for ``url``; for SQLite the file's folder is created and writes are serialised.
+
+    SQLite transactions start with ``BEGIN IMMEDIATE`` so that the web process and the worker
+    process wait for each other (busy timeout) instead of failing on a read-to-write upgrade.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True)
+    database = parsed.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # a stored delivery survives a power cut
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the tables that do not exist yet (two processes may race here: retry once)."""
+    try:
+        metadata.create_all(engine)
+    except OperationalError:
+        metadata.create_all(engine)
+
+
+def open_database(url: str) -> Engine:
+    """:func:`create_engine` and :func:`create_schema` in one call."""
+    engine = create_engine(url)
+    create_schema(engine)
+    return engine
+
+
+# --- deliveries --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A webhook delivery as received, before it is stored."""
+
+    id: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    repository: str | None
+    body: bytes | None
+    state: str = QUEUED
+    error: str | None = None  # why it is ignored
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A stored delivery."""
+
+    id: str
+    event: str
+    action: str | None
+    installation_id: int | None
+    repository: str | None
+    received_at: dt.datetime
+    body: bytes | None
+    state: str
+    attempts: int
+    lease_until: dt.datetime | None
+    error: str | None
+
+
+def _delivery(row: sa.Row[Any]) -> Delivery:
+    return Delivery(**row._asdict())
+
+
+def insert_delivery(
+    engine: Engine, delivery: NewDelivery, *, now: dt.datetime, requeue_at: dt.datetime | None
+) -> bool:
+    """Store ``delivery``; False when a delivery with that id is already stored (a redelivery).
+
+    ``requeue_at``: when a queued delivery that no worker has claimed is enqueued again.
+    """
+    values = {
+        "id": delivery.id,
+        "event": delivery.event,
+        "action": delivery.action,
+        "installation_id": delivery.installation_id,
+        "repository": delivery.repository,
+        "received_at": now,
+        "body": delivery.body,
+        "state": delivery.state,
+        "attempts": 0,
+        "lease_until": requeue_at if delivery.state == QUEUED else None,
+        "error": delivery.error,
+    }
+    try:
+        with engine.begin() as conn:
+            conn.execute(deliveries.insert().values(**values))
+    except IntegrityError:
+        return False
+    return True
+
+
+def requeue_failed(engine: Engine, delivery_id: str, *, requeue_at: dt.datetime) -> bool:
+    """A redelivery (same id) of a delivery that failed for good: give it fresh attempts.
+
+    Returns False for any other state: done, ignored, queued and running keep one effect.
+    """
+    c = deliveries.c
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
+                deliveries.update()
+                .where(c.id == delivery_id, c.state == FAILED)
+                .values(state=QUEUED, attempts=0, lease_until=requeue_at)
+            ).rowcount
+        )
+
+
+def renew_lease(engine: Engine, delivery_id: str, attempt: int, *, until: dt.datetime) -> bool:
+    """Keep claim ``attempt`` alive until ``until`` (a long job); False when it was lost."""
+    c = deliveries.c
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
+                deliveries.update()
+                .where(c.id == delivery_id, c.state == RUNNING, c.attempts == attempt)
+                .values(lease_until=until)
+            ).rowcount
+        )
+
+
+def get_delivery(engine: Engine, delivery_id: str) -> Delivery | None:
+    with engine.begin() as conn:
+        row = conn.execute(deliveries.select().where(deliveries.c.id == delivery_id)).first()
+    return None if row is None else _delivery(row)
+
+
+def claim_delivery(
+    engine: Engine,
+    delivery_id: str,
+    *,
+    now: dt.datetime,
+    lease_seconds: float,
+    max_attempts: int,
+) -> Delivery | None:
+    """Take ``delivery_id`` for processing: queued, or running with an expired lease.
+
+    Returns the claimed delivery (``attempts`` counts this claim and is the lease's token for
+    :func:`mark_done` / :func:`mark_failed`), or None when it is done, ignored, failed or held
+    by a live lease. A delivery whose worker died ``max_attempts`` times is marked failed.
+    """
+    c = deliveries.c
+    claimable = sa.or_(c.state == QUEUED, sa.and_(c.state == RUNNING, c.lease_until < now))
+    with engine.begin() as conn:
+        claimed = conn.execute(
+            deliveries.update()
+            .where(c.id == delivery_id, claimable, c.attempts < max_attempts)
+            .values(
+                state=RUNNING,
+                attempts=c.attempts + 1,
+                lease_until=now + dt.timedelta(seconds=lease_seconds),
+            )
+        ).rowcount
+        if not claimed:
+            conn.execute(
+                deliveries.update()
+                .where(c.id == delivery_id, claimable, c.attempts >= max_attempts)
+                .values(
+                    state=FAILED,
+                    lease_until=None,
+                    error=sa.func.coalesce(c.error, "")
+                    + f"\ngave up after {max_attempts} attempts (lease expired: worker stopped?)",
+                )
+            )
+            return None
+        row = conn.execute(deliveries.select().where(c.id == delivery_id)).one()
+    return _delivery(row)
+
+
+def mark_done(engine: Engine, delivery_id: str, attempt: int) -> bool:
+    """Record the job of claim ``attempt`` as done; False when that claim had been lost."""
+    c = deliveries.c
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
+                deliveries.update()
+                .where(c.id == delivery_id, c.state == RUNNING, c.attempts == attempt)
+                .values(state=DONE, lease_until=None, error=None)
+            ).rowcount
+        )
+
+
+def mark_failed(
+    engine: Engine, delivery_id: str, attempt: int, error: str, *, retry_at: dt.datetime | None
+) -> bool:
+    """Record a failed attempt: queued again for ``retry_at``, or failed for good when None."""
+    c = deliveries.c
+    values: dict[str, Any] = {"error": error[-MAX_ERROR_CHARS:]}
+    if retry_at is None:
+        values.update(state=FAILED, lease_until=None)
+    else:
+        values.update(state=QUEUED, lease_until=retry_at)
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
+                deliveries.update()
+                .where(c.id == delivery_id, c.state == RUNNING, c.attempts == attempt)
+                .values(**values)
+            ).rowcount
+        )
+
+
+def deliveries_due(
+    engine: Engine, *, now: dt.datetime, all_queued: bool = False, limit: int = 1000
+) -> list[str]:
+    """Ids of deliveries to enqueue again, oldest first.
+
+    Running ones whose lease expired (their worker died), and queued ones due again (their
+    ``lease_until`` passed) or, with ``all_queued`` (at start-up), every queued one.
+    """
+    c = deliveries.c
+    queued = c.state == QUEUED
+    if not all_queued:
+        queued = sa.and_(queued, sa.or_(c.lease_until.is_(None), c.lease_until < now))
+    expired = sa.and_(c.state == RUNNING, c.lease_until < now)
+    query = (
+        sa.select(c.id).where(sa.or_(queued, expired)).order_by(c.received_at, c.id).limit(limit)
+    )
+    with engine.begin() as conn:
+        return list(conn.execute(query).scalars())
+
+
+def postpone_requeue(engine: Engine, delivery_ids: Sequence[str], *, until: dt.datetime) -> None:
+    """Just enqueued: do not enqueue these queued deliveries again before ``until``."""
+    if not delivery_ids:
+        return
+    c = deliveries.c
+    with engine.begin() as conn:
+        conn.execute(
+            deliveries.update()
+            .where(c.id.in_(list(delivery_ids)), c.state == QUEUED)
+            .values(lease_until=until)
+        )
+
+
+def count_deliveries(engine: Engine) -> dict[str, int]:
+    """Number of stored deliveries per state (every state present, zero or more)."""
+    c = deliveries.c
+    with engine.begin() as conn:
+        rows = conn.execute(sa.select(c.state, sa.func.count()).group_by(c.state)).all()
+    counts = dict.fromkeys(STATES, 0)
+    counts.update({state: int(n) for state, n in rows})
+    return counts
+
+
+def prune_deliveries(engine: Engine, *, received_before: dt.datetime) -> int:
+    """Forget done and ignored deliveries received before the given time (GitHub redelivers
+    for 3 days, so keep them longer than that). Returns how many were deleted."""
+    c = deliveries.c
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                deliveries.delete().where(
+                    c.state.in_((DONE, IGNORED)), c.received_at < received_before
+                )
+            ).rowcount
+        )
+
+
+# --- installations -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Installation:
+    id: int
+    account: str
+    repository_selection: str | None
+    repositories: list[str]
+    suspended_at: dt.datetime | None
+    updated_at: dt.datetime
+
+
+def get_installation(engine: Engine, installation_id: int) -> Installation | None:
+    with engine.begin() as conn:
+        row = conn.execute(
+            installations.select().where(installations.c.id == installation_id)
+        ).first()
+    if row is None:
+        return None
+    values = row._asdict()
+    values["repositories"] = list(values["repositories"] or [])
+    return Installation(**values)
+
+
+def save_installation(
+    engine: Engine,
+    installation_id: int,
+    *,
+    account: str,
+    repository_selection: str | None,
+    repositories: Iterable[str] | None,
+    suspended_at: dt.datetime | None,
+    now: dt.datetime,
+) -> None:
+    """Insert or replace an installation; ``repositories=None`` keeps the stored list."""
+    c = installations.c
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(c.repositories).where(c.id == installation_id)).first()
+        repos = sorted(set(repositories)) if repositories is not None else None
+        values: dict[str, Any] = {
+            "account": account,
+            "repository_selection": repository_selection,
+            "suspended_at": suspended_at,
+            "updated_at": now,
+        }
+        if row is None:
+            values["repositories"] = repos or []
+            conn.execute(installations.insert().values(id=installation_id, **values))
+        else:
+            if repos is not None:
+                values["repositories"] = repos
+            conn.execute(installations.update().where(c.id == installation_id).values(**values))
+
+
+def change_repositories(
+    engine: Engine,
+    installation_id: int,
+    *,
+    added: Iterable[str] = (),
+    removed: Iterable[str] = (),
+    now: dt.datetime,
+) -> bool:
+    """Add and remove repositories of a stored installation; False when it is not stored."""
+    c = installations.c
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(c.repositories).where(c.id == installation_id)).first()
+        if row is None:
+            return False
+        repos = (set(row.repositories or []) | set(added)) - set(removed)
+        conn.execute(
+            installations.update()
+            .where(c.id == installation_id)
+            .values(repositories=sorted(repos), updated_at=now)
+        )
+    return True
+
+
+def delete_installation(engine: Engine, installation_id: int) -> bool:
+    """Forget an installation (its accepted findings stay, should it be installed again)."""
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
+                installations.delete().where(installations.c.id == installation_id)
+            ).rowcount
+        )
+
+
+# --- accepted findings (``/ssot accept``) ---------------------------------------------------
+
+
+def accept_finding(
+    engine: Engine,
+    *,
+    installation_id: int,
+    repo: str,
+    pr: int,
+    fingerprint: str,
+    user: str,
+    reason: str,
+    now: dt.datetime,
+) -> bool:
+    """Record that ``user`` accepted a finding on a PR; False when it was already accepted."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                accepted_findings.insert().values(
+                    installation_id=installation_id,
+                    repo=repo,
+                    pr=pr,
+                    fingerprint=fingerprint,
+                    user=user,
+                    reason=reason,
+                    at=now,
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def accepted_fingerprints(engine: Engine, *, installation_id: int, repo: str, pr: int) -> set[str]:
+    c = accepted_findings.c
+    with engine.begin() as conn:
+        rows = conn.execute(
+            sa.select(c.fingerprint).where(
+                c.installation_id == installation_id, c.repo == repo, c.pr == pr
+            )
+        ).scalars()
+        return set(rows)

@@ -1,0 +1,75 @@
+"""Fixtures of the App's tests: settings on a temporary database, a client, the pipeline's
+calls. Helpers (signing, posting, real payloads) are in bot_testing.py."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bot_testing import FAKE_PEM, SECRET, runtime
+from fastapi.testclient import TestClient
+
+from bot import pipeline
+from bot.events import CheckRequest, JobContext
+from bot.settings import Settings
+from bot.web import create_app
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture(autouse=True)
+def _no_ssot_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A developer's own SSOT_* variables must not change what the tests see."""
+    for name in list(os.environ):
+        if name.startswith("SSOT_") and name != "SSOT_WEBHOOK_FIXTURES":
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> SettingsFactory:
+    """Settings of a configured App on a fresh SQLite database under ``tmp_path``."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "app_id": 1,
+            "private_key": FAKE_PEM,
+            "webhook_secret": SECRET,
+            "data_dir": tmp_path / "data",
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: SettingsFactory) -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """The App with jobs run at once inside the request (Huey's immediate mode)."""
+    with TestClient(create_app(settings, immediate_jobs=True)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def engine(client: TestClient) -> Any:
+    """The database of ``client``'s running App."""
+    return runtime(client).engine
+
+
+@pytest.fixture
+def checks(monkeypatch: pytest.MonkeyPatch) -> list[CheckRequest]:
+    """Every call the handlers make to the (not yet written) pipeline, which it replaces."""
+    calls: list[CheckRequest] = []
+
+    def record(request: CheckRequest, context: JobContext) -> None:
+        calls.append(request)
+
+    monkeypatch.setattr(pipeline, "run_pull_request_check", record)
+    return calls

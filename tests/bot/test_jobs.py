@@ -1,0 +1,493 @@
+"""Jobs: the dispatch table, the delivery lifecycle, and surviving a killed worker or server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bot_testing import (
+    ROOT,
+    SECRET,
+    WEBHOOKS,
+    payload,
+    payload_bytes,
+    post_webhook,
+    runtime,
+    stored,
+)
+from fastapi.testclient import TestClient
+
+from bot import handlers, manifest, store
+from bot.events import JobContext, WebhookEvent
+from bot.jobs import JobQueue, retry_delay
+from bot.settings import Settings
+from bot.web import create_app
+
+NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def jobs(settings: Settings) -> Iterator[JobQueue]:
+    engine = store.open_database(settings.database_url)
+    yield JobQueue(settings, engine, immediate=True)
+    engine.dispose()
+
+
+def add(jobs: JobQueue, event: str, fixture: str, delivery_id: str, **changes: Any) -> None:
+    """Store a real payload as a queued delivery, as the webhook route does (not enqueued)."""
+    data = payload(fixture)
+    data.update(changes)
+    installation = data.get("installation") or {}
+    assert store.insert_delivery(
+        jobs.engine,
+        store.NewDelivery(
+            id=delivery_id,
+            event=event,
+            action=data.get("action"),
+            installation_id=installation.get("id"),
+            repository=(data.get("repository") or {}).get("full_name"),
+            body=json.dumps(data).encode(),
+        ),
+        now=store.utcnow(),
+        requeue_at=None,
+    )
+
+
+def state_of(jobs: JobQueue, delivery_id: str) -> store.Delivery:
+    delivery = store.get_delivery(jobs.engine, delivery_id)
+    assert delivery is not None
+    return delivery
+
+
+# --- the dispatch table ----------------------------------------------------------------
+
+
+def test_every_handled_event_is_subscribed_in_app_yml() -> None:
+    app_yml = manifest.load_manifest(ROOT / "app.yml")
+    subscribed = set(app_yml["default_events"])
+    assert {event for event, _ in handlers.DISPATCH} <= subscribed
+
+
+def test_unknown_events_and_actions_have_no_handler() -> None:
+    assert handlers.find_handler("pull_request", "labeled") is None
+    assert handlers.find_handler("ping", None) is None
+    assert handlers.find_handler("pull_request", "opened") is not None
+
+
+def test_a_job_runs_the_handler_of_its_event_and_action(
+    jobs: JobQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[WebhookEvent] = []
+
+    def handler(event: WebhookEvent, context: JobContext) -> None:
+        assert context.engine is jobs.engine
+        seen.append(event)
+
+    monkeypatch.setattr(handlers, "DISPATCH", {("pull_request", "opened"): handler})
+    add(jobs, "pull_request", "pull_request/opened", "d1")
+    assert jobs.process_delivery("d1") == store.DONE
+    [event] = seen
+    assert (event.delivery_id, event.name, event.action) == ("d1", "pull_request", "opened")
+    assert event.installation_id == 1
+    assert event.payload["pull_request"]["number"] == 2
+    assert state_of(jobs, "d1").state == store.DONE
+
+
+def test_pull_request_handlers_call_the_pipeline_which_is_not_wired_yet(jobs: JobQueue) -> None:
+    add(jobs, "pull_request", "pull_request/opened", "d1")
+    assert jobs.process_delivery("d1") == store.QUEUED  # failed, to be retried
+    delivery = state_of(jobs, "d1")
+    assert delivery.attempts == 1
+    assert delivery.error is not None and "pipeline not wired yet" in delivery.error
+
+
+# --- installations ---------------------------------------------------------------------
+
+
+def test_installation_events_keep_the_installations_table(jobs: JobQueue) -> None:
+    add(jobs, "installation", "installation/created", "i1")
+    jobs.process_delivery("i1")
+    installation = store.get_installation(jobs.engine, 957387)
+    assert installation is not None
+    assert installation.account == "Codertocat"
+    assert installation.repositories == ["Codertocat/Hello-World"]
+
+    add(jobs, "installation_repositories", "installation_repositories/added", "i2")
+    jobs.process_delivery("i2")
+    installation = store.get_installation(jobs.engine, 957387)
+    assert installation is not None
+    assert installation.repositories == ["Codertocat/Hello-World", "Codertocat/Space"]
+
+    removed = payload("installation_repositories/removed")
+    removed["installation"]["id"] = 957387
+    removed["repositories_removed"] = [{"full_name": "Codertocat/Hello-World"}]
+    add(jobs, "installation_repositories", "installation_repositories/removed", "i3", **removed)
+    jobs.process_delivery("i3")
+    installation = store.get_installation(jobs.engine, 957387)
+    assert installation is not None
+    assert installation.repositories == ["Codertocat/Space"]
+
+    deleted = payload("installation/deleted")
+    deleted["installation"]["id"] = 957387
+    add(jobs, "installation", "installation/deleted", "i4", **deleted)
+    jobs.process_delivery("i4")
+    assert store.get_installation(jobs.engine, 957387) is None
+    assert {d.state for d in stored(jobs.engine)} == {store.DONE}
+
+
+def test_suspend_and_unsuspend_are_recorded(jobs: JobQueue) -> None:
+    add(jobs, "installation", "installation/suspend", "s1")
+    jobs.process_delivery("s1")
+    suspended = store.get_installation(jobs.engine, 16598467)
+    assert suspended is not None and suspended.suspended_at == dt.datetime(
+        2021, 4, 29, 2, 32, 50, tzinfo=dt.UTC
+    )
+    add(jobs, "installation", "installation/unsuspend", "s2")
+    jobs.process_delivery("s2")
+    resumed = store.get_installation(jobs.engine, 16598467)
+    assert resumed is not None and resumed.suspended_at is None
+
+
+def test_repositories_added_to_an_unknown_installation_create_it(jobs: JobQueue) -> None:
+    add(jobs, "installation_repositories", "installation_repositories/added", "r1")
+    jobs.process_delivery("r1")
+    installation = store.get_installation(jobs.engine, 957387)
+    assert installation is not None and installation.repositories == ["Codertocat/Space"]
+
+
+# --- the lifecycle ---------------------------------------------------------------------
+
+
+def test_a_delivery_is_processed_once(jobs: JobQueue, monkeypatch: pytest.MonkeyPatch) -> None:
+    runs: list[str] = []
+    monkeypatch.setattr(
+        handlers, "DISPATCH", {("installation", "created"): lambda e, c: runs.append(e.delivery_id)}
+    )
+    add(jobs, "installation", "installation/created", "d1")
+    assert jobs.process_delivery("d1") == store.DONE
+    assert jobs.process_delivery("d1") is None  # a second job for it (enqueued twice)
+    assert runs == ["d1"]
+
+
+def test_a_long_job_renews_its_lease(jobs: JobQueue, monkeypatch: pytest.MonkeyPatch) -> None:
+    leases: list[dt.datetime | None] = []
+
+    def long_job(event: WebhookEvent, context: JobContext) -> None:
+        assert context.renew_lease(3600)
+        leases.append(state_of(jobs, event.delivery_id).lease_until)
+
+    monkeypatch.setattr(handlers, "DISPATCH", {("installation", "created"): long_job})
+    add(jobs, "installation", "installation/created", "d1")
+    assert jobs.process_delivery("d1") == store.DONE
+    [lease] = leases
+    assert lease is not None and lease > store.utcnow() + dt.timedelta(minutes=59)
+
+
+def test_a_live_lease_is_not_taken_by_another_worker(jobs: JobQueue) -> None:
+    add(jobs, "installation", "installation/created", "d1")
+    store.claim_delivery(jobs.engine, "d1", now=store.utcnow(), lease_seconds=600, max_attempts=5)
+    assert jobs.process_delivery("d1") is None
+    assert state_of(jobs, "d1").state == store.RUNNING
+
+
+def test_a_failing_handler_is_retried_with_backoff_then_failed(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(job_max_attempts=2)
+    jobs = JobQueue(settings, store.open_database(settings.database_url), immediate=True)
+
+    def boom(event: WebhookEvent, context: JobContext) -> None:
+        raise RuntimeError("GitHub said 502")
+
+    monkeypatch.setattr(handlers, "DISPATCH", {("installation", "created"): boom})
+    add(jobs, "installation", "installation/created", "d1")
+    before = store.utcnow()
+    assert jobs.process_delivery("d1") == store.QUEUED
+    first = state_of(jobs, "d1")
+    assert first.error == "attempt 1: RuntimeError: GitHub said 502"
+    assert first.lease_until is not None
+    assert first.lease_until >= before + dt.timedelta(seconds=retry_delay(1))
+    assert jobs.process_delivery("d1") == store.FAILED
+    final = state_of(jobs, "d1")
+    assert (final.state, final.attempts) == (store.FAILED, 2)
+    assert jobs.process_delivery("d1") is None  # failed is final
+
+
+def test_retry_delays_grow_and_are_capped() -> None:
+    assert [retry_delay(n) for n in (1, 2, 3)] == [30, 60, 120]
+    assert retry_delay(50) == 3600
+
+
+def test_a_delivery_whose_worker_died_is_enqueued_again_and_completes(jobs: JobQueue) -> None:
+    add(jobs, "installation", "installation/created", "d1")
+    # A worker claimed it, then was killed: the delivery stays running until its lease ends.
+    claimed = store.claim_delivery(jobs.engine, "d1", now=NOW, lease_seconds=60, max_attempts=5)
+    assert claimed is not None and claimed.state == store.RUNNING
+    assert jobs.requeue_due() == 1  # the lease (in 2025) has expired
+    delivery = state_of(jobs, "d1")
+    assert (delivery.state, delivery.attempts) == (store.DONE, 2)
+    assert store.get_installation(jobs.engine, 957387) is not None
+
+
+def test_a_delivery_whose_worker_keeps_dying_is_failed(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(job_max_attempts=1)
+    jobs = JobQueue(settings, store.open_database(settings.database_url), immediate=True)
+    add(jobs, "installation", "installation/created", "d1")
+    store.claim_delivery(jobs.engine, "d1", now=NOW, lease_seconds=60, max_attempts=1)
+    jobs.requeue_due()
+    delivery = state_of(jobs, "d1")
+    assert delivery.state == store.FAILED
+    assert delivery.error is not None and "lease expired" in delivery.error
+
+
+def test_queued_deliveries_are_enqueued_again_only_when_overdue(jobs: JobQueue) -> None:
+    add(jobs, "installation", "installation/created", "d1")
+    store.postpone_requeue(jobs.engine, ["d1"], until=store.utcnow() + dt.timedelta(hours=1))
+    assert store.deliveries_due(jobs.engine, now=store.utcnow()) == []
+    assert store.deliveries_due(jobs.engine, now=store.utcnow(), all_queued=True) == ["d1"]
+
+
+def test_a_restarted_app_finishes_what_a_killed_one_stored(
+    make_settings: Callable[..., Settings],
+) -> None:
+    # The first process stored the delivery and was killed before it could enqueue it.
+    settings = make_settings()
+    jobs = JobQueue(settings, store.open_database(settings.database_url), immediate=True)
+    add(jobs, "installation", "installation/created", "d1")
+    jobs.engine.dispose()
+    with TestClient(create_app(settings, immediate_jobs=True)) as client:
+        engine = runtime(client).engine
+        assert [d.state for d in stored(engine)] == [store.DONE]
+
+
+def test_old_done_deliveries_are_pruned(jobs: JobQueue) -> None:
+    add(jobs, "installation", "installation/created", "d1")
+    jobs.process_delivery("d1")
+    assert (
+        store.prune_deliveries(jobs.engine, received_before=store.utcnow() - dt.timedelta(days=7))
+        == 0
+    )
+    assert (
+        store.prune_deliveries(
+            jobs.engine, received_before=store.utcnow() + dt.timedelta(seconds=1)
+        )
+        == 1
+    )
+
+
+def test_accepted_findings_are_recorded_once_per_installation(jobs: JobQueue) -> None:
+    values: dict[str, Any] = {
+        "repo": "o/r",
+        "pr": 3,
+        "fingerprint": "fp",
+        "user": "maintainer",
+        "reason": "legacy",
+        "now": NOW,
+    }
+    assert store.accept_finding(jobs.engine, installation_id=1, **values)
+    assert not store.accept_finding(jobs.engine, installation_id=1, **values)
+    assert store.accept_finding(jobs.engine, installation_id=2, **values)
+    assert store.accepted_fingerprints(jobs.engine, installation_id=1, repo="o/r", pr=3) == {"fp"}
+
+
+# --- a real consumer process -----------------------------------------------------------
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SSOT_")}
+    env.update(
+        PYTHONPATH=str(ROOT),
+        SSOT_DATA_DIR=str(settings.data_dir),
+        SSOT_DATABASE_URL=settings.database_url,
+        SSOT_WEBHOOK_SECRET=SECRET,
+    )
+    return env
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"not true after {timeout} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> int:
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+def _done(engine: Any, delivery_id: str) -> bool:
+    delivery = store.get_delivery(engine, delivery_id)
+    return delivery is not None and delivery.state == store.DONE
+
+
+@pytest.mark.slow
+def test_a_sqlite_huey_consumer_process_runs_the_jobs_end_to_end(
+    settings: Settings, tmp_path: Path
+) -> None:
+    with TestClient(create_app(settings)) as client:  # a real SqliteHuey, no consumer yet
+        engine = runtime(client).engine
+        response = post_webhook(
+            client, "installation", payload_bytes("installation/created"), delivery="e2e-1"
+        )
+        assert response.status_code == 202
+        assert [d.state for d in stored(engine)] == [store.QUEUED]  # waiting in jobs.db
+
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "bot.worker"], cwd=tmp_path, env=_env(settings)
+        )
+        try:
+            _wait_for(lambda: _done(engine, "e2e-1"))
+            assert store.get_installation(engine, 957387) is not None
+
+            # A delivery whose worker was killed mid-job: the sweeper hands it to this one.
+            jobs: JobQueue = runtime(client).jobs
+            add(jobs, "installation_repositories", "installation_repositories/added", "e2e-2")
+            store.claim_delivery(engine, "e2e-2", now=NOW, lease_seconds=60, max_attempts=5)
+            assert jobs.requeue_due() == 1
+            _wait_for(lambda: _done(engine, "e2e-2"))
+            installation = store.get_installation(engine, 957387)
+            assert installation is not None and "Codertocat/Space" in installation.repositories
+        finally:
+            assert _stop(worker) == 0
+
+
+# --- `ssot serve`: web and worker together ---------------------------------------------
+
+
+def _children_of(pid: int) -> list[int]:
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _gone(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return True
+    return state in ("Z", "X")  # an orphan's zombie, should nobody reap it
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _start_serve(settings: Settings, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
+    import httpx
+
+    port = _free_port()
+    env = _env(settings)
+    env.update(
+        SSOT_APP_ID="1",
+        SSOT_PRIVATE_KEY="-----BEGIN RSA PRIVATE KEY-----\\nx\\n-----END RSA PRIVATE KEY-----",
+    )
+    code = "import sys; from bot.serve import serve_command; sys.exit(serve_command(sys.argv[1:]))"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, "--port", str(port), "--log-level", "warning"],
+        cwd=cwd,
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy() -> bool:
+        assert process.poll() is None, "ssot serve exited"
+        try:
+            return httpx.get(base + "/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    _wait_for(healthy)
+    _wait_for(lambda: len(_children_of(process.pid)) == 1)  # its job consumer
+    return process, base
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find processes")
+def test_ssot_serve_processes_a_replayed_delivery_and_stops_its_worker(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from bot.replay import replay_command
+
+    process, base = _start_serve(settings, tmp_path)
+    try:
+        [worker] = _children_of(process.pid)
+        fixture = WEBHOOKS / "installation" / "created.payload.json"
+        argv = [
+            "installation",
+            str(fixture),
+            "--url",
+            base + "/api/github/webhooks",
+            "--secret",
+            SECRET,
+        ]
+        assert replay_command([*argv, "--delivery", "serve-1"]) == 0
+        engine = store.create_engine(settings.database_url)
+        _wait_for(lambda: _done(engine, "serve-1"))
+        assert replay_command([*argv, "--secret", "wrong"]) == 1  # 401
+        engine.dispose()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+        _wait_for(lambda: _gone(worker), timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find processes")
+def test_a_killed_ssot_serve_leaves_no_worker_behind(settings: Settings, tmp_path: Path) -> None:
+    process, _ = _start_serve(settings, tmp_path)
+    [worker] = _children_of(process.pid)
+    process.kill()
+    process.wait(10)
+    _wait_for(lambda: _gone(worker), timeout=15)
+
+
+@pytest.mark.services
+def test_jobs_go_to_redis_when_ssot_redis_url_is_set(
+    make_settings: Callable[..., Settings],
+) -> None:
+    redis = pytest.importorskip("redis", reason="the 'redis' package is not installed")
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    settings = make_settings(redis_url=url)
+    jobs = JobQueue(settings, store.open_database(settings.database_url))
+    try:
+        assert type(jobs.huey).__name__ == "RedisHuey"
+        jobs.huey.flush()
+        jobs.enqueue("some-delivery")
+        assert jobs.huey.pending_count() == 1
+    finally:
+        jobs.huey.flush()
