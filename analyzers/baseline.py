@@ -3,7 +3,9 @@
 Findings are matched as multisets of fingerprints per file (renamed files are matched with
 their old path), so old debt in a touched file is never new and a line move changes
 nothing. What is left unmatched is then paired across the changed files by fingerprint,
-so a block of legacy code moved to another file is not new either.
+so a block of legacy code (a class, a payload) moved to another file is not new either;
+imports are the exception, since an import added to a file is a new dependency of that file
+even when the change removes the same import elsewhere.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from analyzers.findings import Finding
+
+# Rules whose findings belong to their file: never paired across files as "moved".
+PER_FILE_RULES = frozenset({"SSOT001", "SSOT900"})
 
 
 @dataclass
@@ -61,17 +66,21 @@ def compare(
         if path not in matched_base:
             left_fixed.extend(items)
     # Pair what moved between files: same fingerprint disappeared here, appeared there.
+    # Imports never move: an import is a dependency of its own file, so the same deprecated
+    # import removed from one file and added to another is new in the other.
     pool: dict[str, list[Finding]] = defaultdict(list)
     for finding in left_fixed:
-        pool[finding.fingerprint].append(finding)
+        if finding.rule not in PER_FILE_RULES:
+            pool[finding.fingerprint].append(finding)
     for finding in left_new:
-        gone = pool.get(finding.fingerprint)
+        gone = pool.get(finding.fingerprint) if finding.rule not in PER_FILE_RULES else None
         if gone:
             gone.pop()
             result.unchanged.append(finding)
         else:
             result.new.append(finding)
     result.fixed = [f for items in pool.values() for f in items]
+    result.fixed.extend(f for f in left_fixed if f.rule in PER_FILE_RULES)
     for bucket in (result.new, result.fixed, result.unchanged):
         bucket.sort(key=lambda f: (f.path, f.line, f.col, f.rule))
     return result

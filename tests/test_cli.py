@@ -186,3 +186,14 @@ def test_help_imports_no_web_or_cst_library() -> None:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert "usage: ssot" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_an_import_moved_to_another_file_is_new_there(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Adding a deprecated import in one file is not excused by removing it from another.
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED, "app/b.py": "x = 1\n", "app/c.py": "y = 1\n"})
+    write(repo, {"app/a.py": CANONICAL, "app/b.py": DEPRECATED, "app/c.py": DEPRECATED})
+    code, report = run_json(capsys, "check", "--base", "HEAD", "--root", str(repo))
+    found = statuses(report)
+    assert code == 1
+    assert found["new"] == [("app/b.py", 1, "SSOT001"), ("app/c.py", 1, "SSOT001")]
+    assert found["fixed"] == [("app/a.py", 1, "SSOT001")]

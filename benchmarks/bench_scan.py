@@ -1,0 +1,955 @@
+"""Benchmark ``ssot scan`` / ``ssot check`` against ruff and semgrep, side by side, in one run.
+
+A corpus shaped like the real monorepo (see ``corpus.py`` and docs/PERFORMANCE.md) is generated
+into a temporary folder; the policy of ``examples/websocket-ssot.toml`` and equivalent ruff
+(``banned-api``) and semgrep rules are written next to it; then each measurement runs the two
+tools alternately, several times, and compares their median wall times:
+
+(a) ssot scan, cold (no cache)            vs ruff banned-api, no cache        target ratio <= 1.0
+(b) semgrep with an equivalent rule       vs ssot scan, cold                  target ratio >= 20
+(c) ssot scan, cache warm, nothing changed vs ruff with its cache warm        target ratio <= 1.0
+(d) ssot check --base HEAD~1 (15 files)   vs ssot scan, cold                  target ratio < 0.25
+(e) peak memory of a cold ssot scan (the process and its workers)             target < 400 MB
+(f) ``ssot --help`` imports no fastapi, githubkit or libcst                    PASS / FAIL
+
+Every figure is a whole-process wall time (what a developer or CI waits for), measured with the
+files in the page cache (one untimed run of each tool first). CPU seconds (user + system, the
+process and its children) are printed too: on a shared machine they move less than wall time.
+
+Usage::
+
+    python benchmarks/bench_scan.py                 # 10,000 files, about 180 MB
+    python benchmarks/bench_scan.py --files 500 --repeat 3 --semgrep-repeat 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from corpus import CorpusStats, generate, git_commit  # noqa: E402
+
+POLICY = REPO / "examples" / "websocket-ssot.toml"
+SEMGREP_VENV = Path(
+    os.environ.get(
+        "SSOT_BENCH_SEMGREP_VENV", Path.home() / ".cache" / "ssot-bench" / "semgrep-venv"
+    )
+)
+FORBIDDEN_AT_STARTUP = ("fastapi", "githubkit", "libcst")
+DEPRECATED = (
+    # (ruff banned-api key, what it bans) for the policy's three deprecated entries
+    "netra_backend.app.websocket_core.unified_manager.UnifiedWebSocketManager",
+    "netra_backend.app.websocket_core.websocket_manager_factory",  # `m.*` bans the module `m`
+    "netra_backend.app.websocket_core.WebSocketManager",
+)
+SEMGREP_RULE = """\
+rules:
+  - id: ssot-deprecated-websocket-manager-import
+    languages: [python]
+    severity: ERROR
+    message: >-
+      deprecated WebSocket manager path; import
+      netra_backend.app.websocket_core.websocket_manager.WebSocketManager instead
+    pattern-either:
+      - pattern: from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager
+      - pattern: import netra_backend.app.websocket_core.websocket_manager_factory
+      - pattern: from netra_backend.app.websocket_core.websocket_manager_factory import $X
+      - patterns:
+          - pattern: from netra_backend.app.websocket_core import WebSocketManager
+          # semgrep matches `from pkg.sub import X` for `from pkg import X`; keep the canonical path out
+          - pattern-not: from netra_backend.app.websocket_core.$MODULE import WebSocketManager
+"""
+CHANGED_FILES = 15
+
+
+# --------------------------------------------------------------------------------------------
+# Running and timing commands.
+
+
+@dataclass
+class Sample:
+    """One run of a command."""
+
+    wall: float
+    cpu: float
+    returncode: int
+
+
+@dataclass
+class Timing:
+    """Repeated runs of one command."""
+
+    label: str
+    samples: list[Sample] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(s.wall for s in self.samples) if self.samples else float("nan")
+
+    @property
+    def best(self) -> float:
+        return min(s.wall for s in self.samples) if self.samples else float("nan")
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(s.cpu for s in self.samples) if self.samples else float("nan")
+
+    def spread(self) -> str:
+        walls = sorted(s.wall for s in self.samples)
+        return ", ".join(f"{w:.2f}" for w in walls)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(
+    cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None, ok: Sequence[int] = (0, 1)
+) -> Sample:
+    """Run ``cmd`` to completion (output discarded); wall and CPU seconds of it and its children."""
+    cpu0 = _children_cpu()
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        list(cmd), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
+    wall = time.perf_counter() - t0
+    if done.returncode not in ok:
+        raise RuntimeError(
+            f"{' '.join(cmd[:3])} ... exited {done.returncode}: {done.stderr.decode(errors='replace')[-2000:]}"
+        )
+    return Sample(wall, _children_cpu() - cpu0, done.returncode)
+
+
+def side_by_side(
+    a: tuple[str, Callable[[], Sample]],
+    b: tuple[str, Callable[[], Sample]],
+    repeat_a: int,
+    repeat_b: int,
+    warmup: bool = True,
+    before_each_a: Callable[[], None] | None = None,
+    before_each_b: Callable[[], None] | None = None,
+) -> tuple[Timing, Timing]:
+    """Run two commands alternately (order flipped every round), after one untimed run each."""
+    ta, tb = Timing(a[0]), Timing(b[0])
+    if warmup:
+        for before, (_, fn) in ((before_each_a, a), (before_each_b, b)):
+            if before:
+                before()
+            fn()
+    for i in range(max(repeat_a, repeat_b)):
+        jobs: list[tuple[Timing, Callable[[], Sample], Callable[[], None] | None]] = []
+        if i < repeat_a:
+            jobs.append((ta, a[1], before_each_a))
+        if i < repeat_b:
+            jobs.append((tb, b[1], before_each_b))
+        if i % 2:
+            jobs.reverse()
+        for timing, fn, before in jobs:
+            if before:
+                before()
+            timing.samples.append(fn())
+    return ta, tb
+
+
+# --------------------------------------------------------------------------------------------
+# Memory: the peak of the whole process tree, sampled, and the largest process (rusage).
+
+
+def _tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo.extend(int(c) for c in fh.read().split())
+        except OSError:
+            continue
+    return out
+
+
+def _mem_kb(pid: int) -> tuple[int, int]:
+    rss = pss = 0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1])
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+@dataclass
+class Memory:
+    """Peak memory of one command, in MB."""
+
+    largest_process: float  # max RSS of any one process of the tree (getrusage, exact)
+    tree_rss: float  # peak of the summed RSS of the tree (sampled every 10 ms; shared pages counted twice)
+    tree_pss: float  # peak of the summed PSS of the tree (sampled; shared pages split)
+    wall: float
+
+
+_MEASURE = r"""
+import resource, subprocess, sys, time
+t0 = time.perf_counter()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+print(p.pid, flush=True)
+code = p.wait()
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, time.perf_counter() - t0, code, flush=True)
+"""
+
+
+def peak_memory(cmd: Sequence[str], cwd: Path) -> Memory:
+    """Run ``cmd`` under a fresh Python (so RUSAGE_CHILDREN holds only it) and sample /proc."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _MEASURE, *cmd], cwd=cwd, stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    pid = int(proc.stdout.readline())
+    peak_rss = peak_pss = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_rss, peak_pss
+        while not stop.is_set():
+            rss = pss = 0
+            for p in _tree(pid):
+                r, s = _mem_kb(p)
+                rss += r
+                pss += s
+            peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    maxrss, wall, _code = proc.stdout.readline().split()
+    stop.set()
+    thread.join()
+    proc.wait()
+    return Memory(int(maxrss) / 1024, peak_rss / 1024, peak_pss / 1024, float(wall))
+
+
+# --------------------------------------------------------------------------------------------
+# The setup: tools, configuration files, the change for `ssot check`.
+
+
+def _version(cmd: Sequence[str]) -> str:
+    # semgrep checks for a newer version over the network unless told not to (100 s offline).
+    env = {**os.environ, "SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off"}
+    try:
+        done = subprocess.run(
+            list(cmd), capture_output=True, text=True, check=False, timeout=120, env=env
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return "not available"
+    out = (done.stdout or done.stderr).strip().splitlines()
+    return out[0] if out else "?"
+
+
+def find_tool(name: str, explicit: str | None = None) -> str | None:
+    """The tool next to this interpreter (the project's venv) first, then PATH."""
+    if explicit:
+        return explicit
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    return shutil.which(name)
+
+
+def find_semgrep(explicit: str | None, install: bool) -> str | None:
+    """semgrep from --semgrep, the venv, PATH, or its own venv (created with --install-semgrep).
+
+    semgrep pins opentelemetry-api ~= 1.37 while fastapi needs >= 1.44, so installing it into the
+    project's environment downgrades a dependency of the App; its own venv avoids that.
+    """
+    found = find_tool("semgrep", explicit)
+    if found:
+        return found
+    own = SEMGREP_VENV / "bin" / "semgrep"
+    if own.exists():
+        return str(own)
+    if not install:
+        return None
+    print(f"installing semgrep into {SEMGREP_VENV} (its own venv) ...", flush=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(SEMGREP_VENV)], check=True)
+        subprocess.run(
+            [str(SEMGREP_VENV / "bin" / "pip"), "install", "--quiet", "semgrep>=1.80"], check=True
+        )
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"  could not install semgrep: {exc}")
+        return None
+    return str(own) if own.exists() else None
+
+
+def ruff_banned_api_toml() -> str:
+    lines = ["[lint.flake8-tidy-imports.banned-api]"]
+    lines += [
+        f'"{key}".msg = "deprecated by the SSOT policy (websocket-manager)"' for key in DEPRECATED
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def ruff_config_override() -> str:
+    """The banned list as one ``--config`` key (works with ``--isolated``)."""
+    items = ", ".join(f'"{key}" = {{msg = "deprecated by the SSOT policy"}}' for key in DEPRECATED)
+    return f"lint.flake8-tidy-imports.banned-api = {{{items}}}"
+
+
+def write_configs(root: Path) -> None:
+    (root / ".github").mkdir(exist_ok=True)
+    shutil.copyfile(POLICY, root / ".github" / "ssot.toml")
+    (root / "ruff.toml").write_text(ruff_banned_api_toml())
+    (root / "semgrep-ssot.yml").write_text(SEMGREP_RULE)
+    # An explicit .semgrepignore replaces semgrep's defaults (which skip tests/): all files, as ssot.
+    (root / ".semgrepignore").write_text(
+        "# every Python file, as ssot and ruff see them\n.ssot_cache/\n.ruff_cache/\n"
+    )
+
+
+def make_change(root: Path, seed: int, count: int = CHANGED_FILES) -> dict[str, list[str]]:
+    """Edit ``count`` tracked files the way a typical pull request does, and commit.
+
+    Most edits change code in files that already touch the concept; four add a deprecated import,
+    one removes one, and one file is new.
+    """
+    rng = random.Random(f"ssot-bench-change:{seed}")
+    tracked = subprocess.run(
+        ["git", "-C", str(root), "ls-files", "*.py"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    texts = {p: (root / p).read_text(encoding="utf-8") for p in tracked}
+    concept = sorted(
+        p
+        for p, t in texts.items()
+        if "websocket" in t.lower() and "__init__" not in p and 2_000 < len(t) < 60_000
+    )
+    with_deprecated = sorted(
+        p
+        for p in concept
+        if "websocket_core.unified_manager import" in texts[p] and p.startswith("tests/")
+    )
+    others = sorted(
+        p
+        for p in tracked
+        if p not in set(concept) and "__init__" not in p and 2_000 < len(texts[p]) < 60_000
+    )
+    removed = rng.sample(with_deprecated, 1) if with_deprecated else []
+    pool = [p for p in concept if p not in removed]
+    added = rng.sample(pool, 4)
+    pool = [p for p in pool if p not in added]
+    edited = rng.sample(pool, count - 1 - len(added) - len(removed) - 3) + rng.sample(others, 3)
+    deprecated_line = (
+        "from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager"
+    )
+    for path in added:
+        lines = texts[path].splitlines(keepends=True)
+        at = next((i for i, line in enumerate(lines) if line.startswith(("import ", "from "))), 0)
+        lines.insert(at, deprecated_line + "\n")
+        (root / path).write_text("".join(lines), encoding="utf-8")
+    for path in removed:
+        lines = [
+            line
+            for line in texts[path].splitlines(keepends=True)
+            if "websocket_core.unified_manager import" not in line
+        ]
+        (root / path).write_text("".join(lines), encoding="utf-8")
+    for path in edited:
+        lines = texts[path].splitlines(keepends=True)
+        # Insert a function at a top-level boundary and change one line: about 20 changed lines.
+        bounds = [
+            i for i, line in enumerate(lines) if line.startswith(("def ", "async def ", "class "))
+        ] or [len(lines)]
+        at = rng.choice(bounds)
+        name = f"handle_change_{rng.randrange(10**6)}"
+        block = [
+            f"def {name}(event: dict, retries: int = 3) -> bool:\n",
+            '    """Added by the benchmark change."""\n',
+            "    for attempt in range(retries):\n",
+            '        if event.get("status") == "ok":\n',
+            "            return True\n",
+            '        event["attempt"] = attempt\n',
+            "    return False\n",
+            "\n",
+            "\n",
+        ]
+        lines[at:at] = block
+        (root / path).write_text("".join(lines), encoding="utf-8")
+    new_file = "netra_backend/app/services/benchmark_change_service.py"
+    (root / new_file).parent.mkdir(parents=True, exist_ok=True)
+    (root / new_file).write_text(
+        '"""A new service added by the benchmark change."""\n\n'
+        "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n\n\n"
+        "async def notify(manager: WebSocketManager, user_id: str) -> int:\n"
+        '    return await manager.send_to_user(user_id, {"event_type": "agent_started", "timestamp": 0.0,'
+        ' "user_id": user_id, "thread_id": "t", "data": {}})\n'
+    )
+    git_commit(root, "Benchmark change: 15 files")
+    return {
+        "added_deprecated": added,
+        "removed_deprecated": removed,
+        "edited": edited,
+        "new": [new_file],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Machine information.
+
+
+def machine_info(ruff: str | None, semgrep: str | None) -> dict[str, str]:
+    cpu = "?"
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as fh:
+            mem = f"{int(fh.readline().split()[1]) / 1024 / 1024:.1f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count() or 1
+    return {
+        "cpus": f"{os.cpu_count()} (usable: {usable})",
+        "cpu model": cpu,
+        "memory": mem,
+        "load average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "ruff": _version([ruff, "--version"]) if ruff else "not found",
+        "semgrep": _version([semgrep, "--version", "--disable-version-check"])
+        if semgrep
+        else "not found",
+        "git": _version(["git", "--version"]),
+    }
+
+
+def filesystem_of(path: Path) -> str:
+    try:
+        out = subprocess.run(
+            ["df", "-T", str(path)], capture_output=True, text=True, check=False
+        ).stdout.splitlines()
+        return out[1].split()[1] if len(out) > 1 else "?"
+    except OSError:
+        return "?"
+
+
+# --------------------------------------------------------------------------------------------
+# The report.
+
+
+@dataclass
+class Row:
+    """One line of the results table."""
+
+    name: str
+    ssot: float | None
+    peer: float | None
+    ratio: float | None
+    target: str
+    ok: bool | None
+    note: str = ""
+
+
+def _fmt(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def print_table(rows: list[Row]) -> str:
+    header = ("measurement", "ssot s", "peer s", "ratio", "target", "result")
+    body = [
+        (
+            r.name,
+            _fmt(r.ssot),
+            _fmt(r.peer),
+            _fmt(r.ratio, 3 if r.ratio is not None and r.ratio < 0.1 else 2),
+            r.target,
+            "-" if r.ok is None else ("PASS" if r.ok else "MISS"),
+        )
+        for r in rows
+    ]
+    widths = [max(len(str(row[i])) for row in [header, *body]) for i in range(len(header))]
+    lines = [" | ".join(str(c).ljust(w) for c, w in zip(header, widths, strict=True))]
+    lines.append("-+-".join("-" * w for w in widths))
+    lines += [" | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in body]
+    notes = [f"  {r.name}: {r.note}" for r in rows if r.note]
+    text = "\n".join([*lines, *(["", *notes] if notes else [])])
+    print(text)
+    return text
+
+
+def importtime_check(python: str) -> tuple[bool, list[str], float]:
+    """``python -X importtime -m analyzers.cli --help``: forbidden modules imported, and its wall time."""
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [python, "-X", "importtime", "-m", "analyzers.cli", "--help"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    wall = time.perf_counter() - t0
+    modules = [
+        line.rsplit("|", 1)[1].strip()
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    ]
+    bad = sorted({m for m in modules if m.split(".")[0] in FORBIDDEN_AT_STARTUP})
+    if done.returncode != 0:
+        bad.append(
+            f"(exit {done.returncode}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else ''})"
+        )
+    return not bad, bad, wall
+
+
+def scan_imports(python: str, root: Path, path: str) -> list[str]:
+    """Forbidden or heavy top-level modules that ``ssot scan`` of one file imports."""
+    done = subprocess.run(
+        [
+            python,
+            "-X",
+            "importtime",
+            "-m",
+            "analyzers.cli",
+            "scan",
+            "--root",
+            str(root),
+            "--no-cache",
+            "--format",
+            "json",
+            "-o",
+            os.devnull,
+            path,
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    modules = {
+        line.rsplit("|", 1)[1].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    return sorted(m for m in modules if m in FORBIDDEN_AT_STARTUP)
+
+
+def _json_counts(ssot: str, root: Path, extra: Sequence[str] = ()) -> dict[str, int]:
+    out = root.parent / "ssot-report.json"
+    subprocess.run(
+        [ssot, *extra, "--root", str(root), "--format", "json", "-o", str(out)],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    try:
+        data = json.loads(out.read_text())
+    except (OSError, ValueError):
+        return {}
+    counts: dict[str, int] = {}
+    for finding in data.get("findings", []):
+        key = finding.get("rule", "?") + (f"/{finding['status']}" if finding.get("status") else "")
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def _ruff_count(cmd: Sequence[str], root: Path) -> tuple[int, int]:
+    done = subprocess.run(
+        [*cmd, "--output-format", "json"], cwd=root, capture_output=True, text=True, check=False
+    )
+    try:
+        items = json.loads(done.stdout)
+    except ValueError:
+        return -1, -1
+    hits = [i for i in items if i.get("code") == "TID251"]
+    return len(hits), len({i["filename"] for i in hits})
+
+
+def _semgrep_count(cmd: Sequence[str], root: Path, env: dict[str, str]) -> tuple[int, int]:
+    out = root.parent / "semgrep.json"
+    subprocess.run(
+        [*cmd, "--json", "-o", str(out)], cwd=root, env=env, capture_output=True, check=False
+    )
+    try:
+        data = json.loads(out.read_text())
+    except (OSError, ValueError):
+        return -1, -1
+    return len(data.get("results", [])), len(data.get("paths", {}).get("scanned", []))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument(
+        "--files", type=int, default=10_000, help="Python files in the corpus (default: 10000)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="corpus seed (default: 0)")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="timed runs of ssot and ruff each (default: 5)"
+    )
+    parser.add_argument(
+        "--semgrep-repeat", type=int, default=2, help="timed runs of semgrep (default: 2)"
+    )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        help="generate the corpus in DIR (missing, empty or an earlier corpus) and keep it (default: a temporary folder)",
+    )
+    parser.add_argument("--ssot", help="ssot executable (default: the one beside this Python)")
+    parser.add_argument("--ruff", help="ruff executable (default: the one beside this Python)")
+    parser.add_argument("--semgrep", help="semgrep executable")
+    parser.add_argument(
+        "--install-semgrep",
+        action="store_true",
+        help=f"create a venv for semgrep in {SEMGREP_VENV} if none is found",
+    )
+    parser.add_argument("--skip-semgrep", action="store_true", help="skip measurement (b)")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+
+    ssot = find_tool("ssot", args.ssot)
+    ruff = find_tool("ruff", args.ruff)
+    semgrep = None if args.skip_semgrep else find_semgrep(args.semgrep, args.install_semgrep)
+    if ssot is None or ruff is None:
+        print(
+            f"ssot ({ssot}) and ruff ({ruff}) are needed: pip install -e '.[dev]'", file=sys.stderr
+        )
+        return 2
+    info = machine_info(ruff, semgrep)
+    print("== machine")
+    for key, value in info.items():
+        print(f"  {key:<13} {value}")
+
+    workdir = (
+        Path(tempfile.mkdtemp(prefix="ssot-bench-")) if args.keep is None else args.keep.resolve()
+    )
+    root = workdir / "corpus" if args.keep is None else workdir
+    results: dict[str, object] = {"machine": info, "files": args.files, "seed": args.seed}
+    try:
+        print(
+            f"\n== corpus: {args.files:,} files, seed {args.seed}, in {root} ({filesystem_of(workdir)})",
+            flush=True,
+        )
+        stats: CorpusStats = generate(root, args.files, args.seed)
+        write_configs(root)
+        git_commit(root, "Benchmark configuration: SSOT policy, ruff and semgrep rules")
+        print(stats.summary())
+        results["corpus"] = stats.as_dict()
+        rows = run_measurements(args, root, ssot, ruff, semgrep, results)
+        print("\n== results (median wall seconds; ratios of medians)")
+        results["table"] = print_table(rows)
+        results["rows"] = [r.__dict__ for r in rows]
+        print(
+            f"\nmachine: {info['cpus']} x {info['cpu model']}, {info['memory']}, Python {info['python']}, {info['ruff']}, {info['semgrep']}"
+        )
+        print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    finally:
+        if args.keep is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    return 0
+
+
+def run_measurements(
+    args: argparse.Namespace,
+    root: Path,
+    ssot: str,
+    ruff: str,
+    semgrep: str | None,
+    results: dict[str, object],
+) -> list[Row]:
+    rows: list[Row] = []
+    env = {**os.environ, "SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off"}
+    scan_cold = [
+        ssot,
+        "scan",
+        "--root",
+        str(root),
+        "--no-cache",
+        "--format",
+        "json",
+        "-o",
+        os.devnull,
+    ]
+    scan_warm = [ssot, "scan", "--root", str(root), "--format", "json", "-o", os.devnull]
+    ruff_args = [
+        ruff,
+        "check",
+        "--select",
+        "TID251",
+        "--isolated",
+        "--config",
+        ruff_config_override(),
+        str(root),
+    ]
+    ruff_base = [*ruff_args, "--output-format", "concise"]
+    ruff_cold = [*ruff_base, "--no-cache"]
+    semgrep_cmd = [
+        semgrep or "semgrep",
+        "scan",
+        "--config",
+        str(root / "semgrep-ssot.yml"),
+        "--metrics=off",
+        "--disable-version-check",
+        "--quiet",
+        str(root),
+    ]
+
+    # What each tool finds (a sanity check that they do comparable work); also warms the page cache.
+    counts = _json_counts(ssot, root, ["scan", "--no-cache"])
+    ruff_hits, ruff_files = _ruff_count([*ruff_args, "--no-cache"], root)
+    print(
+        f"\n== findings: ssot {counts}; ruff TID251 {ruff_hits} in {ruff_files} files", flush=True
+    )
+    found: dict[str, object] = {"ssot": counts, "ruff_tid251": ruff_hits, "ruff_files": ruff_files}
+    results["findings"] = found
+
+    # (a) cold scan vs ruff without cache
+    print(
+        f"\n{_stamp()} == (a) ssot scan --no-cache vs ruff --no-cache, {args.repeat} runs each",
+        flush=True,
+    )
+    ta, tr = side_by_side(
+        ("ssot", lambda: run_once(scan_cold, root)),
+        ("ruff", lambda: run_once(ruff_cold, root)),
+        args.repeat,
+        args.repeat,
+    )
+    _show(ta, tr)
+    rows.append(
+        Row(
+            "(a) scan, no cache vs ruff no cache",
+            ta.median,
+            tr.median,
+            ta.median / tr.median,
+            "<= 1.0",
+            ta.median / tr.median <= 1.0,
+            f"CPU s: ssot {ta.cpu:.2f}, ruff {tr.cpu:.2f}",
+        )
+    )
+
+    # (b) semgrep vs cold scan
+    if semgrep is None:
+        print("\n== (b) semgrep: not found (pass --install-semgrep, or --semgrep PATH); skipped")
+        rows.append(
+            Row(
+                "(b) semgrep vs scan, no cache",
+                ta.median,
+                None,
+                None,
+                ">= 20",
+                None,
+                "semgrep not available: skipped",
+            )
+        )
+    else:
+        print(
+            f"\n{_stamp()} == (b) semgrep vs ssot scan --no-cache, {args.semgrep_repeat} runs",
+            flush=True,
+        )
+        hits, scanned = _semgrep_count(semgrep_cmd, root, env)
+        if hits < 0:
+            print("  semgrep did not run; skipped")
+            rows.append(
+                Row(
+                    "(b) semgrep vs scan, no cache",
+                    ta.median,
+                    None,
+                    None,
+                    ">= 20",
+                    None,
+                    "semgrep failed to run: skipped",
+                )
+            )
+        else:
+            print(f"  semgrep finds {hits} in {scanned} files scanned")
+            found["semgrep"], found["semgrep_scanned"] = hits, scanned
+            ts, tg = side_by_side(
+                ("ssot", lambda: run_once(scan_cold, root)),
+                ("semgrep", lambda: run_once(semgrep_cmd, root, env)),
+                args.semgrep_repeat,
+                args.semgrep_repeat,
+                warmup=False,
+            )
+            _show(ts, tg)
+            ratio = tg.median / ts.median
+            rows.append(
+                Row(
+                    "(b) semgrep vs scan, no cache",
+                    ts.median,
+                    tg.median,
+                    ratio,
+                    ">= 20 (peer/ssot)",
+                    ratio >= 20,
+                    f"semgrep scanned {scanned} files; CPU s: ssot {ts.cpu:.2f}, semgrep {tg.cpu:.2f}",
+                )
+            )
+
+    # (c) warm caches, nothing changed
+    print(
+        f"\n{_stamp()} == (c) warm: ssot scan (cache) vs ruff (cache), {args.repeat} runs each",
+        flush=True,
+    )
+    tw, trw = side_by_side(
+        ("ssot warm", lambda: run_once(scan_warm, root)),
+        ("ruff warm", lambda: run_once(ruff_base, root)),
+        args.repeat,
+        args.repeat,
+    )
+    _show(tw, trw)
+    rows.append(
+        Row(
+            "(c) scan, warm cache vs ruff warm cache",
+            tw.median,
+            trw.median,
+            tw.median / trw.median,
+            "<= 1.0",
+            tw.median / trw.median <= 1.0,
+            f"CPU s: ssot {tw.cpu:.2f}, ruff {trw.cpu:.2f}",
+        )
+    )
+
+    # (e) memory of a cold scan (before the change, on the same tree as (a))
+    print("\n== (e) peak memory of ssot scan --no-cache", flush=True)
+    mem = peak_memory(scan_cold, root)
+    ruff_mem = peak_memory(ruff_cold, root)
+    print(
+        f"  ssot: largest process {mem.largest_process:.0f} MB, tree RSS {mem.tree_rss:.0f} MB, tree PSS {mem.tree_pss:.0f} MB"
+    )
+    print(
+        f"  ruff: largest process {ruff_mem.largest_process:.0f} MB, tree RSS {ruff_mem.tree_rss:.0f} MB"
+    )
+    worst = max(mem.largest_process, mem.tree_rss)
+    rows.append(
+        Row(
+            "(e) peak memory, scan no cache (MB)",
+            worst,
+            ruff_mem.tree_rss,
+            None,
+            "< 400 MB",
+            worst < 400,
+            f"ssot: largest process {mem.largest_process:.0f} MB, whole tree RSS {mem.tree_rss:.0f} MB / PSS {mem.tree_pss:.0f} MB "
+            f"(peer column: ruff tree RSS)",
+        )
+    )
+
+    # (d) ssot check on a 15-file change vs a cold full scan
+    print(
+        f"\n{_stamp()} == (d) ssot check --base HEAD~1 after a {CHANGED_FILES}-file commit vs ssot scan --no-cache",
+        flush=True,
+    )
+    change = make_change(root, args.seed)
+    results["change"] = change
+    check_cold = [
+        ssot,
+        "check",
+        "--base",
+        "HEAD~1",
+        "--root",
+        str(root),
+        "--no-cache",
+        "--format",
+        "json",
+        "-o",
+        os.devnull,
+    ]
+    check_counts = _json_counts(ssot, root, ["check", "--base", "HEAD~1", "--no-cache"])
+    print(
+        f"  check reports: {check_counts} (planted: {len(change['added_deprecated'])} new deprecated imports, {len(change['removed_deprecated'])} removed)"
+    )
+    found["check"] = check_counts
+    if check_counts.get("SSOT001/new", 0) != len(change["added_deprecated"]):
+        print(
+            f"  NOTE: {len(change['added_deprecated'])} deprecated imports were added in "
+            f"{', '.join(change['added_deprecated'])}, but check reports {check_counts.get('SSOT001/new', 0)} "
+            "as new (see analyzers/baseline.py: findings removed in one file and added in another "
+            "are paired as 'moved')"
+        )
+    tc, ts2 = side_by_side(
+        ("check", lambda: run_once(check_cold, root)),
+        ("scan cold", lambda: run_once(scan_cold, root)),
+        args.repeat,
+        args.repeat,
+    )
+    _show(tc, ts2)
+    rows.append(
+        Row(
+            f"(d) check, {CHANGED_FILES} files vs scan, no cache",
+            tc.median,
+            ts2.median,
+            tc.median / ts2.median,
+            "< 0.25",
+            tc.median / ts2.median < 0.25,
+            f"CPU s: check {tc.cpu:.2f}, scan {ts2.cpu:.2f}",
+        )
+    )
+
+    # (f) start-up imports
+    print("\n== (f) ssot --help imports", flush=True)
+    ok, bad, wall = importtime_check(sys.executable)
+    in_scan = scan_imports(sys.executable, root, change["edited"][0])
+    print(
+        f"  --help: {'no forbidden module' if ok else 'imports ' + ', '.join(bad)} ({wall:.2f} s with -X importtime)"
+    )
+    print(
+        f"  scan of one file imports: {', '.join(in_scan) if in_scan else 'none of ' + ', '.join(FORBIDDEN_AT_STARTUP)}"
+    )
+    rows.append(
+        Row(
+            "(f) ssot --help imports no fastapi/githubkit/libcst",
+            None,
+            None,
+            None,
+            "none imported",
+            ok,
+            ("" if ok else "imports " + ", ".join(bad) + "; ")
+            + f"scan imports: {', '.join(in_scan) or 'none'}",
+        )
+    )
+    return rows
+
+
+_T0 = time.perf_counter()
+
+
+def _stamp() -> str:
+    return f"[{time.perf_counter() - _T0:6.1f} s]"
+
+
+def _show(*timings: Timing) -> None:
+    for t in timings:
+        print(f"  {t.label:<10} median {t.median:.3f} s (runs: {t.spread()}), CPU {t.cpu:.2f} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
