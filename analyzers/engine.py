@@ -8,6 +8,7 @@ around each trigger are parsed (see :mod:`analyzers.source`). Nothing here does 
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 
 from analyzers import suppression
@@ -20,6 +21,7 @@ from analyzers.source import ParsedSource, Slicer, UnparsableSource, parse_whole
 from analyzers.triggers import TriggerSet, triggers_for
 
 ENGINE_VERSION = "1"
+_DOTTED_ROOT = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.")
 
 
 @dataclass
@@ -150,6 +152,13 @@ def _resolved_roots(ctx: ModuleContext, literals: set[str]) -> set[str]:
             exprs.extend(node.bases)
         elif not scope and isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
             exprs.append(node.value)
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and any(literal in node.value for literal in literals)
+        ):
+            # A string annotation ("pkg.old.Symbol") is resolved like code.
+            roots.update(_DOTTED_ROOT.findall(node.value))
         for expr in exprs:
             while isinstance(expr, ast.Attribute):
                 expr = expr.value
@@ -164,9 +173,9 @@ def _names_policy_path(qualified: str, policy: Policy) -> bool:
         if qualified == concept.canonical or deprecated_match(qualified, concept) is not None:
             return True
         impl = concept.implementation
-        if impl is not None and impl.bases:
-            if qualified in impl.bases or qualified.rpartition(".")[2] in {b.rpartition(".")[2] for b in impl.bases}:
-                return True
+        short = {b.rpartition(".")[2] for b in impl.bases} if impl is not None else set()
+        if qualified.rpartition(".")[2] in short:
+            return True
     return False
 
 

@@ -16,7 +16,9 @@ from typing import Literal
 from analyzers.policy import Policy
 
 HitKind = Literal["stmt", "class"]
-_CLASS_STMT = re.compile(rb"class[ \t]+(\w+)")
+# Bytes \w is ASCII only: take the UTF-8 bytes of a non-ASCII class name too, or the name
+# `WebSocketÜberManager` would be cut at the `Ü` and miss a pattern that the parser matches.
+_CLASS_STMT = re.compile(rb"class[ \t]+([\w\x80-\xff]+)")
 _CLASS_STMT_TEXT = re.compile(r"class[ \t]+(\w+)")
 
 
@@ -46,7 +48,7 @@ class TriggerSet:
                 return True
         if self.class_name_patterns and b"class" in data:
             for match in _CLASS_STMT.finditer(data):
-                name = match.group(1).decode("ascii", "replace")
+                name = match.group(1).decode("utf-8", "replace")
                 if any(p.search(name) for p in self.class_name_patterns):
                     return True
         return False
@@ -54,11 +56,12 @@ class TriggerSet:
     def hits(self, text: str) -> list[tuple[int, HitKind]]:
         """Positions in ``text`` that a rule may care about, with what to parse around them."""
         found: list[tuple[int, HitKind]] = []
-        for literals, kind in (
+        groups: tuple[tuple[tuple[bytes, ...], HitKind], ...] = (
             (self.stmt_literals, "stmt"),
             (self.event_literals, "stmt"),
             (self.class_literals, "class"),
-        ):
+        )
+        for literals, kind in groups:
             for literal in literals:
                 _find_all(text, literal.decode(), kind, found)
         for methods, _ in self.method_groups:

@@ -1,4 +1,4 @@
-"""Shared fixtures: the example policy and a one-call way to analyse a snippet."""
+"""Shared fixtures: the example policy, policies from TOML text, and one-call analysis."""
 
 from __future__ import annotations
 
@@ -11,26 +11,27 @@ import pytest
 from analyzers import Finding, Policy, analyze
 from analyzers.policy_loader import load_policy
 
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLE_POLICY = ROOT / "examples" / "websocket-ssot.toml"
+EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "websocket-ssot.toml"
 
 FindingsFn = Callable[..., list[Finding]]
+PolicyFn = Callable[[str], Policy]
 
 
-def load_example_policy() -> Policy:
+@pytest.fixture(scope="session")
+def policy() -> Policy:
     """The policy of examples/websocket-ssot.toml (the team of the SSOT failure report)."""
     text = EXAMPLE_POLICY.read_text(encoding="utf-8")
     return load_policy(text, "examples/websocket-ssot.toml").policy
 
 
-def policy_from(text: str, source: str = ".github/ssot.toml") -> Policy:
-    """A policy from TOML text (dedented, so tests can indent it)."""
-    return load_policy(dedent(text), source).policy
-
-
 @pytest.fixture(scope="session")
-def policy() -> Policy:
-    return load_example_policy()
+def make_policy() -> PolicyFn:
+    """``make_policy(toml_text)``: a policy from (indented) TOML text."""
+
+    def make(text: str) -> Policy:
+        return load_policy(dedent(text), ".github/ssot.toml").policy
+
+    return make
 
 
 @pytest.fixture
@@ -39,11 +40,12 @@ def findings(policy: Policy) -> FindingsFn:
 
     ``text`` is dedented first; suppressed findings are included (they are marked).
     """
+    example = policy
 
     def run(
         text: str,
         path: str = "pkg/mod.py",
-        policy: Policy = policy,
+        policy: Policy = example,
         *,
         full_parse: bool = False,
     ) -> list[Finding]:

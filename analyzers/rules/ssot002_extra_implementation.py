@@ -36,7 +36,7 @@ import ast
 from collections.abc import Iterator
 
 from analyzers.context import ModuleContext
-from analyzers.findings import Finding
+from analyzers.findings import Finding, Scope
 from analyzers.globs import GlobSet
 from analyzers.policy import Concept
 from analyzers.rules.base import Rule
@@ -95,7 +95,7 @@ def check(ctx: ModuleContext) -> Iterator[Finding]:
                 reasons = match_reasons(ctx, node, concept)
                 if not reasons:
                     continue
-                kind = "test" if ctx.is_test_scope(scope, node.name) else "source"
+                kind: Scope = "test" if ctx.is_test_scope(scope, node.name) else "source"
                 yield ctx.finding(
                     CODE, concept.name, node,
                     f"class `{node.name}` is another implementation of {concept.name} "

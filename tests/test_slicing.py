@@ -1,0 +1,522 @@
+"""The engine parses only slices around trigger hits; it must find exactly what a whole-file
+parse finds.
+
+The differential test runs both paths over the Python standard library with a policy whose
+triggers are common there (``os.path.join``, ``typing``, ``read``/``write`` methods, ``"error"``
+events), so the slicer meets real code: decorators, nested blocks, continuation lines, strings
+of every kind. The hand-written cases after it pin down each trap on its own.
+"""
+
+from __future__ import annotations
+
+import ast
+import sysconfig
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from analyzers import Finding, Policy, analyze, load_policy, source
+
+PolicyFn = Callable[[str], Policy]
+
+STDLIB_POLICY = load_policy(
+    dedent(
+        """
+    [[concept]]
+    name = "mapping"
+    canonical = "collections.abc.Mapping"
+    deprecated = ["os.path.join", "typing.*", "collections.OrderedDict"]
+    implementation = { name = "(?i)(handler|reader|writer)$", methods = ["read", "write", "close", "flush"], min_methods = 2 }
+
+    [[event_schema]]
+    name = "io-events"
+    events = ["error", "data", "close", "open"]
+    event_key = "type"
+    legacy_keys = { kind = "type" }
+    required = ["type", "timestamp"]
+
+    # Rare as event names, but logging configurations and test fixtures in the stdlib
+    # spell them as dict displays, so SSOT003 has real payloads to report.
+    [[event_schema]]
+    name = "logging-config"
+    events = ["DEBUG", "INFO", "WARNING", "ERROR", "NOTSET"]
+    event_key = "level"
+    legacy_keys = { lvl = "level" }
+    required = ["level", "handlers"]
+
+    [[event_schema]]
+    name = "fixtures"
+    events = ["bar", "xxx"]
+    event_key = "foo"
+    required = ["foo", "timestamp"]
+    """
+    ),
+    "stdlib-policy.toml",
+).policy
+MAX_FILES = 2500
+
+
+@dataclass
+class FileRun:
+    """Both paths over one file, and what the slicer had to do."""
+
+    path: str
+    full: list[Finding]
+    sliced: list[Finding]
+    parses_full_file: bool
+    slices_parsed: int
+    fell_back: bool
+
+
+def stdlib_files() -> list[tuple[str, bytes]]:
+    root = Path(sysconfig.get_paths()["stdlib"])
+    paths = sorted(p for p in root.rglob("*.py") if "site-packages" not in p.parts)[:MAX_FILES]
+    return [(p.relative_to(root).as_posix(), p.read_bytes()) for p in paths]
+
+
+def _parses(data: bytes) -> bool:
+    try:
+        source.parse_quietly(data.decode("utf-8").removeprefix("\ufeff"))
+    except (SyntaxError, UnicodeDecodeError, ValueError):
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def stdlib_runs() -> list[FileRun]:
+    """Every stdlib file analysed sliced and whole; computed once for the tests below."""
+    patch = pytest.MonkeyPatch()
+    counts = {"slices": 0, "fallbacks": 0}
+    real_region, real_whole = source.Slicer._parse_region, source.parse_whole
+
+    def counting_region(
+        self: source.Slicer, start: int, end: int, indent: int
+    ) -> list[ast.stmt] | None:
+        counts["slices"] += 1
+        return real_region(self, start, end, indent)
+
+    def counting_whole(text: str) -> source.ParsedSource:
+        counts["fallbacks"] += 1
+        return real_whole(text)
+
+    # Only the slicer's own calls are counted: the engine's full_parse path imported
+    # parse_whole under its own name.
+    patch.setattr(source.Slicer, "_parse_region", counting_region)
+    patch.setattr(source, "parse_whole", counting_whole)
+    runs = []
+    try:
+        for path, data in stdlib_files():
+            full = analyze(path, data, STDLIB_POLICY, full_parse=True).findings
+            counts.update(slices=0, fallbacks=0)
+            sliced = analyze(path, data, STDLIB_POLICY).findings
+            runs.append(
+                FileRun(
+                    path, full, sliced, _parses(data), counts["slices"], counts["fallbacks"] > 0
+                )
+            )
+    finally:
+        patch.undo()
+    return runs
+
+
+@pytest.mark.slow
+def test_stdlib_differential_compares_a_real_tree_that_exercises_every_rule(
+    stdlib_runs: list[FileRun],
+) -> None:
+    by_rule: dict[str, int] = {}
+    for run in stdlib_runs:
+        for finding in run.full:
+            by_rule[finding.rule] = by_rule.get(finding.rule, 0) + 1
+    assert len(stdlib_runs) > 1000
+    assert sum(run.slices_parsed for run in stdlib_runs) > 5000
+    assert by_rule.get("SSOT001", 0) > 500
+    assert by_rule.get("SSOT002", 0) > 50
+    assert by_rule.get("SSOT003", 0) > 50
+
+
+@pytest.mark.slow
+def test_sliced_parse_finds_exactly_what_a_whole_file_parse_finds_in_the_stdlib(
+    stdlib_runs: list[FileRun],
+) -> None:
+    mismatches = [
+        (
+            run.path,
+            [(f.rule, f.line, f.col) for f in run.full if f not in run.sliced],
+            [(f.rule, f.line, f.col) for f in run.sliced if f not in run.full],
+        )
+        for run in stdlib_runs
+        if run.parses_full_file and run.sliced != run.full
+    ]
+    assert mismatches == []
+
+
+@pytest.mark.slow
+def test_unparsable_stdlib_file_gives_the_full_parse_ssot900_or_nothing_when_no_slice_was_parsed(
+    stdlib_runs: list[FileRun],
+) -> None:
+    broken = [run for run in stdlib_runs if not run.parses_full_file]
+    assert broken, "the stdlib has test files with syntax errors"
+    for run in broken:
+        assert [f.rule for f in run.full] == ["SSOT900"], run.path
+        if run.sliced != run.full:
+            # The sliced path may only stay silent when it had nothing to parse: a file
+            # without triggers, or whose triggers all sit in strings and comments.
+            assert run.sliced == [] and run.slices_parsed == 0, run.path
+
+
+@pytest.mark.slow
+def test_slicer_never_needs_the_whole_file_fallback_on_valid_stdlib_files(
+    stdlib_runs: list[FileRun],
+) -> None:
+    fell_back = [run.path for run in stdlib_runs if run.parses_full_file and run.fell_back]
+    assert fell_back == []
+
+
+def test_full_parse_reports_the_line_of_a_stdlib_syntax_error() -> None:
+    path = (
+        Path(sysconfig.get_paths()["stdlib"]) / "lib2to3" / "tests" / "data" / "py2_test_grammar.py"
+    )
+    if not path.is_file():
+        pytest.skip("lib2to3's Python 2 grammar test file is gone from this Python")
+    data = path.read_bytes()
+    with pytest.raises(SyntaxError) as error:
+        source.parse_quietly(data.decode("utf-8"))
+    [finding] = analyze("py2_test_grammar.py", data, STDLIB_POLICY, full_parse=True).findings
+    assert (finding.rule, finding.line) == ("SSOT900", error.value.lineno)
+
+
+# Hand-written traps. Each case is analysed both ways (they must agree) and with the slicer's
+# whole-file fallback disabled: on valid code the slicer must find the statement itself, or
+# these cases would pass through the fallback without testing the slicer at all.
+
+
+@pytest.fixture
+def no_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(text: str) -> source.ParsedSource:
+        raise AssertionError("the slicer fell back to a whole-file parse")
+
+    monkeypatch.setattr(source, "parse_whole", refuse)
+
+
+def both_ways(text: str, policy: Policy, path: str = "pkg/mod.py") -> list[tuple[str, int]]:
+    """(rule, line) of each finding, after checking that both paths agree in every field."""
+    data = dedent(text).encode("utf-8")
+    sliced = analyze(path, data, policy).findings
+    full = analyze(path, data, policy, full_parse=True).findings
+    assert sliced == full
+    return [(f.rule, f.line) for f in sliced]
+
+
+OLD_IMPORT = "from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager"
+
+
+def test_import_quoted_in_a_module_docstring_at_column_0_is_not_reported(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = f'"""Migration notes.\n\n{OLD_IMPORT}\n"""\n{OLD_IMPORT}\n'
+    assert both_ways(text, policy) == [("SSOT001", 5)]
+
+
+def test_import_in_comments_is_not_reported(no_fallback: None, policy: Policy) -> None:
+    text = f"""\
+        import json
+        # {OLD_IMPORT}
+        def f():
+            # {OLD_IMPORT}
+            return json
+        """
+    assert both_ways(text, policy) == []
+
+
+def test_payload_in_a_decorator_argument_is_found(no_fallback: None, policy: Policy) -> None:
+    text = """\
+        @app.on({"type": "agent_started"})
+        def on_start():
+            pass
+        """
+    assert both_ways(text, policy) == [("SSOT003", 1)]
+
+
+def test_decorated_class_with_multi_line_decorator_is_sliced_whole(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = """\
+        @dataclass
+        @register(
+            name="pool",
+        )
+        class Pool:
+            def add_connection(self): ...
+
+            def send_to_user(self): ...
+        """
+    assert both_ways(text, policy) == [("SSOT002", 5)]
+
+
+def test_payload_default_in_a_multi_line_signature_with_a_line_at_column_0(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = """\
+        class Sender:
+            def send(
+                self,
+                payload={"type": "agent_started",
+        "user": "u"},
+            ):
+                return payload
+        """
+    assert both_ways(text, policy) == [("SSOT003", 4)]
+
+
+def test_imports_in_elif_and_else_branches_are_found_in_their_function(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = f"""\
+        def load(flag):
+            if flag == 1:
+                pass
+            elif flag == 2:
+                {OLD_IMPORT}
+            else:
+                from netra_backend.app.websocket_core.websocket_manager_factory import create
+            return flag
+        """
+    assert both_ways(text, policy) == [("SSOT001", 5), ("SSOT001", 7)]
+    assert {
+        f.scope_name for f in analyze("pkg/mod.py", dedent(text).encode(), policy).findings
+    } == {"load"}
+
+
+def test_try_except_else_finally_clauses_are_all_reached(no_fallback: None, policy: Policy) -> None:
+    text = f"""\
+        try:
+            import json
+        except ImportError:
+            {OLD_IMPORT}
+        else:
+            started = {{"type": "agent_started"}}
+        finally:
+            done = {{"type": "agent_completed"}}
+        """
+    assert both_ways(text, policy) == [("SSOT001", 4), ("SSOT003", 6), ("SSOT003", 8)]
+
+
+def test_with_block_whose_header_continues_with_a_backslash(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = """\
+        def run(ws):
+            with open("a") as a, \\
+                    open("b") as b:
+                ws.send(json.dumps({"type": "tool_executing", "user": "u"}))
+        """
+    assert both_ways(text, policy) == [("SSOT003", 4)]
+
+
+def test_class_nested_in_classes_keeps_its_scope(no_fallback: None, policy: Policy) -> None:
+    text = """\
+        class Outer:
+            class Inner:
+                class ConnectionWebSocketManager:
+                    pass
+        """
+    assert both_ways(text, policy) == [("SSOT002", 3)]
+    [finding] = analyze("pkg/mod.py", dedent(text).encode(), policy).findings
+    assert finding.scope_name == "Outer.Inner"
+
+
+def test_dict_items_at_column_0_inside_brackets_stay_in_their_statement(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = 'payload = dict(\ntype="agent_started",\nuser="u",\n)\n'
+    assert both_ways(text, policy) == [("SSOT003", 1)]
+
+
+def test_backslash_continuation_line_at_column_0_stays_in_its_statement(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = f"{OLD_IMPORT}\nManager = \\\nUnifiedWebSocketManager\n"
+    assert both_ways(text, policy) == [("SSOT001", 1), ("SSOT002", 2)]
+
+
+def test_tab_indented_blocks(no_fallback: None, policy: Policy) -> None:
+    text = f"class Service:\n\tdef start(self):\n\t\tif True:\n\t\t\t{OLD_IMPORT}\n\t\treturn 1\n"
+    assert both_ways(text, policy) == [("SSOT001", 4)]
+    [finding] = analyze("pkg/mod.py", text.encode(), policy).findings
+    assert finding.scope_name == "Service.start"
+
+
+def test_match_statement_case_bodies_are_sliced_and_patterns_are_not_payloads(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = """\
+        def route(message):
+            match message:
+                case {"type": "agent_started"}:
+                    return {"type": "agent_started", "user": "u"}
+                case _:
+                    return None
+        """
+    assert both_ways(text, policy) == [("SSOT003", 4)]
+
+
+def test_payload_inside_an_f_string_replacement_field(no_fallback: None, policy: Policy) -> None:
+    text = """\
+        def log(user):
+            print(f"sent {json.dumps({'type': 'agent_started', 'user': user})}")
+        """
+    assert both_ways(text, policy) == [("SSOT003", 2)]
+
+
+def test_payload_inside_a_multi_line_f_string_is_code_not_text(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = 'def log():\n    return f"""\n{ {\'type\': \'agent_started\'} }\n"""\n'
+    assert both_ways(text, policy) == [("SSOT003", 3)]
+
+
+def test_event_name_in_a_triple_quoted_value_is_still_an_event(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = 'event = {"type": """agent_started""", "user": "u"}\n'
+    assert both_ways(text, policy) == [("SSOT003", 1)]
+
+
+def test_file_ending_without_a_newline(no_fallback: None, policy: Policy) -> None:
+    text = f"def f():\n    {OLD_IMPORT}"
+    assert both_ways(text, policy) == [("SSOT001", 2)]
+
+
+def test_form_feed_line_between_methods_keeps_the_class_whole(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = "class Pool:\n    def add_connection(self): ...\n\x0c\n    def send_to_user(self): ...\n"
+    assert both_ways(text, policy) == [("SSOT002", 1)]
+
+
+def test_second_of_two_concatenated_triple_quoted_strings_is_text(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = f'DOC = """\na""" + """\n{OLD_IMPORT}\n"""\n'
+    assert both_ways(text, policy) == []
+
+
+def test_one_quote_string_continued_with_a_backslash_is_text(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = f"X = 'a\\\nb', '''\n{OLD_IMPORT}\n'''\n"
+    assert both_ways(text, policy) == []
+
+
+def test_crlf_line_endings(no_fallback: None, policy: Policy) -> None:
+    text = f"import os\r\n\r\ndef f():\r\n\r\n    x = 1\r\n    {OLD_IMPORT}\r\n    return x\r\n"
+    assert both_ways(text, policy) == [("SSOT001", 6)]
+
+
+def test_root_package_import_without_any_trigger_resolves_a_deprecated_attribute(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = """\
+        import netra_backend
+
+        def connect():
+            return netra_backend.app.websocket_core.WebSocketManager()
+        """
+    assert both_ways(text, policy) == [("SSOT001", 4)]
+
+
+def test_parenthesised_import_with_a_bracket_in_a_comment_still_binds_its_names(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = """\
+        from netra_backend import (  # the app package (renamed in 2024)
+            app as application,
+        )
+
+        manager = application.websocket_core.WebSocketManager()
+        """
+    assert both_ways(text, policy) == [("SSOT001", 5)]
+
+
+def test_import_alias_without_any_trigger_resolves_a_re_export(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = """\
+        from netra_backend.app.websocket_core import unified_manager as um
+        from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager as U
+
+        Manager = U
+        """
+    assert both_ways(text, policy) == [("SSOT001", 2), ("SSOT002", 4)]
+
+
+def test_aliased_base_class_is_resolved_through_its_import(
+    no_fallback: None, make_policy: PolicyFn
+) -> None:
+    policy = make_policy(
+        """
+        [[concept]]
+        name = "websocket-manager"
+        canonical = "netra_backend.app.websocket_core.websocket_manager.WebSocketManager"
+        implementation = { bases = ["netra_backend.app.websocket_core.base.BaseConnectionPool"] }
+        """
+    )
+    text = """\
+        from netra_backend.app.websocket_core.base import BaseConnectionPool as Base
+
+        x = 1
+
+
+        class Proxy(Base):
+            pass
+        """
+    assert both_ways(text, policy) == [("SSOT002", 6)]
+
+
+def test_string_annotation_resolves_through_a_root_import(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = """\
+        import netra_backend
+
+
+        def handle(manager: "netra_backend.app.websocket_core.WebSocketManager") -> None:
+            pass
+        """
+    assert both_ways(text, policy) == [("SSOT001", 4)]
+
+
+def test_syntax_error_inside_the_statement_of_a_hit_gives_the_same_ssot900_both_ways(
+    policy: Policy,
+) -> None:
+    text = f"import os\n\ndef f(:\n    {OLD_IMPORT}\n"
+    assert both_ways(text, policy) == [("SSOT900", 3)]
+
+
+def test_syntax_error_when_every_hit_is_in_a_string_gives_nothing_sliced(policy: Policy) -> None:
+    text = f'"""{OLD_IMPORT}"""\n\ndef f(:\n    pass\n'
+    data = text.encode()
+    assert [f.rule for f in analyze("pkg/mod.py", data, policy, full_parse=True).findings] == [
+        "SSOT900"
+    ]
+    assert analyze("pkg/mod.py", data, policy).findings == []
+
+
+def test_syntax_error_away_from_every_hit_does_not_hide_the_findings_around_them(
+    policy: Policy,
+) -> None:
+    # A decision, not an accident: the sliced path parses every statement that can hold or
+    # resolve a finding; a syntax error elsewhere cannot hide one, so the file is analysed
+    # (and debt in it stays counted) rather than reported as unanalysable. Only the
+    # reference full-file path, which parses everything, sees that error.
+    text = f"{OLD_IMPORT}\n\n\ndef broken(:\n    pass\n"
+    data = text.encode()
+    assert [(f.rule, f.line) for f in analyze("pkg/mod.py", data, policy).findings] == [
+        ("SSOT001", 1)
+    ]
+    assert [
+        (f.rule, f.line) for f in analyze("pkg/mod.py", data, policy, full_parse=True).findings
+    ] == [("SSOT900", 4)]
