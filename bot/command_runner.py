@@ -1,0 +1,278 @@
+"""Run a ``/ssot`` command, or the check run's "Fix" button, for one pull request.
+
+The pipeline calls :func:`run_command` for a :class:`~bot.events.CheckRequest` that carries a
+``command`` (a PR comment) or the ``ssot-fix`` requested action (the check run's button).
+For a comment the bot reacts with ``eyes`` while it works, then ``+1`` (done) or
+``confused`` (refused, unknown, or failed for good). Answers are issue comments on the pull
+request carrying :data:`bot.commands_text.REPLY_MARKER`.
+
+- ``rescan``: the pipeline's check of the current head (the one check run of that head is
+  completed again);
+- ``explain CODE``: the rule's documentation page, or the known codes;
+- ``fix``: the proven fixes of the findings the PR adds, committed to a same-repository
+  branch (:mod:`bot.fix_commit`) when asked by the PR's author or a collaborator with
+  write access; a fork, a refused push, or nothing to fix gets a reply instead (the push
+  itself makes GitHub send ``synchronize``, which checks the new head);
+- ``accept REASON``: for write, maintain and admin collaborators only (the collaborator
+  permission API; ``author_association`` is not reliable), every new finding of the current
+  head is recorded as accepted with who and why, and the check runs again;
+- ``help`` and anything unknown: the list of commands.
+
+A button clicked on the check run of an older head, or a base branch without a usable
+policy, is answered with the reason; nothing is changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from githubkit.exception import RequestFailed
+
+from bot import commands_text as text
+from bot import store
+from bot.checks import FIX_IDENTIFIER
+from bot.events import CheckRequest, JobContext
+from bot.fix_commit import PushRefused, commit_fixes, plan_fixes
+from bot.github import InstallationClient, installation_client
+from bot.pipeline import PullContext, analyse_pull, check_pull_request, load_pull_context
+
+log = logging.getLogger(__name__)
+
+Reaction = Literal["eyes", "+1", "confused"]
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    """One command being run: where to answer, who asked, and the job's context."""
+
+    request: CheckRequest
+    context: JobContext
+    gh: InstallationClient
+    owner: str
+    repo: str
+    name: str
+    argument: str
+
+    def answer(self, body: str, number: int | None = None) -> None:
+        """Post ``body`` as a comment on the pull request."""
+        pull = number if number is not None else self.request.pull_number
+        if pull is None:
+            log.warning("no pull request to answer %s on: %s", self.name, body[:80])
+            return
+        self.gh.rest.issues.create_comment(self.owner, self.repo, pull, body=body)
+
+    def react(self, content: Reaction) -> None:
+        """React to the command's comment (a button click has none)."""
+        if self.request.comment_id is None:
+            return
+        try:
+            self.gh.rest.reactions.create_for_issue_comment(
+                self.owner, self.repo, self.request.comment_id, content=content
+            )
+        except RequestFailed as exc:  # a deleted comment: nothing to react to
+            log.info("could not react %s: %s", content, exc.response.status_code)
+
+
+def command_name(request: CheckRequest) -> str | None:
+    """The command a request asks for: its comment's command, or ``fix`` for the button."""
+    if request.command is not None:
+        return request.command
+    if request.requested_action == FIX_IDENTIFIER:
+        return "fix"
+    return None
+
+
+def run_command(request: CheckRequest, context: JobContext) -> None:
+    """Run the command of ``request`` and answer on the pull request (see module docstring).
+
+    Raising makes the job retry; on its last attempt the comment gets ``confused`` and a
+    reply saying it failed.
+    """
+    name = command_name(request)
+    if name is None or _is_own_reply(request):
+        return
+    owner, repo = request.repository.split("/", 1)
+    call = CommandCall(
+        request=request,
+        context=context,
+        gh=installation_client(context.settings, request.installation_id),
+        owner=owner,
+        repo=repo,
+        name=name,
+        argument=request.command_argument.strip(),
+    )
+    call.react("eyes")
+    run = COMMANDS.get(name, _unknown)
+    try:
+        done = run(call)
+    except Exception:
+        if context.attempt >= context.settings.job_max_attempts:
+            with contextlib.suppress(Exception):  # GitHub itself may be what fails
+                call.react("confused")
+                call.answer(text.failed_text(name, context.attempt))
+        raise
+    call.react("+1" if done else "confused")
+
+
+# --- the commands: each returns True when done, False when refused -----------------------
+
+
+def _help(call: CommandCall) -> bool:
+    call.answer(text.help_text())
+    return True
+
+
+def _unknown(call: CommandCall) -> bool:
+    call.answer(text.help_text(unknown=call.name))
+    return False
+
+
+def _explain(call: CommandCall) -> bool:
+    call.answer(text.explain_text(call.argument))
+    return text.explain_known(call.argument)
+
+
+def _rescan(call: CommandCall) -> bool:
+    return check_pull_request(call.request, call.context) is not None
+
+
+def _fix(call: CommandCall) -> bool:
+    if call.request.comment_id is not None and not _may_change_branch(call):
+        call.answer(text.fix_refused_permission_text(call.request.sender or "someone"))
+        return False
+    pull = _loaded(call)
+    if pull is None:
+        return False
+    if pull.is_fork:
+        call.answer(text.fix_fork_text(pull.head_repo), pull.number)
+        return False
+    assert pull.policy is not None
+    new = analyse_pull(pull, call.context).comparison.new
+    plan = plan_fixes(new, pull.head_content, pull.policy.policy)
+    if plan.empty:
+        call.answer(text.fix_nothing_text(len(plan.unfixable)), pull.number)
+        return True
+    message = text.fix_commit_message(plan.fixed, call.request.sender, pull.number)
+    try:
+        sha = commit_fixes(
+            pull.gh,
+            pull.owner,
+            pull.repo,
+            head_sha=pull.head_sha,
+            branch=pull.head_ref,
+            contents=plan.contents,
+            message=message,
+        )
+    except PushRefused as refused:
+        reply = text.fix_refused_text(pull.head_ref, refused.status, refused.message)
+        call.answer(reply, pull.number)
+        return False
+    if sha is None:
+        call.answer(text.fix_nothing_text(len(plan.fixed) + len(plan.unfixable)), pull.number)
+        return True
+    reply = text.fix_committed_text(
+        sha, pull.head_ref, plan.fixed, plan.contents, len(plan.unfixable)
+    )
+    call.answer(reply, pull.number)
+    return True
+
+
+def _accept(call: CommandCall) -> bool:
+    user = call.request.sender
+    permission, role = _permission(call, user)
+    if user is None or not text.can_write(permission, role):
+        call.answer(text.accept_refused_text(user or "someone", role or permission))
+        return False
+    if not call.argument:
+        call.answer(text.accept_needs_reason_text())
+        return False
+    pull = _loaded(call)
+    if pull is None:
+        return False
+    new = [f for f in analyse_pull(pull, call.context).comparison.new if f.suppressed is None]
+    if not new:
+        call.answer(text.accept_nothing_text(), pull.number)
+        return True
+    now = store.utcnow()
+    for finding in new:
+        store.accept_finding(
+            call.context.engine,
+            installation_id=call.request.installation_id,
+            repo=call.request.repository,
+            pr=pull.number,
+            fingerprint=finding.fingerprint,
+            user=user,
+            reason=call.argument,
+            now=now,
+        )
+    # The check run of the head lists them as accepted, and no longer fails on them.
+    check_pull_request(call.request, call.context)
+    call.answer(text.accepted_text(new, user, call.argument, pull.head_sha), pull.number)
+    return True
+
+
+COMMANDS: dict[str, Callable[[CommandCall], bool]] = {
+    "help": _help,
+    "explain": _explain,
+    "rescan": _rescan,
+    "fix": _fix,
+    "accept": _accept,
+}
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _loaded(call: CommandCall) -> PullContext | None:
+    """The pull request at the requested head with a usable policy; else the reason is
+    answered (a closed PR gets nothing) and None returned."""
+    pull = load_pull_context(call.request, call.context)
+    if pull is None:
+        return None
+    if pull.stale:
+        call.answer(text.head_moved_text(pull.head_sha, pull.current_head), pull.number)
+        return None
+    if pull.policy is None:
+        error = str(pull.policy_error) if pull.policy_error is not None else None
+        call.answer(text.no_policy_text(error), pull.number)
+        return None
+    return pull
+
+
+def _may_change_branch(call: CommandCall) -> bool:
+    """``/ssot fix`` pushes to someone's branch: its author, or a collaborator who could
+    push there anyway (write, maintain, admin)."""
+    sender = call.request.sender
+    event = call.request.event
+    issue = event.payload.get("issue") if event is not None else None
+    author = ((issue or {}).get("user") or {}).get("login")
+    if sender is not None and author is not None and sender.lower() == str(author).lower():
+        return True
+    return text.can_write(*_permission(call, sender))
+
+
+def _permission(call: CommandCall, user: str | None) -> tuple[str | None, str | None]:
+    """``(permission, role_name)`` of ``user`` on the repository (GitHub's collaborator
+    permission API); ``("none", None)`` for someone who is not a collaborator."""
+    if user is None:
+        return None, None
+    try:
+        data = call.gh.rest.repos.get_collaborator_permission_level(
+            call.owner, call.repo, user
+        ).parsed_data
+    except RequestFailed as exc:
+        if exc.response.status_code == 404:
+            return "none", None
+        raise
+    return data.permission, getattr(data, "role_name", None)
+
+
+def _is_own_reply(request: CheckRequest) -> bool:
+    if request.event is None or request.command is None:
+        return False
+    comment = request.event.payload.get("comment") or {}
+    return text.is_own_reply(comment.get("body"))
