@@ -79,7 +79,6 @@ class ModuleContext:
     module: str = ""
     is_package: bool = False
     path_scope: Scope = "source"
-    lines: list[str] = field(default_factory=list)
 
     @classmethod
     def build(cls, path: str, policy: Policy, parsed: ParsedSource) -> ModuleContext:
@@ -92,7 +91,6 @@ class ModuleContext:
             module=module,
             is_package=is_package,
             path_scope=policy.path_scope(path),
-            lines=source_lines(parsed.text),
         )
 
     def walk(self) -> Iterator[tuple[ast.AST, tuple[str, ...]]]:
@@ -148,6 +146,15 @@ class ModuleContext:
         return compiled(pattern)
 
     @cached_property
+    def lines(self) -> list[str]:
+        """The file's lines without their ends (split on first use: most files never need it)."""
+        return source_lines(self.parsed.text)
+
+    @cached_property
+    def is_ascii(self) -> bool:
+        return self.parsed.text.isascii()
+
+    @cached_property
     def lines_with_ends(self) -> list[str]:
         """The file's lines with their ends, numbered like ``ast`` line numbers."""
         return split_lines(self.parsed.text)
@@ -201,7 +208,7 @@ class ModuleContext:
 
     def char_col(self, line: int, byte_col: int) -> int:
         """A character column from ``ast``'s UTF-8 byte offset (they differ on non-ASCII lines)."""
-        if 0 < line <= len(self.lines):
+        if not self.is_ascii and 0 < line <= len(self.lines):
             text = self.lines[line - 1]
             if not text.isascii():
                 return len(text.encode("utf-8")[:byte_col].decode("utf-8", "ignore"))

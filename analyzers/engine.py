@@ -18,7 +18,7 @@ from analyzers.policy import Policy
 from analyzers.rules import RULES
 from analyzers.rules.ssot001_noncanonical_import import deprecated_match
 from analyzers.source import ParsedSource, Slicer, UnparsableSource, parse_whole
-from analyzers.triggers import TriggerSet, triggers_for
+from analyzers.triggers import HitKind, TriggerSet, triggers_for
 
 ENGINE_VERSION = "1"
 _DOTTED_ROOT = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.")
@@ -80,8 +80,11 @@ def analyze(path: str, data: bytes | str, policy: Policy, *, full_parse: bool = 
     if not full_parse and not triggers.is_candidate(raw):
         return FileResult(path)
     text = text.removeprefix("\ufeff")
+    hits = [] if full_parse else triggers.hits(text)
+    if not full_parse and not hits:
+        return FileResult(path)  # the literals stand only where no rule can look
     try:
-        parsed = parse_whole(text) if full_parse else _parse_slices(path, text, policy, triggers)
+        parsed = parse_whole(text) if full_parse else _parse_slices(path, text, policy, triggers, hits)
     except UnparsableSource as exc:
         return _only(path, policy, f"syntax error: {exc} (line {exc.line})", exc.line, exc.col)
     findings = run_rules(path, parsed, policy)
@@ -100,7 +103,9 @@ def run_rules(path: str, parsed: ParsedSource, policy: Policy) -> list[Finding]:
     return _dedupe(findings)
 
 
-def _parse_slices(path: str, text: str, policy: Policy, triggers: TriggerSet) -> ParsedSource:
+def _parse_slices(
+    path: str, text: str, policy: Policy, triggers: TriggerSet, hits: list[tuple[int, HitKind]]
+) -> ParsedSource:
     """The statements around trigger hits, plus what the rules need to resolve their names.
 
     Rules resolve names through imports anywhere in the file: ``os.path.join`` needs the
@@ -111,7 +116,7 @@ def _parse_slices(path: str, text: str, policy: Policy, triggers: TriggerSet) ->
     names, so it ends.
     """
     slicer = Slicer(text)
-    parsed = slicer.parse(triggers.hits(text))
+    parsed = slicer.parse(hits)
     module, is_package = module_name(path, policy.source_roots)
     literals = {s.decode() for s in triggers.stmt_literals}
     imports_done: set[str] = set()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 
 def glob_to_regex(pattern: str) -> str:
@@ -64,3 +65,9 @@ class GlobSet:
 
     def __bool__(self) -> bool:
         return bool(self.patterns)
+
+
+@lru_cache(maxsize=256)
+def globset(patterns: tuple[str, ...]) -> GlobSet:
+    """A :class:`GlobSet`, compiled once per process for the same patterns."""
+    return GlobSet(patterns)

@@ -31,16 +31,21 @@ class TriggerSet:
     method_groups: tuple[tuple[tuple[bytes, ...], int], ...]
     class_name_patterns: tuple[re.Pattern[str], ...]
     event_literals: tuple[bytes, ...]
+    # The fewest literals that every statement, class or event hit contains (one memchr pass
+    # each over files that match nothing, which is most of a tree).
+    prefilter_literals: tuple[bytes, ...] = ()
+    # Module component -> the names that may follow it (".Name") on a path to something
+    # deprecated; None when anything may (a whole deprecated module). A hit of
+    # "websocket_core" followed by ".websocket_manager" or ".auth" leads nowhere deprecated.
+    component_paths: tuple[tuple[str, frozenset[str] | None], ...] = ()
+    # Symbol names: a hit matters only where a name can be imported, assigned or dotted.
+    symbols: frozenset[str] = frozenset()
+    # "pkg.canonical_module import": a line holding it imports from the canonical home.
+    canonical_imports: tuple[str, ...] = ()
 
     def is_candidate(self, data: bytes) -> bool:
         """False only when no rule of the policy can find anything in ``data``."""
-        for literal in self.stmt_literals:
-            if literal in data:
-                return True
-        for literal in self.event_literals:
-            if literal in data:
-                return True
-        for literal in self.class_literals:
+        for literal in self.prefilter_literals:
             if literal in data:
                 return True
         for methods, minimum in self.method_groups:
@@ -58,12 +63,20 @@ class TriggerSet:
         found: list[tuple[int, HitKind]] = []
         groups: tuple[tuple[tuple[bytes, ...], HitKind], ...] = (
             (self.stmt_literals, "stmt"),
-            (self.event_literals, "stmt"),
             (self.class_literals, "class"),
         )
+        for literal in self.event_literals:
+            _find_values(text, literal.decode(), found)
+        paths = dict(self.component_paths)
         for literals, kind in groups:
             for literal in literals:
-                _find_all(text, literal.decode(), kind, found)
+                needle = literal.decode()
+                if kind == "stmt" and (needle in paths or needle in self.symbols):
+                    _find_relevant(
+                        text, needle, paths.get(needle), needle in self.symbols, self.canonical_imports, found
+                    )
+                else:
+                    _find_all(text, needle, kind, found)
         for methods, _ in self.method_groups:
             for method in methods:
                 _find_all(text, method.decode(), "class", found)
@@ -80,6 +93,72 @@ def _find_all(text: str, needle: str, kind: HitKind, out: list[tuple[int, HitKin
     while start != -1:
         out.append((start, kind))
         start = text.find(needle, start + len(needle))
+
+
+def _find_values(text: str, needle: str, out: list[tuple[int, HitKind]]) -> None:
+    """Hits of a quoted event name where it can be a payload's value: after ``:`` (a dict
+    display), ``=`` (``dict(type=...)``) or ``(``; an event name in a list is no payload."""
+    start = text.find(needle)
+    while start != -1:
+        before = start - 1
+        while before >= 0 and text[before] in "\"'":  # the rest of a triple quote
+            before -= 1
+        stop = max(before - 2, -1)
+        while before > stop and text[before] in "rRuUbBfF":  # a string prefix
+            before -= 1
+        while before >= 0 and text[before] in " \t\r\n\\":
+            before -= 1
+        if before >= 0 and text[before] in ":=(":
+            out.append((start, "stmt"))
+        start = text.find(needle, start + len(needle))
+
+
+def _find_relevant(
+    text: str,
+    needle: str,
+    next_names: frozenset[str] | None,
+    symbol: bool,
+    canonical_imports: tuple[str, ...],
+    out: list[tuple[int, HitKind]],
+) -> None:
+    """Hits of a module component or symbol name, minus those that cannot hold a finding.
+
+    Conservative by construction: a module component is dropped only when a dotted name that
+    leads nowhere deprecated follows it; a symbol only when it is a bare use that is neither
+    dotted, nor on a line that imports or assigns at module level, nor continuing an import.
+    """
+    size = len(needle)
+    start = text.find(needle)
+    while start != -1:
+        end = start + size
+        keep = next_names is None or _leads_to(text, end, next_names)
+        if keep and symbol and not (start and text[start - 1] == "."):
+            keep = _may_bind(text, start, canonical_imports)
+        if keep:
+            out.append((start, "stmt"))
+        start = text.find(needle, end)
+
+
+_DOTTED_NEXT = re.compile(r"\.(\w+)")
+
+
+def _leads_to(text: str, end: int, next_names: frozenset[str]) -> bool:
+    match = _DOTTED_NEXT.match(text, end)
+    return match is None or match.group(1) in next_names
+
+
+def _may_bind(text: str, pos: int, canonical_imports: tuple[str, ...]) -> bool:
+    line_start = text.rfind("\n", 0, pos) + 1
+    line_end = text.find("\n", pos)
+    line = text[line_start : len(text) if line_end == -1 else line_end]
+    if "import" in line:
+        # One import statement from the canonical home binds nothing deprecated.
+        return ";" in line or not any(c in line for c in canonical_imports)
+    if line[:1].isidentifier() and "=" in line:
+        return True
+    # A name on the continuation line of a parenthesised or backslashed import.
+    before = text[max(0, line_start - 200) : max(0, line_start - 1)].rstrip()
+    return before.endswith(("(", ",", "\\"))
 
 
 _CACHE: dict[str, TriggerSet] = {}
@@ -115,14 +194,53 @@ def _build(policy: Policy) -> TriggerSet:
         if impl.name:
             patterns.append(re.compile(impl.name))
     events: set[bytes] = set()
+    bare_events: set[str] = set()
     for schema in policy.event_schemas:
         for event in schema.events:
             events.add(f'"{event}"'.encode())
             events.add(f"'{event}'".encode())
+            bare_events.add(event)
+    components, symbols = _components_and_symbols(policy)
+    if "" in components:
+        components.pop("")
+    prefilter = _fewest({*stmt, *class_literals, *bare_events})
     return TriggerSet(
         stmt_literals=tuple(sorted(s.encode() for s in stmt if s)),
         class_literals=tuple(sorted(c.encode() for c in class_literals if c)),
         method_groups=tuple(groups),
         class_name_patterns=tuple(patterns),
         event_literals=tuple(sorted(events)),
+        prefilter_literals=tuple(sorted(p.encode() for p in prefilter)),
+        component_paths=tuple(sorted(components.items(), key=lambda kv: kv[0])),
+        symbols=frozenset(symbols - set(components)),
+        canonical_imports=tuple(sorted({f"{c.canonical_module} import" for c in policy.concepts})),
     )
+
+
+def _fewest(literals: set[str]) -> set[str]:
+    """Drop every literal that contains another one: finding the shorter one suffices."""
+    kept = {x for x in literals if x}
+    return {x for x in kept if not any(y != x and y in x for y in kept)}
+
+
+def _components_and_symbols(policy: Policy) -> tuple[dict[str, frozenset[str] | None], set[str]]:
+    """Module components with the names that may follow them toward a deprecated path,
+    and the symbol names of the policy."""
+    components: dict[str, frozenset[str] | None] = {}
+    symbols: set[str] = set()
+    for concept in policy.concepts:
+        symbols.add(concept.canonical_name)
+        for item in concept.deprecated:
+            module, _, symbol = item.rpartition(".")
+            if symbol != "*":
+                symbols.add(symbol)
+            if not module:
+                continue
+            parts = module.split(".")
+            # Every component of the path is how some import form spells it.
+            for i, component in enumerate(parts):
+                follower = parts[i + 1] if i + 1 < len(parts) else symbol
+                if component not in components or components[component] is not None:
+                    known = components.get(component) or frozenset()
+                    components[component] = None if follower == "*" else known | {follower}
+    return components, symbols

@@ -75,10 +75,29 @@ def test_file_without_triggers_returns_no_findings_and_is_not_a_candidate(policy
     assert (result.findings, result.candidate) == ([], False)
 
 
-def test_file_with_triggers_but_nothing_wrong_is_a_candidate(policy: Policy) -> None:
-    data = b"from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n"
+def test_file_with_a_relevant_trigger_but_nothing_wrong_is_parsed(policy: Policy) -> None:
+    # A canonical payload names a golden-path event as a value: it must be parsed to know.
+    data = b'x = {"event_type": "agent_started", "timestamp": 1.0, "user_id": "u", "thread_id": "t", "data": {}}\n'
     result = analyze("pkg/mod.py", data, policy)
     assert (result.findings, result.candidate) == ([], True)
+
+
+def test_canonical_import_alone_is_not_parsed(policy: Policy) -> None:
+    # The trigger literals stand only on the canonical path: no rule can find anything.
+    data = b"from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n"
+    result = analyze("pkg/mod.py", data, policy)
+    assert (result.findings, result.candidate) == ([], False)
+
+
+def test_event_names_in_a_list_are_not_parsed(policy: Policy) -> None:
+    data = b'EVENTS = [\n    "agent_started",\n    "agent_completed",\n]\n'
+    result = analyze("pkg/mod.py", data, policy)
+    assert (result.findings, result.candidate) == ([], False)
+
+
+def test_other_submodules_of_a_deprecated_package_are_not_parsed(policy: Policy) -> None:
+    data = b"from netra_backend.app.websocket_core.auth import verify\n"
+    assert analyze("pkg/mod.py", data, policy).candidate is False
 
 
 def test_utf8_bom_file_is_analysed_with_columns_of_the_text_after_it(policy: Policy) -> None:
@@ -216,3 +235,9 @@ def test_ssot900_off_reports_nothing_for_an_unanalysable_file(make_policy: Polic
     )
     result = analyze("pkg/mod.py", dedent(f"{OLD_IMPORT}(\n").encode(), policy)
     assert (result.findings, result.candidate) == ([], True)
+
+
+def test_prefixed_event_value_is_still_a_payload(policy: Policy) -> None:
+    data = b'x = {"type": r"agent_started", "time": "t"}\n'
+    [finding] = analyze("pkg/mod.py", data, policy).findings
+    assert finding.rule == "SSOT003"

@@ -37,6 +37,7 @@ from collections.abc import Iterator
 
 from analyzers.context import ModuleContext
 from analyzers.findings import Finding
+from analyzers.globs import globset
 from analyzers.policy import Concept
 from analyzers.rules.base import Rule
 
@@ -57,9 +58,7 @@ def deprecated_match(qualified: str, concept: Concept) -> str | None:
 
 def _in_allowed(ctx: ModuleContext, concept: Concept) -> bool:
     # The canonical home itself (and files allowed to implement) may use the old names.
-    from analyzers.globs import GlobSet
-
-    return GlobSet(concept.allowed_in).match(ctx.path) if concept.allowed_in else False
+    return globset(concept.allowed_in).match(ctx.path) if concept.allowed_in else False
 
 
 def check(ctx: ModuleContext) -> Iterator[Finding]:

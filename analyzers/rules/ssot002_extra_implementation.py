@@ -37,7 +37,7 @@ from collections.abc import Iterator
 
 from analyzers.context import ModuleContext
 from analyzers.findings import Finding, Scope
-from analyzers.globs import GlobSet
+from analyzers.globs import globset
 from analyzers.policy import Concept
 from analyzers.rules.base import Rule
 from analyzers.rules.ssot001_noncanonical_import import deprecated_match
@@ -86,7 +86,7 @@ def match_reasons(ctx: ModuleContext, node: ast.ClassDef, concept: Concept) -> l
 def check(ctx: ModuleContext) -> Iterator[Finding]:
     """Findings for extra implementations and re-exporting aliases of each concept."""
     for concept in ctx.policy.concepts:
-        if concept.allowed_in and GlobSet(concept.allowed_in).match(ctx.path):
+        if concept.allowed_in and globset(concept.allowed_in).match(ctx.path):
             continue
         for node, scope in ctx.nodes:
             if isinstance(node, ast.ClassDef):
