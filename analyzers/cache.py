@@ -7,10 +7,14 @@ scan of ten thousand files is dominated by ``stat``, not by reading the cache.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import marshal
 import os
+import secrets
 import tempfile
 from dataclasses import astuple
+from functools import lru_cache
 from pathlib import Path
 
 from analyzers.findings import Finding
@@ -20,6 +24,46 @@ FORMAT = 1
 _FIELDS = tuple(f for f in Finding.__dataclass_fields__ if f != "fix")
 
 FileEntry = tuple[int, int, tuple[tuple[object, ...], ...]]
+_TAG = 32
+
+
+@lru_cache(maxsize=1)
+def _key() -> bytes:
+    """This user's cache key, kept outside every repository (created on first use, 0600).
+
+    Cache files are signed with it, so a cache file committed to (or planted in) a checkout
+    is never trusted: it could otherwise mark a file clean and get a change past the gate.
+    """
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ssot-guard"
+    path = home / "cache.key"
+    try:
+        key = path.read_bytes()
+        if len(key) >= 32:
+            return key
+    except OSError:
+        pass
+    key = secrets.token_bytes(32)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+    except OSError:
+        pass  # no writable home: the key lives for this process only (caches won't persist)
+    return key
+
+
+def seal(payload: bytes) -> bytes:
+    """``payload`` followed by its HMAC under this user's key."""
+    return payload + hmac.new(_key(), payload, hashlib.sha256).digest()
+
+
+def unseal(blob: bytes) -> bytes | None:
+    """The payload of a :func:`seal` ed blob, or None when it was not written by this user."""
+    payload, tag = blob[:-_TAG], blob[-_TAG:]
+    if len(blob) <= _TAG or not hmac.compare_digest(tag, hmac.new(_key(), payload, hashlib.sha256).digest()):
+        return None
+    return payload
 
 
 def encode(findings: list[Finding]) -> tuple[tuple[object, ...], ...]:
@@ -50,8 +94,8 @@ class FindingsCache:
 
     def _load(self) -> None:
         try:
-            with open(self.path, "rb") as fh:
-                data = marshal.load(fh)
+            payload = unseal(self.path.read_bytes())
+            data = None if payload is None else marshal.loads(payload)
         except (OSError, EOFError, ValueError, TypeError):
             return  # missing or corrupt: start empty, never fail a scan over a cache
         if isinstance(data, dict) and data.get("format") == FORMAT:
@@ -96,7 +140,7 @@ class FindingsCache:
                 ignore.write_text("*\n")
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
-                marshal.dump({"format": FORMAT, "files": self.files, "blobs": self.blobs}, fh)
+                fh.write(seal(marshal.dumps({"format": FORMAT, "files": self.files, "blobs": self.blobs})))
             os.replace(tmp, self.path)
         except OSError:
             pass

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from analyzers import gitio
+from analyzers.cache import CACHE_DIR, seal, unseal
+from analyzers.engine import ENGINE_VERSION
 from analyzers.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from analyzers.policy import Policy
 from analyzers.policy_loader import (
@@ -60,7 +62,38 @@ def policy_of(args: argparse.Namespace, root: Path) -> Policy:
             "or pass --policy FILE; see docs/policy.md"
         )
     source, text = found
-    return load_policy(text, source, local_parent_fetcher(root)).policy
+    return cached_policy(root, source, text)
+
+
+def cached_policy(root: Path, source: str, text: str) -> Policy:
+    """The validated policy, from ``.ssot_cache/`` when this exact text was seen before.
+
+    Validation imports pydantic, which costs more than a whole warm scan; a policy that
+    extends another is always validated (its parent may have changed).
+    """
+    import hashlib
+    import pickle
+
+    key = hashlib.sha256(f"{ENGINE_VERSION}\0{source}\0{text}".encode()).hexdigest()[:24]
+    path = root / CACHE_DIR / f"policy-{key}.pickle"
+    cacheable = "extends" not in text
+    if cacheable:
+        try:
+            # Unpickled only when sealed with this user's key: a planted file is never loaded.
+            payload = unseal(path.read_bytes())
+            policy = None if payload is None else pickle.loads(payload)
+            if isinstance(policy, Policy):
+                return policy
+        except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError):
+            pass
+    policy = load_policy(text, source, local_parent_fetcher(root)).policy
+    if cacheable:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(seal(pickle.dumps(policy)))
+        except OSError:
+            pass  # a read-only checkout just validates every time
+    return policy
 
 
 def policy_at(root: Path, rev: str) -> tuple[Policy, str] | None:

@@ -52,8 +52,11 @@ def python_files(root: Path) -> list[str]:
     """
     if toplevel(root) is not None:
         out = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py", "*.pyi")
-        names = sorted({n for n in out.decode("utf-8", "surrogateescape").split("\0") if n})
-        return [n for n in names if os.path.isfile(root / n)]
+        names = {n for n in out.decode("utf-8", "surrogateescape").split("\0") if n}
+        # Tracked files deleted in the working tree are still in the index.
+        gone = _git(root, "ls-files", "-z", "--deleted", "--", "*.py", "*.pyi")
+        names.difference_update(gone.decode("utf-8", "surrogateescape").split("\0"))
+        return sorted(names)
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")]

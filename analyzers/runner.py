@@ -79,9 +79,12 @@ def scan(
     cache = FindingsCache(root, cache_key(policy), enabled=use_cache)
     result = ScanResult(root=root, files=len(rels))
     todo: list[tuple[str, os.stat_result]] = []
+    base = str(root)
     for rel in rels:
         try:
-            stat = os.stat(root / rel)
+            stat = os.stat(os.path.join(base, rel))  # not pathlib: this runs per file
+        except FileNotFoundError:
+            continue  # deleted since git listed it
         except OSError as exc:
             result.findings[rel] = [unanalysable(rel, f"cannot read: {exc.strerror}", policy)]
             continue

@@ -105,6 +105,7 @@ class Slicer:
     def __init__(self, text: str) -> None:
         self.text = text
         self._strings, self._code = _scan(text)
+        self._brackets = self._code.translate(_ONE_BRACKET)
         self._starts = [s[0] for s in self._strings]
         self._slices: list[Slice] = []
         self._covered: dict[HitKind, list[tuple[int, int]]] = {"stmt": [], "class": []}
@@ -235,7 +236,7 @@ class Slicer:
             line_start = match.start()
             if self.in_string(line_start):
                 continue
-            depth = max(depth + _bracket_delta(code, prev, line_start), 0)
+            depth = max(depth + _bracket_delta(self._brackets, prev, line_start), 0)
             prev = line_start
             if depth or self._continued(line_start):
                 continue
@@ -275,7 +276,7 @@ class Slicer:
             nl = code.find("\n", pos, end)
             if nl == -1:
                 return end
-            depth += _bracket_delta(code, pos, nl)
+            depth += _bracket_delta(self._brackets, pos, nl)
             if depth <= 0 and not self._continued(nl + 1) and not self.in_string(nl):
                 return nl + 1
             pos = nl + 1
@@ -338,16 +339,13 @@ class Slicer:
         return body
 
 
-def _bracket_delta(code: str, start: int, end: int) -> int:
-    """Opened minus closed brackets in ``code[start:end]`` (strings and comments are blank)."""
-    return (
-        code.count("(", start, end)
-        + code.count("[", start, end)
-        + code.count("{", start, end)
-        - code.count(")", start, end)
-        - code.count("]", start, end)
-        - code.count("}", start, end)
-    )
+_ONE_BRACKET = str.maketrans("[{]}", "(())")
+
+
+def _bracket_delta(brackets: str, start: int, end: int) -> int:
+    """Opened minus closed brackets in ``[start, end)`` of the code with every bracket
+    folded to ``(`` or ``)`` (two counts instead of six: this runs once per line scanned)."""
+    return brackets.count("(", start, end) - brackets.count(")", start, end)
 
 
 def _skip_blank(text: str, pos: int, end: int) -> int:

@@ -197,3 +197,19 @@ def test_an_import_moved_to_another_file_is_new_there(tmp_path: Path, capsys: py
     assert code == 1
     assert found["new"] == [("app/b.py", 1, "SSOT001"), ("app/c.py", 1, "SSOT001")]
     assert found["fixed"] == [("app/a.py", 1, "SSOT001")]
+
+
+def test_a_cache_file_not_written_by_this_user_is_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A cache planted in the checkout (say, committed by a pull request) must not mark a file clean.
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED})
+    _, first = run_json(capsys, "scan", "--root", str(repo))
+    assert len(first["findings"]) == 1
+    cache_file = next((repo / ".ssot_cache").glob("findings-*.marshal"))
+    import marshal
+
+    forged = {"format": 1, "files": {}, "blobs": {}}
+    stat = (repo / "app/a.py").stat()
+    forged["files"] = {"app/a.py": (stat.st_mtime_ns, stat.st_size, ())}
+    cache_file.write_bytes(marshal.dumps(forged) + b"\0" * 32)
+    _, second = run_json(capsys, "scan", "--root", str(repo))
+    assert len(second["findings"]) == 1
