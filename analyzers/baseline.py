@@ -86,7 +86,9 @@ def compare(
     return result
 
 
-def _diff_multiset(old: list[Finding], new: list[Finding]) -> tuple[list[Finding], list[Finding], list[Finding]]:
+def _diff_multiset(
+    old: list[Finding], new: list[Finding]
+) -> tuple[list[Finding], list[Finding], list[Finding]]:
     remaining = Counter(f.fingerprint for f in old)
     added, same = [], []
     for finding in new:

@@ -61,7 +61,9 @@ def seal(payload: bytes) -> bytes:
 def unseal(blob: bytes) -> bytes | None:
     """The payload of a :func:`seal` ed blob, or None when it was not written by this user."""
     payload, tag = blob[:-_TAG], blob[-_TAG:]
-    if len(blob) <= _TAG or not hmac.compare_digest(tag, hmac.new(_key(), payload, hashlib.sha256).digest()):
+    if len(blob) <= _TAG or not hmac.compare_digest(
+        tag, hmac.new(_key(), payload, hashlib.sha256).digest()
+    ):
         return None
     return payload
 
@@ -70,8 +72,14 @@ def encode(findings: list[Finding]) -> tuple[tuple[object, ...], ...]:
     """Findings as plain tuples (fixes are not cached; they are built on demand)."""
     out = []
     for f in findings:
-        values = astuple(f) if f.fix is None else astuple(Finding(**{k: getattr(f, k) for k in _FIELDS}))
-        out.append(tuple(v for k, v in zip(Finding.__dataclass_fields__, values, strict=True) if k != "fix"))
+        values = (
+            astuple(f) if f.fix is None else astuple(Finding(**{k: getattr(f, k) for k in _FIELDS}))
+        )
+        out.append(
+            tuple(
+                v for k, v in zip(Finding.__dataclass_fields__, values, strict=True) if k != "fix"
+            )
+        )
     return tuple(out)
 
 
@@ -140,7 +148,11 @@ class FindingsCache:
                 ignore.write_text("*\n")
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
-                fh.write(seal(marshal.dumps({"format": FORMAT, "files": self.files, "blobs": self.blobs})))
+                fh.write(
+                    seal(
+                        marshal.dumps({"format": FORMAT, "files": self.files, "blobs": self.blobs})
+                    )
+                )
             os.replace(tmp, self.path)
         except OSError:
             pass

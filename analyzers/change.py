@@ -79,9 +79,9 @@ def compare_change(
     findings per blob: it is called as ``lookup(blob_id, path, data)``.
     """
     wanted = [
-        f for f in files
-        if (is_python(f.path) or is_python(f.previous_path))
-        and not policy.excluded.match(f.path)
+        f
+        for f in files
+        if (is_python(f.path) or is_python(f.previous_path)) and not policy.excluded.match(f.path)
     ]
 
     def findings(blob_id: str | None, path: str, data: bytes) -> list[Finding]:

@@ -41,31 +41,55 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser, formats: bool = True) -> None:
-        p.add_argument("--root", type=Path, default=Path("."), help="checkout to analyse (default: .)")
-        p.add_argument("--policy", type=Path, help="policy file (default: .github/ssot.toml or [tool.ssot] in pyproject.toml)")
-        p.add_argument("--no-cache", action="store_true", help="ignore and do not write .ssot_cache/")
+        p.add_argument(
+            "--root", type=Path, default=Path("."), help="checkout to analyse (default: .)"
+        )
+        p.add_argument(
+            "--policy",
+            type=Path,
+            help="policy file (default: .github/ssot.toml or [tool.ssot] in pyproject.toml)",
+        )
+        p.add_argument(
+            "--no-cache", action="store_true", help="ignore and do not write .ssot_cache/"
+        )
         if formats:
-            p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
-            p.add_argument("--output", "-o", type=Path, help="write the report to this file instead of stdout")
+            p.add_argument(
+                "--format", choices=FORMATS, default="text", help="output format (default: text)"
+            )
+            p.add_argument(
+                "--output", "-o", type=Path, help="write the report to this file instead of stdout"
+            )
 
     p = sub.add_parser("scan", help="totals per concept and rule for the whole checkout")
     common(p)
     p.add_argument("paths", nargs="*", help="only these files (relative to --root)")
     p.add_argument("--jobs", "-j", type=int, help="worker processes (default: one per core)")
     p.add_argument("--strict", action="store_true", help="exit 1 when any blocking finding exists")
-    p.add_argument("--list", action="store_true", help="list every finding, not only the totals (text format)")
+    p.add_argument(
+        "--list", action="store_true", help="list every finding, not only the totals (text format)"
+    )
 
     p = sub.add_parser("check", help="gate a change: findings new against the merge base")
     common(p)
-    p.add_argument("--base", required=True, help="revision to compare with (its merge base with HEAD)")
-    p.add_argument("--policy-from", choices=("base", "worktree"), default="base",
-                   help="read the policy at the base (default: a change cannot loosen its own gate) or from the working tree")
+    p.add_argument(
+        "--base", required=True, help="revision to compare with (its merge base with HEAD)"
+    )
+    p.add_argument(
+        "--policy-from",
+        choices=("base", "worktree"),
+        default="base",
+        help="read the policy at the base (default: a change cannot loosen its own gate) or from the working tree",
+    )
 
     p = sub.add_parser("fix", help="apply the automatic fixes")
     common(p, formats=False)
     p.add_argument("paths", nargs="*", help="only these files (relative to --root)")
     p.add_argument("--rule", action="append", help="only this rule (repeatable)")
-    p.add_argument("--diff", action="store_true", help="print the fixes as a unified diff instead of writing them")
+    p.add_argument(
+        "--diff",
+        action="store_true",
+        help="print the fixes as a unified diff instead of writing them",
+    )
 
     p = sub.add_parser("explain", help="print a rule's documentation")
     p.add_argument("code", help="rule code, e.g. SSOT001")
@@ -90,7 +114,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             rest = list(args_list)
             rest.remove(first)
             return run(rest)
-    plugins = _plugins() if (not args_list or "-h" in args_list or "--help" in args_list or first not in builtin) else {}
+    plugins = (
+        _plugins()
+        if (not args_list or "-h" in args_list or "--help" in args_list or first not in builtin)
+        else {}
+    )
     parser = build_parser(plugins)
     args = parser.parse_args(args_list)
     if args.command is None:

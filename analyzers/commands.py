@@ -9,8 +9,8 @@ from pathlib import Path
 
 from analyzers import gitio
 from analyzers.cache import CACHE_DIR, seal, unseal
-from analyzers.engine import ENGINE_VERSION
 from analyzers.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
+from analyzers.engine import ENGINE_VERSION
 from analyzers.policy import Policy
 from analyzers.policy_loader import (
     POLICY_PATHS,
@@ -54,7 +54,9 @@ def policy_of(args: argparse.Namespace, root: Path) -> Policy:
         if not path.is_file():
             raise UsageError(f"--policy {args.policy}: no such file")
         source = str(args.policy)
-        return load_policy(read_policy_text(path, source), source, local_parent_fetcher(root)).policy
+        return load_policy(
+            read_policy_text(path, source), source, local_parent_fetcher(root)
+        ).policy
     found = discover_policy(root)
     if found is None:
         raise UsageError(
@@ -107,7 +109,11 @@ def policy_at(root: Path, rev: str) -> tuple[Policy, str] | None:
 
         def fetch(name: str) -> tuple[str, str] | None:
             blobs = list(gitio.read_blobs(root, rev, [name]))
-            return None if not blobs or blobs[0][2] is None else (name, blobs[0][2].decode("utf-8", "replace"))  # type: ignore[union-attr]
+            return (
+                None
+                if not blobs or blobs[0][2] is None
+                else (name, blobs[0][2].decode("utf-8", "replace"))
+            )
 
         return load_policy(text, f"{rel}@{rev[:12]}", fetch).policy, rel
     return None
@@ -127,7 +133,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     root = root_of(args)
     policy = policy_of(args, root)
-    result = runner.scan(root, policy, args.paths or None, use_cache=not args.no_cache, jobs=args.jobs)
+    result = runner.scan(
+        root, policy, args.paths or None, use_cache=not args.no_cache, jobs=args.jobs
+    )
     findings = result.all_findings
     report = build_scan_report(findings, totals(findings, policy), files=result.files)
     _write(args, render(report, args.format, verbose=args.list))
@@ -165,7 +173,9 @@ def cmd_fix(args: argparse.Namespace) -> int:
     result = runner.scan(root, policy, args.paths or None, use_cache=not args.no_cache)
     changed = 0
     for rel, findings in sorted(result.findings.items()):
-        wanted = [f for f in findings if f.suppressed is None and (rules is None or f.rule in rules)]
+        wanted = [
+            f for f in findings if f.suppressed is None and (rules is None or f.rule in rules)
+        ]
         if not wanted:
             continue
         path = root / rel
@@ -179,11 +189,15 @@ def cmd_fix(args: argparse.Namespace) -> int:
         changed += 1
         if args.diff:
             sys.stdout.writelines(
-                difflib.unified_diff(text.splitlines(True), fixed.splitlines(True), f"a/{rel}", f"b/{rel}")
+                difflib.unified_diff(
+                    text.splitlines(True), fixed.splitlines(True), f"a/{rel}", f"b/{rel}"
+                )
             )
         else:
             path.write_text(fixed, encoding="utf-8")
-            print(f"fixed {rel} ({len(fixes)} fix{'es' if len(fixes) != 1 else ''})", file=sys.stderr)
+            print(
+                f"fixed {rel} ({len(fixes)} fix{'es' if len(fixes) != 1 else ''})", file=sys.stderr
+            )
     if not changed:
         print("nothing to fix", file=sys.stderr)
     return EXIT_OK

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from analyzers.findings import Finding, Scope
@@ -121,7 +121,9 @@ class ModuleContext:
                 base = self.absolute(node)
                 for alias in node.names:
                     if alias.name != "*":
-                        names[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+                        names[alias.asname or alias.name] = (
+                            f"{base}.{alias.name}" if base else alias.name
+                        )
         return names
 
     def absolute(self, node: ast.ImportFrom) -> str:
@@ -168,7 +170,13 @@ class ModuleContext:
         lineno, end_lineno = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
         col, end_col = getattr(node, "col_offset", None), getattr(node, "end_col_offset", None)
         lines = self.lines_with_ends
-        if lineno is None or end_lineno is None or col is None or end_col is None or end_lineno > len(lines):
+        if (
+            lineno is None
+            or end_lineno is None
+            or col is None
+            or end_col is None
+            or end_lineno > len(lines)
+        ):
             return ast.unparse(node)
         first, last = lineno - 1, end_lineno - 1
         if first == last:

@@ -55,7 +55,9 @@ def unanalysable(path: str, reason: str, policy: Policy, line: int = 1, col: int
     )
 
 
-def analyze(path: str, data: bytes | str, policy: Policy, *, full_parse: bool = False) -> FileResult:
+def analyze(
+    path: str, data: bytes | str, policy: Policy, *, full_parse: bool = False
+) -> FileResult:
     """Findings of every enabled rule in one file.
 
     ``data`` is the file's content; bytes are preferred (the prefilter never decodes a file
@@ -64,7 +66,9 @@ def analyze(path: str, data: bytes | str, policy: Policy, *, full_parse: bool = 
     """
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     if len(raw) > policy.max_file_size:
-        return _only(path, policy, f"over the size limit ({len(raw):,} > {policy.max_file_size:,} bytes)")
+        return _only(
+            path, policy, f"over the size limit ({len(raw):,} > {policy.max_file_size:,} bytes)"
+        )
     if b"\0" in raw:
         return _only(path, policy, "binary content (NUL byte)")
     if isinstance(data, str):
@@ -84,7 +88,9 @@ def analyze(path: str, data: bytes | str, policy: Policy, *, full_parse: bool = 
     if not full_parse and not hits:
         return FileResult(path)  # the literals stand only where no rule can look
     try:
-        parsed = parse_whole(text) if full_parse else _parse_slices(path, text, policy, triggers, hits)
+        parsed = (
+            parse_whole(text) if full_parse else _parse_slices(path, text, policy, triggers, hits)
+        )
     except UnparsableSource as exc:
         return _only(path, policy, f"syntax error: {exc} (line {exc.line})", exc.line, exc.col)
     findings = run_rules(path, parsed, policy)
@@ -129,7 +135,11 @@ def _parse_slices(
         walked.update(id(sl) for sl in new)
         ctx = ModuleContext(path, policy, ParsedSource(text, new), module, is_package)
         roots = _resolved_roots(ctx, literals) - imports_done
-        bound = {n for n, q in ctx.imported.items() if n not in uses_done and _names_policy_path(q, policy)}
+        bound = {
+            n
+            for n, q in ctx.imported.items()
+            if n not in uses_done and _names_policy_path(q, policy)
+        }
         imports_done |= roots
         uses_done |= bound
         hits = slicer.import_hits(roots) + slicer.word_hits(bound)

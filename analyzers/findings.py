@@ -65,12 +65,16 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping; the inverse of :meth:`from_dict`."""
         data = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "fix"}
-        data["fix"] = None if self.fix is None else {
-            "title": self.fix.title,
-            "start_line": self.fix.start_line,
-            "end_line": self.fix.end_line,
-            "replacement": self.fix.replacement,
-        }
+        data["fix"] = (
+            None
+            if self.fix is None
+            else {
+                "title": self.fix.title,
+                "start_line": self.fix.start_line,
+                "end_line": self.fix.end_line,
+                "replacement": self.fix.replacement,
+            }
+        )
         return data
 
     @classmethod
@@ -88,5 +92,7 @@ def normalise(text: str) -> str:
 
 def fingerprint(finding: Finding) -> str:
     """rule + concept + normalised matched text + enclosing scope; no path, no line."""
-    key = "\x1f".join((finding.rule, finding.concept, normalise(finding.matched), finding.scope_name))
+    key = "\x1f".join(
+        (finding.rule, finding.concept, normalise(finding.matched), finding.scope_name)
+    )
     return hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()

@@ -13,7 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 PYTHON_SUFFIXES = (".py", ".pyi")
-_SKIP_DIRS = frozenset({".git", ".hg", ".venv", "venv", "node_modules", "__pycache__", ".ssot_cache", ".tox", ".mypy_cache"})
+_SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".venv",
+        "venv",
+        "node_modules",
+        "__pycache__",
+        ".ssot_cache",
+        ".tox",
+        ".mypy_cache",
+    }
+)
 
 
 class GitError(RuntimeError):
@@ -51,7 +63,17 @@ def python_files(root: Path) -> list[str]:
     them). Outside git: every Python file below ``root``, skipping virtualenvs and caches.
     """
     if toplevel(root) is not None:
-        out = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py", "*.pyi")
+        out = _git(
+            root,
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+            "--",
+            "*.py",
+            "*.pyi",
+        )
         names = {n for n in out.decode("utf-8", "surrogateescape").split("\0") if n}
         # Tracked files deleted in the working tree are still in the index.
         gone = _git(root, "ls-files", "-z", "--deleted", "--", "*.py", "*.pyi")
@@ -92,7 +114,9 @@ def changed_files(root: Path, base: str) -> list[Change]:
         if status in "RC":
             old, new = fields[i + 1], fields[i + 2]
             i += 3
-            changes.append(Change("R" if status == "R" else "A", new, old if status == "R" else None))
+            changes.append(
+                Change("R" if status == "R" else "A", new, old if status == "R" else None)
+            )
             continue
         path = fields[i + 1]
         i += 2
@@ -102,12 +126,22 @@ def changed_files(root: Path, base: str) -> list[Change]:
             changes.append(Change("D", path, path))
         else:
             changes.append(Change("M", path, path))
-    untracked = _git(root, "ls-files", "-z", "--others", "--exclude-standard", "--", "*.py", "*.pyi")
-    changes.extend(Change("A", p, None) for p in untracked.decode("utf-8", "surrogateescape").split("\0") if p)
-    return [c for c in changes if c.path.endswith(PYTHON_SUFFIXES) or (c.old_path or "").endswith(PYTHON_SUFFIXES)]
+    untracked = _git(
+        root, "ls-files", "-z", "--others", "--exclude-standard", "--", "*.py", "*.pyi"
+    )
+    changes.extend(
+        Change("A", p, None) for p in untracked.decode("utf-8", "surrogateescape").split("\0") if p
+    )
+    return [
+        c
+        for c in changes
+        if c.path.endswith(PYTHON_SUFFIXES) or (c.old_path or "").endswith(PYTHON_SUFFIXES)
+    ]
 
 
-def read_blobs(root: Path, rev: str, paths: Iterable[str]) -> Iterator[tuple[str, str | None, bytes | None]]:
+def read_blobs(
+    root: Path, rev: str, paths: Iterable[str]
+) -> Iterator[tuple[str, str | None, bytes | None]]:
     """``(path, blob sha, content)`` of each path at ``rev``, in one ``git cat-file`` call."""
     wanted = list(paths)
     if not wanted:
@@ -132,4 +166,6 @@ def unified_diff(root: Path, base: str, paths: Iterable[str]) -> str:
     wanted = list(paths)
     if not wanted:
         return ""
-    return _git(root, "diff", "-U0", "-M", "--relative", "--no-ext-diff", "--no-color", base, "--", *wanted).decode("utf-8", "replace")
+    return _git(
+        root, "diff", "-U0", "-M", "--relative", "--no-ext-diff", "--no-color", base, "--", *wanted
+    ).decode("utf-8", "replace")

@@ -87,7 +87,9 @@ class EventSchema:
 
     @property
     def canonical_keys(self) -> frozenset[str]:
-        return frozenset((self.event_key, self.data_key, self.timestamp_key, *self.required, *self.optional))
+        return frozenset(
+            (self.event_key, self.data_key, self.timestamp_key, *self.required, *self.optional)
+        )
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,9 @@ def _strip_prefix(parts: tuple[str, ...], prefix: str) -> tuple[str, ...]:
     return parts[len(want) :] if want and parts[: len(want)] == want else parts
 
 
-def _index_nested(parts: tuple[str, ...], counters: dict[tuple[str, ...], int]) -> tuple[str | int, ...]:
+def _index_nested(
+    parts: tuple[str, ...], counters: dict[tuple[str, ...], int]
+) -> tuple[str | int, ...]:
     # [concept.implementation] after the n-th [[concept]] belongs to that n-th concept.
     for cut in range(len(parts) - 1, 0, -1):
         if parts[:cut] in counters:
@@ -98,7 +100,9 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
-        raise PolicyError(source, int(match.group(1)) if match else None, "", f"invalid TOML: {exc}") from None
+        raise PolicyError(
+            source, int(match.group(1)) if match else None, "", f"invalid TOML: {exc}"
+        ) from None
 
 
 def policy_table(text: str, source: str) -> tuple[dict[str, Any], str] | None:
@@ -143,13 +147,22 @@ def load_policy(
     parent_name = table.get("extends")
     while parent_name:
         if not isinstance(parent_name, str):
-            raise PolicyError(source, find_key_line(text, ["extends"], prefix), "extends", "must be a string")
+            raise PolicyError(
+                source, find_key_line(text, ["extends"], prefix), "extends", "must be a string"
+            )
         parent = fetch_parent(parent_name) if fetch_parent else None
         if parent is None:
-            raise PolicyError(source, find_key_line(text, ["extends"], prefix), "extends", f"cannot find parent policy {parent_name!r}")
+            raise PolicyError(
+                source,
+                find_key_line(text, ["extends"], prefix),
+                "extends",
+                f"cannot find parent policy {parent_name!r}",
+            )
         parent_source, parent_text = parent
         if parent_source in chain:
-            raise PolicyError(parent_source, None, "extends", "policies extend each other in a cycle")
+            raise PolicyError(
+                parent_source, None, "extends", "policies extend each other in a cycle"
+            )
         parent_found = policy_table(parent_text, parent_source)
         if parent_found is None:
             raise PolicyError(parent_source, None, "tool.ssot", "no [tool.ssot] table in this file")
@@ -174,7 +187,9 @@ def _validate(data: dict[str, Any], source: str, text: str, prefix: str) -> Poli
         key = ".".join(str(p) for p in loc)
         raise PolicyError(source, find_key_line(text, loc, prefix), key, error["msg"]) from None
     for loc, message in semantic_errors(policy):
-        raise PolicyError(source, find_key_line(text, loc, prefix), ".".join(map(str, loc)), message)
+        raise PolicyError(
+            source, find_key_line(text, loc, prefix), ".".join(map(str, loc)), message
+        )
     return policy
 
 
@@ -186,19 +201,37 @@ def semantic_errors(policy: Policy) -> list[tuple[list[str | int], str]]:
         if concept.name in names:
             errors.append((["concept", i, "name"], f"duplicate concept name {concept.name!r}"))
         names.add(concept.name)
-        if not _DOTTED.match(concept.canonical) or "." not in concept.canonical or concept.canonical.endswith("*"):
+        if (
+            not _DOTTED.match(concept.canonical)
+            or "." not in concept.canonical
+            or concept.canonical.endswith("*")
+        ):
             errors.append((["concept", i, "canonical"], "must be a dotted path module.Symbol"))
         for j, item in enumerate(concept.deprecated):
             if not _DOTTED.match(item):
-                errors.append((["concept", i, "deprecated", j], f"{item!r} is not a dotted path (module.Symbol or module.*)"))
+                errors.append(
+                    (
+                        ["concept", i, "deprecated", j],
+                        f"{item!r} is not a dotted path (module.Symbol or module.*)",
+                    )
+                )
         impl = concept.implementation
         if impl is not None:
             if impl.name is not None:
-                errors.extend((["concept", i, "implementation", "name"], m) for m in regex_errors(impl.name))
+                errors.extend(
+                    (["concept", i, "implementation", "name"], m) for m in regex_errors(impl.name)
+                )
             if impl.methods and not 1 <= impl.min_methods <= len(impl.methods):
-                errors.append((["concept", i, "implementation", "min_methods"], f"must be between 1 and {len(impl.methods)}"))
+                errors.append(
+                    (
+                        ["concept", i, "implementation", "min_methods"],
+                        f"must be between 1 and {len(impl.methods)}",
+                    )
+                )
             if impl.name is None and not impl.bases and not impl.methods:
-                errors.append((["concept", i, "implementation"], "needs at least one of name, bases, methods"))
+                errors.append(
+                    (["concept", i, "implementation"], "needs at least one of name, bases, methods")
+                )
         for j, glob in enumerate(concept.allowed_in):
             errors.extend((["concept", i, "allowed_in", j], m) for m in glob_errors(glob))
         if concept.target is not None and concept.target < 0:
@@ -223,7 +256,9 @@ def regex_errors(pattern: str) -> list[str]:
     if len(pattern) > 500:
         return ["regular expression longer than 500 characters"]
     if nested_repeat(pattern):
-        return [f"{pattern!r} nests a repeat inside a repeat, which can take exponential time; simplify it"]
+        return [
+            f"{pattern!r} nests a repeat inside a repeat, which can take exponential time; simplify it"
+        ]
     try:
         re.compile(pattern)
     except re.error as exc:

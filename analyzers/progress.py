@@ -39,7 +39,14 @@ def totals(findings: Iterable[Finding], policy: Policy) -> list[ConceptTotal]:
             out.append(ConceptTotal(concept.name, "SSOT001", counts[(concept.name, "SSOT001")], 0))
         if concept.implementation is not None:
             implementations = counts[(concept.name, "SSOT002")] + 1
-            out.append(ConceptTotal(concept.name, "SSOT002", implementations, concept.target if concept.target is not None else 1))
+            out.append(
+                ConceptTotal(
+                    concept.name,
+                    "SSOT002",
+                    implementations,
+                    concept.target if concept.target is not None else 1,
+                )
+            )
     for schema in policy.event_schemas:
         out.append(ConceptTotal(schema.name, "SSOT003", counts[(schema.name, "SSOT003")], 0))
     if counts[("", "SSOT900")]:

@@ -17,7 +17,7 @@ from pathlib import Path
 from analyzers import gitio
 from analyzers.baseline import Comparison
 from analyzers.cache import FindingsCache
-from analyzers.change import ChangedFile, ChangeResult, compare_change
+from analyzers.change import ChangedFile, ChangeResult, FileStatus, compare_change
 from analyzers.diff import split_git_diff
 from analyzers.engine import ENGINE_VERSION, FileResult, analyze, unanalysable
 from analyzers.findings import Finding
@@ -95,7 +95,9 @@ def scan(
             result.from_cache += 1
             if cached:
                 result.findings[rel] = cached
-    for file_result, (rel, stat) in zip(_analyze_files(root, [r for r, _ in todo], policy, jobs), todo, strict=True):
+    for file_result, (rel, stat) in zip(
+        _analyze_files(root, [r for r, _ in todo], policy, jobs), todo, strict=True
+    ):
         cache.store(rel, stat, file_result.findings)
         if file_result.findings:
             result.findings[rel] = file_result.findings
@@ -105,7 +107,9 @@ def scan(
     return result
 
 
-def _analyze_files(root: Path, rels: list[str], policy: Policy, jobs: int | None) -> list[FileResult]:
+def _analyze_files(
+    root: Path, rels: list[str], policy: Policy, jobs: int | None
+) -> list[FileResult]:
     workers = jobs or os.cpu_count() or 1
     if workers == 1 or len(rels) < PARALLEL_THRESHOLD:
         return [_analyze_one(root, rel, policy) for rel in rels]
@@ -137,7 +141,9 @@ def _analyze_one(root: Path, rel: str, policy: Policy) -> FileResult:
             return _too_big(rel, size, policy)
         data = path.read_bytes()
     except OSError as exc:
-        return FileResult(rel, [unanalysable(rel, f"cannot read: {exc.strerror}", policy)], candidate=True)
+        return FileResult(
+            rel, [unanalysable(rel, f"cannot read: {exc.strerror}", policy)], candidate=True
+        )
     return analyze(rel, data, policy)
 
 
@@ -151,10 +157,17 @@ def check(root: Path, policy: Policy, base_rev: str, *, use_cache: bool = True) 
     root = root.resolve()
     base = gitio.merge_base(root, base_rev)
     changes = gitio.changed_files(root, base)
-    patches = split_git_diff(gitio.unified_diff(root, base, [c.path for c in changes if c.status != "D"]))
-    status = {"A": "added", "M": "modified", "D": "removed", "R": "renamed"}
+    patches = split_git_diff(
+        gitio.unified_diff(root, base, [c.path for c in changes if c.status != "D"])
+    )
+    status: dict[str, FileStatus] = {"A": "added", "M": "modified", "D": "removed", "R": "renamed"}
     files = [
-        ChangedFile(c.path, status[c.status], c.old_path if c.status == "R" else None, patches.get(c.path, ""))  # type: ignore[arg-type]
+        ChangedFile(
+            c.path,
+            status[c.status],
+            c.old_path if c.status == "R" else None,
+            patches.get(c.path, ""),
+        )
         for c in changes
     ]
     head_content: dict[str, bytes] = {}
@@ -165,7 +178,11 @@ def check(root: Path, policy: Policy, base_rev: str, *, use_cache: bool = True) 
             except OSError:
                 continue
     base_paths = [f.base_path for f in files if f.base_path]
-    base_content = {path: data for path, _sha, data in gitio.read_blobs(root, base, base_paths) if data is not None}
+    base_content = {
+        path: data
+        for path, _sha, data in gitio.read_blobs(root, base, base_paths)
+        if data is not None
+    }
     cache = FindingsCache(root, cache_key(policy), enabled=use_cache)
 
     def lookup(blob_id: str, path: str, data: bytes) -> list[Finding]:
@@ -175,9 +192,14 @@ def check(root: Path, policy: Policy, base_rev: str, *, use_cache: bool = True) 
             cache.store_blob(blob_id, found)
         return found
 
-    files = [replace(f, base_sha=blob_sha(base_content[f.base_path]) if f.base_path in base_content else None,
-                     head_sha=blob_sha(head_content[f.path]) if f.path in head_content else None)
-             for f in files]
+    files = [
+        replace(
+            f,
+            base_sha=blob_sha(base_content[f.base_path]) if f.base_path in base_content else None,
+            head_sha=blob_sha(head_content[f.path]) if f.path in head_content else None,
+        )
+        for f in files
+    ]
     result = compare_change(policy, files, base_content, head_content, lookup)
     cache.save()
     return CheckResult(base=base, result=result, changed=changes)

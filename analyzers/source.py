@@ -227,7 +227,7 @@ class Slicer:
         cached = self._bounds.get(key)
         if cached is not None:
             return cached
-        text, code = self.text, self._code
+        text = self.text
         positions: list[int] = []
         starts: list[bool] = []
         glue = False  # a decorator glues the next statement to itself

@@ -73,7 +73,12 @@ class TriggerSet:
                 needle = literal.decode()
                 if kind == "stmt" and (needle in paths or needle in self.symbols):
                     _find_relevant(
-                        text, needle, paths.get(needle), needle in self.symbols, self.canonical_imports, found
+                        text,
+                        needle,
+                        paths.get(needle),
+                        needle in self.symbols,
+                        self.canonical_imports,
+                        found,
                     )
                 else:
                     _find_all(text, needle, kind, found)

@@ -13,16 +13,22 @@ import pytest
 from analyzers.cli import main
 
 EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "websocket-ssot.toml"
-DEPRECATED = "from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager\n"
+DEPRECATED = (
+    "from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager\n"
+)
 CANONICAL = "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n"
 
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is needed to build test repositories")
+pytestmark = pytest.mark.skipif(
+    shutil.which("git") is None, reason="git is needed to build test repositories"
+)
 
 
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(
         ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
 
 
@@ -59,7 +65,9 @@ def statuses(report: dict) -> dict[str, list[tuple[str, int, str]]]:  # type: ig
     return out
 
 
-def test_check_reports_a_new_deprecated_import_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_reports_a_new_deprecated_import_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path, {"app/a.py": CANONICAL})
     write(repo, {"app/b.py": DEPRECATED})
     code, report = run_json(capsys, "check", "--base", "HEAD", "--root", str(repo))
@@ -67,7 +75,9 @@ def test_check_reports_a_new_deprecated_import_and_exits_1(tmp_path: Path, capsy
     assert statuses(report)["new"] == [("app/b.py", 1, "SSOT001")]
 
 
-def test_old_debt_in_a_touched_file_is_not_new(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_old_debt_in_a_touched_file_is_not_new(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path, {"app/a.py": DEPRECATED + "x = 1\n"})
     write(repo, {"app/a.py": "# a comment added above\n\n" + DEPRECATED + "x = 2\n"})
     code, report = run_json(capsys, "check", "--base", "HEAD", "--root", str(repo))
@@ -77,7 +87,9 @@ def test_old_debt_in_a_touched_file_is_not_new(tmp_path: Path, capsys: pytest.Ca
     assert found["unchanged"] == [("app/a.py", 3, "SSOT001")]
 
 
-def test_fixing_an_import_is_reported_as_fixed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fixing_an_import_is_reported_as_fixed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path, {"app/a.py": DEPRECATED})
     write(repo, {"app/a.py": CANONICAL})
     code, report = run_json(capsys, "check", "--base", "HEAD", "--root", str(repo))
@@ -96,7 +108,9 @@ def test_a_renamed_file_keeps_its_debt(tmp_path: Path, capsys: pytest.CaptureFix
     assert found["unchanged"] == [("app/new_name.py", 1, "SSOT001")]
 
 
-def test_legacy_code_moved_to_another_file_is_not_new(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_legacy_code_moved_to_another_file_is_not_new(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     legacy = 'def start(ws):\n    ws.send_json({"type": "agent_started", "time": "t"})\n'
     repo = make_repo(tmp_path, {"app/a.py": "x = 1\n" + legacy, "app/b.py": "y = 2\n"})
     write(repo, {"app/a.py": "x = 1\n", "app/b.py": "y = 2\n\n\n" + legacy})
@@ -107,23 +121,39 @@ def test_legacy_code_moved_to_another_file_is_not_new(tmp_path: Path, capsys: py
     assert found["unchanged"] == [("app/b.py", 5, "SSOT003")]
 
 
-def test_check_reads_the_policy_at_the_base(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_reads_the_policy_at_the_base(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path, {"app/a.py": "x = 1\n"})
     # The change tries to switch its own gate off; the base's policy still applies.
     policy = (repo / ".github" / "ssot.toml").read_text()
-    write(repo, {".github/ssot.toml": policy.replace('[rules.SSOT001]\nseverity = "block"', '[rules.SSOT001]\nseverity = "off"'),
-                 "app/b.py": DEPRECATED})
+    write(
+        repo,
+        {
+            ".github/ssot.toml": policy.replace(
+                '[rules.SSOT001]\nseverity = "block"', '[rules.SSOT001]\nseverity = "off"'
+            ),
+            "app/b.py": DEPRECATED,
+        },
+    )
     code, _ = run_json(capsys, "check", "--base", "HEAD", "--root", str(repo))
     assert code == 1
-    code, _ = run_json(capsys, "check", "--base", "HEAD", "--root", str(repo), "--policy-from", "worktree")
+    code, _ = run_json(
+        capsys, "check", "--base", "HEAD", "--root", str(repo), "--policy-from", "worktree"
+    )
     assert code == 0
 
 
-def test_scan_counts_totals_and_progress(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    repo = make_repo(tmp_path, {
-        "app/a.py": DEPRECATED,
-        "app/m.py": "class OtherWebSocketManager:\n    pass\n",
-    })
+def test_scan_counts_totals_and_progress(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(
+        tmp_path,
+        {
+            "app/a.py": DEPRECATED,
+            "app/m.py": "class OtherWebSocketManager:\n    pass\n",
+        },
+    )
     code = main(["scan", "--root", str(repo)])
     out = capsys.readouterr().out
     assert code == 0
@@ -131,7 +161,9 @@ def test_scan_counts_totals_and_progress(tmp_path: Path, capsys: pytest.CaptureF
     assert "websocket-manager  SSOT002  2 -> 1" in out
 
 
-def test_scan_warm_cache_gives_the_same_result(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_scan_warm_cache_gives_the_same_result(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path, {"app/a.py": DEPRECATED, "app/b.py": "x = 1\n"})
     _, cold = run_json(capsys, "scan", "--root", str(repo))
     assert (repo / ".ssot_cache").is_dir()
@@ -143,16 +175,22 @@ def test_scan_warm_cache_gives_the_same_result(tmp_path: Path, capsys: pytest.Ca
     assert len(changed["findings"]) == 2
 
 
-def test_policy_error_exits_2_naming_file_line_and_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_policy_error_exits_2_naming_file_line_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = make_repo(tmp_path, {"app/a.py": "x = 1\n"})
-    (repo / ".github" / "ssot.toml").write_text('[[concept]]\nname = "c"\ncanonical = "a.B"\ntarget = "one"\n')
+    (repo / ".github" / "ssot.toml").write_text(
+        '[[concept]]\nname = "c"\ncanonical = "a.B"\ntarget = "one"\n'
+    )
     code = main(["scan", "--root", str(repo)])
     err = capsys.readouterr().err
     assert code == 2
     assert ".github/ssot.toml:4: concept.0.target:" in err
 
 
-def test_missing_policy_exits_2_with_advice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_policy_exits_2_with_advice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     code = main(["scan", "--root", str(tmp_path)])
     assert code == 2
     assert "no policy" in capsys.readouterr().err
@@ -188,9 +226,13 @@ def test_help_imports_no_web_or_cst_library() -> None:
     assert done.stdout.strip().splitlines()[-1] == "HEAVY="
 
 
-def test_an_import_moved_to_another_file_is_new_there(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_import_moved_to_another_file_is_new_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Adding a deprecated import in one file is not excused by removing it from another.
-    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED, "app/b.py": "x = 1\n", "app/c.py": "y = 1\n"})
+    repo = make_repo(
+        tmp_path, {"app/a.py": DEPRECATED, "app/b.py": "x = 1\n", "app/c.py": "y = 1\n"}
+    )
     write(repo, {"app/a.py": CANONICAL, "app/b.py": DEPRECATED, "app/c.py": DEPRECATED})
     code, report = run_json(capsys, "check", "--base", "HEAD", "--root", str(repo))
     found = statuses(report)
@@ -199,7 +241,9 @@ def test_an_import_moved_to_another_file_is_new_there(tmp_path: Path, capsys: py
     assert found["fixed"] == [("app/a.py", 1, "SSOT001")]
 
 
-def test_a_cache_file_not_written_by_this_user_is_ignored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_cache_file_not_written_by_this_user_is_ignored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # A cache planted in the checkout (say, committed by a pull request) must not mark a file clean.
     repo = make_repo(tmp_path, {"app/a.py": DEPRECATED})
     _, first = run_json(capsys, "scan", "--root", str(repo))

@@ -77,20 +77,30 @@ def check(ctx: ModuleContext) -> Iterator[Finding]:
                         # At the name, like the names of `from m import ...`: `import os, \`
                         # continued on the next line is reported where the deprecated path is.
                         yield ctx.finding(
-                            CODE, concept.name, alias,
+                            CODE,
+                            concept.name,
+                            alias,
                             f"`import {alias.name}` uses deprecated path `{item}`; import `{concept.canonical}` instead",
-                            matched=f"import {alias.name}", scope=scope,
+                            matched=f"import {alias.name}",
+                            scope=scope,
                         )
         elif isinstance(node, ast.Attribute):
             item, used = _attribute_match(ctx, node, concepts)
             if item is not None and used is not None:
                 yield ctx.finding(
-                    CODE, used.name, node,
+                    CODE,
+                    used.name,
+                    node,
                     f"`{ctx.source_of(node)}` refers to deprecated `{item}`; use `{used.canonical}`",
-                    matched=item, scope=scope,
+                    matched=item,
+                    scope=scope,
                 )
         elif isinstance(node, ast.arg | ast.AnnAssign | ast.FunctionDef | ast.AsyncFunctionDef):
-            annotation = node.returns if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else node.annotation
+            annotation = (
+                node.returns
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+                else node.annotation
+            )
             if annotation is not None:
                 yield from _string_annotation(ctx, annotation, scope, concepts)
 
@@ -112,9 +122,12 @@ def _string_annotation(
             item, concept = _attribute_match(ctx, inner, concepts)
             if item is not None and concept is not None:
                 yield ctx.finding(
-                    CODE, concept.name, node,
+                    CODE,
+                    concept.name,
+                    node,
                     f"annotation `{node.value}` refers to deprecated `{item}`; use `{concept.canonical}`",
-                    matched=item, scope=scope,
+                    matched=item,
+                    scope=scope,
                 )
 
 
@@ -160,9 +173,12 @@ def _import_from(
                 continue
             shown = alias.name if alias.asname is None else f"{alias.name} as {alias.asname}"
             yield ctx.finding(
-                CODE, concept.name, alias,
+                CODE,
+                concept.name,
+                alias,
                 f"`{shown}` imported from deprecated `{item}`; import `{concept.canonical}` instead",
-                matched=f"from {base} import {shown}", scope=scope,
+                matched=f"from {base} import {shown}",
+                scope=scope,
             )
             break
 

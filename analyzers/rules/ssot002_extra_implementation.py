@@ -45,7 +45,9 @@ from analyzers.rules.ssot001_noncanonical_import import deprecated_match
 CODE = "SSOT002"
 
 
-def _is_canonical_home(ctx: ModuleContext, concept: Concept, name: str, scope: tuple[str, ...]) -> bool:
+def _is_canonical_home(
+    ctx: ModuleContext, concept: Concept, name: str, scope: tuple[str, ...]
+) -> bool:
     return not scope and ctx.module == concept.canonical_module and name == concept.canonical_name
 
 
@@ -90,31 +92,42 @@ def check(ctx: ModuleContext) -> Iterator[Finding]:
             continue
         for node, scope in ctx.nodes:
             if isinstance(node, ast.ClassDef):
-                if concept.implementation is None or _is_canonical_home(ctx, concept, node.name, scope):
+                if concept.implementation is None or _is_canonical_home(
+                    ctx, concept, node.name, scope
+                ):
                     continue
                 reasons = match_reasons(ctx, node, concept)
                 if not reasons:
                     continue
                 kind: Scope = "test" if ctx.is_test_scope(scope, node.name) else "source"
                 yield ctx.finding(
-                    CODE, concept.name, node,
+                    CODE,
+                    concept.name,
+                    node,
                     f"class `{node.name}` is another implementation of {concept.name} "
                     f"({'; '.join(reasons)}); use `{concept.canonical}`",
-                    matched=f"class {node.name}", scope=scope, scope_kind=kind,
+                    matched=f"class {node.name}",
+                    scope=scope,
+                    scope_kind=kind,
                 )
             elif not scope and isinstance(node, ast.Assign | ast.AnnAssign):
                 alias = _alias_target(ctx, node, concept)
                 if alias is not None:
                     target, value = alias
                     yield ctx.finding(
-                        CODE, concept.name, node,
+                        CODE,
+                        concept.name,
+                        node,
                         f"`{target}` re-exports {concept.name} (`{value}`) outside its canonical home; "
                         f"import `{concept.canonical}` where it is used",
-                        matched=f"{target} = {value}", scope=scope,
+                        matched=f"{target} = {value}",
+                        scope=scope,
                     )
 
 
-def _alias_target(ctx: ModuleContext, node: ast.Assign | ast.AnnAssign, concept: Concept) -> tuple[str, str] | None:
+def _alias_target(
+    ctx: ModuleContext, node: ast.Assign | ast.AnnAssign, concept: Concept
+) -> tuple[str, str] | None:
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
     if len(targets) != 1 or not isinstance(targets[0], ast.Name) or node.value is None:
         return None
@@ -125,7 +138,9 @@ def _alias_target(ctx: ModuleContext, node: ast.Assign | ast.AnnAssign, concept:
     names_concept = value == concept.canonical or deprecated_match(value, concept) is not None
     # A second binding of the canonical name outside its home is a copy, whatever it points at.
     shadows = target == concept.canonical_name and ctx.module != concept.canonical_module
-    if names_concept and (target != concept.canonical_name or ctx.module != concept.canonical_module):
+    if names_concept and (
+        target != concept.canonical_name or ctx.module != concept.canonical_module
+    ):
         return target, value
     if shadows:
         return target, value

@@ -84,7 +84,12 @@ def payload_keys(node: ast.AST) -> tuple[dict[str, ast.expr], bool] | None:
             else:
                 spread = True  # computed key: we cannot say which keys are present
         return keys, spread
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "dict"
+        and not node.args
+    ):
         kw = {k.arg: k.value for k in node.keywords if k.arg is not None}
         return kw, any(k.arg is None for k in node.keywords)
     return None
@@ -109,7 +114,10 @@ def inspect(node: ast.AST, schema: EventSchema) -> Payload | None:
     if found is None:
         return None
     keys, spread = found
-    event_keys = [schema.event_key, *(old for old, new in schema.legacy_keys.items() if new == schema.event_key)]
+    event_keys = [
+        schema.event_key,
+        *(old for old, new in schema.legacy_keys.items() if new == schema.event_key),
+    ]
     event = None
     for key in event_keys:
         value = keys.get(key)
@@ -145,9 +153,13 @@ def check(ctx: ModuleContext) -> Iterator[Finding]:
                 continue
             kind: Scope = "test" if ctx.is_test_scope(scope) else "source"
             yield ctx.finding(
-                CODE, schema.name, node,
+                CODE,
+                schema.name,
+                node,
                 f"`{payload.event}` payload is not canonical: {'; '.join(payload.problems)}",
-                matched=f"{payload.event}:{','.join(sorted(payload.keys))}", scope=scope, scope_kind=kind,
+                matched=f"{payload.event}:{','.join(sorted(payload.keys))}",
+                scope=scope,
+                scope_kind=kind,
             )
             break
 
