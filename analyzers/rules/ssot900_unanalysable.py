@@ -3,9 +3,11 @@ Reports a file that the engine could not analyse, with the reason: a syntax erro
 line), text that is not UTF-8, a binary file (a NUL byte), or a file over the policy's
 ``max_file_size``. The engine never crashes on such a file and never skips it silently.
 
-A file that holds none of the policy's trigger strings cannot hold a finding whatever its
-syntax, so only files that could hold one are parsed (and so only they can report a syntax
-error); encoding, binary content and size are checked for every file.
+Encoding, binary content and size are checked for every file. Syntax is checked where a
+finding could be: the engine parses only the statements around the policy's trigger
+strings, so a syntax error in one of them (or one that makes a slice unparsable) is
+reported, while an error in code that holds no trigger is not: no rule could find anything
+there, and catching it would cost a full parse of every file (``ruff`` reports those).
 
 ## Why is this bad?
 A file nobody can analyse is a file in which any amount of debt can hide. Counting it keeps
