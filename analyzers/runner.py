@@ -186,10 +186,13 @@ def check(root: Path, policy: Policy, base_rev: str, *, use_cache: bool = True) 
     cache = FindingsCache(root, cache_key(policy), enabled=use_cache)
 
     def lookup(blob_id: str, path: str, data: bytes) -> list[Finding]:
-        found = cache.lookup_blob(blob_id)
+        # Keyed by path too: the same content is test code under tests/ (another severity)
+        # and another module elsewhere (relative imports resolve differently).
+        key = f"{path}\0{blob_id}"
+        found = cache.lookup_blob(key)
         if found is None:
             found = analyze(path, data, policy).findings
-            cache.store_blob(blob_id, found)
+            cache.store_blob(key, found)
         return found
 
     files = [

@@ -41,6 +41,28 @@ def _lines_upto(indent: int) -> re.Pattern[str]:
     return re.compile(rf"^\f?[ \t]{{0,{indent}}}(?=[^ \t\f\r\n#])", re.M)
 
 
+class Coverage:
+    """A union of ``[start, end)`` ranges kept sorted and disjoint: ``covers`` is a bisect,
+    so a file with thousands of hits is not quadratic."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def covers(self, pos: int) -> bool:
+        i = bisect.bisect_right(self.starts, pos) - 1
+        return i >= 0 and pos < self.ends[i]
+
+    def add(self, start: int, end: int) -> None:
+        lo = bisect.bisect_left(self.ends, start)  # first range that ends at or after start
+        hi = bisect.bisect_right(self.starts, end)  # ranges that start at or before end
+        if lo < hi:
+            start = min(start, self.starts[lo])
+            end = max(end, self.ends[hi - 1])
+        self.starts[lo:hi] = [start]
+        self.ends[lo:hi] = [end]
+
+
 class UnparsableSource(Exception):
     """The file (not just a slice of it) is not valid Python."""
 
@@ -108,7 +130,7 @@ class Slicer:
         self._brackets = self._code.translate(_ONE_BRACKET)
         self._starts = [s[0] for s in self._strings]
         self._slices: list[Slice] = []
-        self._covered: dict[HitKind, list[tuple[int, int]]] = {"stmt": [], "class": []}
+        self._covered: dict[HitKind, Coverage] = {"stmt": Coverage(), "class": Coverage()}
         self._bounds: dict[tuple[int, int, int], tuple[list[int], list[bool]]] = {}
 
     def in_string(self, pos: int) -> bool:
@@ -138,15 +160,14 @@ class Slicer:
             if self.in_text(pos):
                 continue
             # A class region answers every question; a statement region only statement ones.
-            around = covered["class"] if kind == "class" else covered["class"] + covered["stmt"]
-            if any(start <= pos < end for start, end in around):
+            if covered["class"].covers(pos) or (kind == "stmt" and covered["stmt"].covers(pos)):
                 continue
             found = self._locate(pos, kind)
             if found is None:
                 return parse_whole(self.text)
             if isinstance(found, Slice):
                 self._slices.append(found)
-                covered[kind].append((found.start, found.end))
+                covered[kind].add(found.start, found.end)
         return ParsedSource(self.text, _drop_nested(self._slices))
 
     def import_hits(self, names: set[str]) -> list[tuple[int, HitKind]]:

@@ -19,14 +19,17 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
+from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy.engine import Engine
 
-from bot import handlers, store
+from bot import handlers, metrics, store
 from bot.events import JobContext, WebhookEvent
+from bot.logging_setup import log_context, payload_context
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,6 +86,33 @@ class JobQueue:
         else:
             self._process_task(delivery_id)
 
+    def enqueue_many(self, delivery_ids: Sequence[str]) -> None:
+        """Put a job for each delivery on the queue, in one write where the storage allows.
+
+        SQLite: one transaction, so one fsync for the lot instead of one per job (the webhook
+        route enqueues what concurrent requests stored together); Redis: one ``LPUSH``.
+        Other storages, and immediate mode, enqueue one by one.
+        """
+        ids = list(delivery_ids)
+        storage = self.huey.storage
+        if (
+            len(ids) < 2
+            or self.huey.immediate
+            or type(storage) not in (SqliteStorage, RedisStorage)
+        ):
+            for delivery_id in ids:
+                self.enqueue(delivery_id)
+            return
+        messages = [self.huey.serialize_task(self._process_task.s(i)) for i in ids]
+        if isinstance(storage, SqliteStorage):
+            with storage.db(commit=True) as cursor:
+                cursor.executemany(
+                    "insert into task (queue, data, priority) values (?, ?, ?)",
+                    [(storage.name, storage.to_blob(m), 0) for m in messages],
+                )
+        else:  # LPUSH a b c, BRPOP takes a first: the order is kept
+            storage.conn.lpush(storage.queue_key, *messages)
+
     def requeue_due(self, *, all_queued: bool = False) -> int:
         """Enqueue again the deliveries no worker took or whose worker died; how many.
 
@@ -115,25 +145,55 @@ class JobQueue:
 
         Returns the delivery's new state, or None when it was not ours to run (done, ignored,
         failed, or held by another worker's live lease). A handler's error is recorded and the
-        delivery retried later with back-off, until ``job_max_attempts``.
+        delivery retried later with back-off, until ``job_max_attempts``. Every log line of
+        the job carries the delivery, installation, repository and pull request; its outcome
+        and duration are counted (bot.metrics).
         """
+        started = time.perf_counter()
+        with log_context(delivery_id=delivery_id):
+            claimed = store.claim_delivery(
+                self.engine,
+                delivery_id,
+                now=store.utcnow(),
+                lease_seconds=self.settings.job_lease_seconds,
+                max_attempts=self.settings.job_max_attempts,
+            )
+            if claimed is None:
+                log.debug("delivery %s: nothing to do", delivery_id)
+                metrics.record_job(None, "skipped", None)
+                return None
+            fields: dict[str, Any] = {
+                "installation_id": claimed.installation_id,
+                "repository": claimed.repository,
+            }
+            event: WebhookEvent | None = None
+            try:
+                event = WebhookEvent.from_delivery(claimed)
+                fields.update(
+                    (k, v) for k, v in payload_context(claimed.event, event.payload).items() if v
+                )
+            except ValueError:
+                pass  # the handler call below raises it again, as a failed attempt
+            outcome = "error"
+            try:
+                with log_context(**fields):
+                    state = self._run(claimed, event)
+                outcome = {store.DONE: "done", store.QUEUED: "retry", store.FAILED: "failed"}.get(
+                    state or "", "lost"
+                )
+                return state
+            finally:
+                metrics.record_job(claimed.event, outcome, time.perf_counter() - started)
+
+    def _run(self, claimed: store.Delivery, event: WebhookEvent | None) -> str | None:
         settings = self.settings
-        claimed = store.claim_delivery(
-            self.engine,
-            delivery_id,
-            now=store.utcnow(),
-            lease_seconds=settings.job_lease_seconds,
-            max_attempts=settings.job_max_attempts,
-        )
-        if claimed is None:
-            log.debug("delivery %s: nothing to do", delivery_id)
-            return None
+        delivery_id = claimed.id
         attempt = claimed.attempts
         handler = handlers.find_handler(claimed.event, claimed.action)
         context = dataclasses.replace(self.context, delivery_id=delivery_id, attempt=attempt)
         try:
             if handler is not None:
-                handler(WebhookEvent.from_delivery(claimed), context)
+                handler(event or WebhookEvent.from_delivery(claimed), context)
         except Exception as exc:
             error = f"attempt {attempt}: {type(exc).__name__}: {exc}"
             if attempt >= settings.job_max_attempts:

@@ -4,6 +4,12 @@ Huey's consumer installs signal handlers, so it must run in the main thread of i
 process: ``ssot serve`` starts ``python -m bot.worker`` beside uvicorn, restarts it should it
 die, and stops it (gracefully, then by force) when the server stops. The child also stops on
 its own when ``ssot serve`` is killed, so no orphan consumer is left behind.
+
+Scale-out: ``ssot serve --role web`` (webhooks only) and ``ssot worker`` (jobs only), any
+number of each, on the same settings (``SSOT_DATABASE_URL=postgresql+psycopg://...``,
+``SSOT_REDIS_URL=redis://...``). Both log JSON lines (bot.logging_setup) and check the
+database schema at start (bot.migrate): an embedded SQLite file is migrated, a server
+database must have been migrated with ``ssot migrate``.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
 from bot.settings import Settings, SettingsError, load_settings
@@ -24,7 +31,9 @@ log = logging.getLogger("bot.serve")
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 WORKER_STOP_TIMEOUT = 40.0  # the consumer's own graceful shutdown waits 30 s for jobs
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("json", "text")
+METRICS_DIR = "metrics"  # under SSOT_DATA_DIR: the worker's counters, read by the web's /metrics
 
 
 def _settings(command: str) -> Settings | None:
@@ -43,15 +52,63 @@ def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Nam
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format=LOG_FORMAT)
+def _add_logging_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+    parser.add_argument(
+        "--log-format",
+        default="json",
+        choices=LOG_FORMATS,
+        help="json: one object per line, for log collectors (default); text: for people",
+    )
+
+
+def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
+    from bot.logging_setup import configure_logging
+
+    configure_logging(args.log_level, log_format=args.log_format, settings=settings)
+
+
+def _share_metrics_with_children(settings: Settings) -> None:
+    """Let the worker child's counters show on this process's /metrics (prometheus_client's
+    multiprocess mode). Must happen before prometheus_client is imported: it decides then."""
+    if "prometheus_client" in sys.modules or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    directory = Path(settings.data_dir) / METRICS_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):  # an earlier run's counters
+        stale.unlink(missing_ok=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory.resolve())
+
+
+def _prepare_database(settings: Settings, command: str) -> bool:
+    """Migrate an embedded SQLite database; check a server one. False: do not start."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot import migrate, store
+
+    engine = store.create_engine(settings.database_url)
+    try:
+        status = migrate.ensure_schema(engine)
+        log.info("database: %s", status.describe())
+    except migrate.SchemaNotCurrent as exc:
+        print(f"ssot {command}: error: SSOT_DATABASE_URL: {exc}", file=sys.stderr)
+        return False
+    except SQLAlchemyError as exc:
+        if engine.dialect.name == "sqlite":
+            raise
+        # Start anyway: /readyz says not ready until the database answers.
+        log.warning("database unreachable at start (%s); will keep trying", type(exc).__name__)
+    finally:
+        engine.dispose()
+    return True
 
 
 class WorkerProcess:
     """The job consumer as a child process (``python -m bot.worker``), kept alive."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, extra_args: Sequence[str] = ()) -> None:
         self._workers = workers
+        self._extra_args = list(extra_args)
         self._process: subprocess.Popen[bytes] | None = None
         self._stopping = threading.Event()
         self._lock = threading.Lock()
@@ -65,6 +122,7 @@ class WorkerProcess:
         command = [sys.executable, "-m", "bot.worker", "--parent-pid", str(os.getpid())]
         if self._workers:
             command += ["--workers", str(self._workers)]
+        command += self._extra_args
         # Its own session: a Ctrl-C reaches only us, and we stop it in order.
         return subprocess.Popen(command, start_new_session=True)
 
@@ -133,8 +191,11 @@ def serve_command(argv: list[str]) -> int:
         default="all",
         help="all: web and job consumer (default); web: only the web app (run `ssot worker` elsewhere)",
     )
+    _add_logging_options(parser)
     parser.add_argument(
-        "--log-level", default="info", choices=("debug", "info", "warning", "error")
+        "--access-log",
+        action="store_true",
+        help="also log every HTTP request (each webhook delivery is logged either way)",
     )
     args = _parse(parser, argv)
     if isinstance(args, int):
@@ -142,19 +203,30 @@ def serve_command(argv: list[str]) -> int:
     settings = _settings("serve")
     if settings is None:
         return EXIT_USAGE
-    _configure_logging(args.log_level)
+    if args.role == "all":
+        _share_metrics_with_children(settings)
+    _configure_logging(args, settings)
 
     import uvicorn
 
-    from bot import store
     from bot.web import create_app
 
-    # Create the tables before the consumer process starts, so the two do not race.
-    store.open_database(settings.database_url).dispose()
-    worker = WorkerProcess() if args.role == "all" else None
+    # Migrate (or check) before the consumer process starts, so the two do not race.
+    if not _prepare_database(settings, "serve"):
+        return EXIT_USAGE
+    worker = (
+        WorkerProcess(extra_args=["--log-level", args.log_level, "--log-format", args.log_format])
+        if args.role == "all"
+        else None
+    )
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings), host=args.host, port=args.port, log_level=args.log_level
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            log_config=None,  # our handler (JSON, redacted) takes uvicorn's records too
+            access_log=args.access_log,
         )
     )
     # uvicorn re-raises the signal that stopped it; make SIGTERM land in our `finally` too.
@@ -184,8 +256,14 @@ def worker_command(argv: list[str]) -> int:
     )
     parser.add_argument("--workers", type=int, help="worker threads (default: SSOT_WORKERS, 2)")
     parser.add_argument(
-        "--log-level", default="info", choices=("debug", "info", "warning", "error")
+        "--metrics-port",
+        type=int,
+        help="serve this worker's Prometheus metrics on this port (e.g. 9100)",
     )
+    parser.add_argument(
+        "--metrics-host", default="0.0.0.0", help="address of --metrics-port (default: 0.0.0.0)"
+    )
+    _add_logging_options(parser)
     parser.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     args = _parse(parser, argv)
     if isinstance(args, int):
@@ -193,12 +271,16 @@ def worker_command(argv: list[str]) -> int:
     settings = _settings("worker")
     if settings is None:
         return EXIT_USAGE
-    _configure_logging(args.log_level)
+    _configure_logging(args, settings)
+    if args.parent_pid is None and not _prepare_database(settings, "worker"):
+        return EXIT_USAGE
 
-    from bot import store
+    from bot import metrics, store
     from bot.jobs import JobQueue
 
-    engine = store.open_database(settings.database_url)
+    if args.metrics_port is not None:
+        metrics.serve_metrics(args.metrics_port, args.metrics_host)
+    engine = store.create_engine(settings.database_url)
     try:
         JobQueue(settings, engine).run_consumer(workers=args.workers, parent_pid=args.parent_pid)
     except KeyboardInterrupt:

@@ -105,6 +105,55 @@ accepted_findings = sa.Table(
     sa.UniqueConstraint("installation_id", "repo", "pr", "fingerprint", name="accepted_once"),
 )
 
+# Findings of one git blob at one path under one policy (and engine version): a blob is
+# content-addressed, so a row never goes stale. ``findings`` is the JSON that
+# bot.blob_cache encodes (the findings, with the fixes proven so far).
+blob_findings = sa.Table(
+    "blob_findings",
+    metadata,
+    sa.Column("policy_key", sa.String(64), primary_key=True),
+    sa.Column("blob_sha", sa.String(64), primary_key=True),
+    sa.Column("path_hash", sa.String(32), primary_key=True),
+    sa.Column("findings", sa.LargeBinary, nullable=False),
+    sa.Column("stored_at", UTCDateTime, nullable=False),
+)
+
+# Totals per concept and rule of a repository's default branch (refreshed on push).
+repo_totals = sa.Table(
+    "repo_totals",
+    metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("repo", sa.String(300), primary_key=True),
+    sa.Column("policy_key", sa.String(64), nullable=False),
+    sa.Column("commit_sha", sa.String(64), nullable=False),
+    sa.Column("totals", sa.JSON, nullable=False),  # [[concept, rule, count, target], ...]
+    sa.Column("files", sa.Integer, nullable=False),
+    sa.Column("truncated", sa.Boolean, nullable=False),
+    sa.Column("computed_at", UTCDateTime, nullable=False),
+)
+
+# One job at a time per pull request (pr 0: the repository's totals scan).
+pull_locks = sa.Table(
+    "pull_locks",
+    metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("repo", sa.String(300), primary_key=True),
+    sa.Column("pr", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("until", UTCDateTime, nullable=False),
+)
+
+# Review comments the bot minimised as outdated (GraphQL node ids), so it does it once.
+minimized_comments = sa.Table(
+    "minimized_comments",
+    metadata,
+    sa.Column("node_id", sa.String(200), primary_key=True),
+    sa.Column("installation_id", sa.BigInteger, nullable=False),
+    sa.Column("repo", sa.String(300), nullable=False),
+    sa.Column("pr", sa.Integer, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+
 
 # --- engine ------------------------------------------------------------------------------
 
@@ -517,3 +566,241 @@ def accepted_fingerprints(engine: Engine, *, installation_id: int, repo: str, pr
             )
         ).scalars()
         return set(rows)
+
+
+@dataclass(frozen=True)
+class AcceptedFinding:
+    """A finding someone accepted on a pull request with ``/ssot accept``."""
+
+    fingerprint: str
+    user: str
+    reason: str
+    at: dt.datetime
+
+
+def accepted_for_pull(
+    engine: Engine, *, installation_id: int, repo: str, pr: int
+) -> list[AcceptedFinding]:
+    """Every acceptance recorded on a pull request, oldest first (who, why, when)."""
+    c = accepted_findings.c
+    with engine.begin() as conn:
+        rows = conn.execute(
+            sa.select(c.fingerprint, c.user, c.reason, c.at)
+            .where(c.installation_id == installation_id, c.repo == repo, c.pr == pr)
+            .order_by(c.at, c.id)
+        ).all()
+    return [AcceptedFinding(r.fingerprint, r.user, r.reason, r.at) for r in rows]
+
+
+# --- findings per blob (the App's analysis cache) ------------------------------------------
+
+BlobKey = tuple[str, str]  # (blob sha, path hash)
+_CHUNK = 400  # keys per IN (...) query: well under SQLite's bound-parameter limit
+
+
+def get_blob_findings(
+    engine: Engine, policy_key: str, keys: Sequence[BlobKey]
+) -> dict[BlobKey, bytes]:
+    """The stored findings JSON of each key found under ``policy_key``."""
+    c = blob_findings.c
+    found: dict[BlobKey, bytes] = {}
+    wanted = sorted(set(keys))
+    with engine.begin() as conn:
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            shas = {sha for sha, _ in chunk}
+            rows = conn.execute(
+                sa.select(c.blob_sha, c.path_hash, c.findings).where(
+                    c.policy_key == policy_key, c.blob_sha.in_(shas)
+                )
+            ).all()
+            keep = set(chunk)
+            for row in rows:
+                key = (row.blob_sha, row.path_hash)
+                if key in keep:
+                    found[key] = bytes(row.findings)
+    return found
+
+
+def put_blob_findings(
+    engine: Engine,
+    policy_key: str,
+    rows: Sequence[tuple[str, str, bytes]],
+    *,
+    now: dt.datetime,
+) -> None:
+    """Store ``(blob sha, path hash, findings JSON)`` rows (replacing old ones).
+
+    Two workers storing the same blob at once is harmless: the loser's rows are dropped.
+    """
+    c = blob_findings.c
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        values = [
+            {
+                "policy_key": policy_key,
+                "blob_sha": sha,
+                "path_hash": path_hash,
+                "findings": data,
+                "stored_at": now,
+            }
+            for sha, path_hash, data in chunk
+        ]
+        try:
+            with engine.begin() as conn:
+                for sha, path_hash, _ in chunk:
+                    conn.execute(
+                        blob_findings.delete().where(
+                            c.policy_key == policy_key,
+                            c.blob_sha == sha,
+                            c.path_hash == path_hash,
+                        )
+                    )
+                conn.execute(blob_findings.insert(), values)
+        except IntegrityError:
+            pass  # another worker stored the same blobs meanwhile: theirs are as good
+
+
+# --- repository totals ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepoTotals:
+    """Totals of a repository's default branch at ``commit_sha`` under one policy."""
+
+    policy_key: str
+    commit_sha: str
+    totals: list[tuple[str, str, int, int | None]]  # (concept, rule, count, target)
+    files: int
+    truncated: bool
+    computed_at: dt.datetime
+
+
+def get_repo_totals(engine: Engine, *, installation_id: int, repo: str) -> RepoTotals | None:
+    c = repo_totals.c
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa.select(repo_totals).where(c.installation_id == installation_id, c.repo == repo)
+        ).first()
+    if row is None:
+        return None
+    totals = [
+        (str(t[0]), str(t[1]), int(t[2]), None if t[3] is None else int(t[3])) for t in row.totals
+    ]
+    return RepoTotals(
+        row.policy_key, row.commit_sha, totals, row.files, bool(row.truncated), row.computed_at
+    )
+
+
+def save_repo_totals(
+    engine: Engine, *, installation_id: int, repo: str, totals: RepoTotals
+) -> None:
+    """Insert or replace the totals of ``repo``."""
+    c = repo_totals.c
+    values: dict[str, Any] = {
+        "policy_key": totals.policy_key,
+        "commit_sha": totals.commit_sha,
+        "totals": [list(t) for t in totals.totals],
+        "files": totals.files,
+        "truncated": totals.truncated,
+        "computed_at": totals.computed_at,
+    }
+    with engine.begin() as conn:
+        updated = conn.execute(
+            repo_totals.update()
+            .where(c.installation_id == installation_id, c.repo == repo)
+            .values(**values)
+        ).rowcount
+        if not updated:
+            conn.execute(
+                repo_totals.insert().values(installation_id=installation_id, repo=repo, **values)
+            )
+
+
+# --- per-pull-request lock ----------------------------------------------------------------------
+
+
+def acquire_pull_lock(
+    engine: Engine,
+    *,
+    installation_id: int,
+    repo: str,
+    pr: int,
+    holder: str,
+    now: dt.datetime,
+    until: dt.datetime,
+) -> bool:
+    """Take the lock of one pull request until ``until``; False while another holder has it.
+
+    A lock whose ``until`` passed (its worker died) is taken over.
+    """
+    c = pull_locks.c
+    key = sa.and_(c.installation_id == installation_id, c.repo == repo, c.pr == pr)
+    with engine.begin() as conn:
+        if conn.execute(
+            pull_locks.update()
+            .where(key, sa.or_(c.until < now, c.holder == holder))
+            .values(holder=holder, until=until)
+        ).rowcount:
+            return True
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                pull_locks.insert().values(
+                    installation_id=installation_id, repo=repo, pr=pr, holder=holder, until=until
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def release_pull_lock(
+    engine: Engine, *, installation_id: int, repo: str, pr: int, holder: str
+) -> None:
+    c = pull_locks.c
+    with engine.begin() as conn:
+        conn.execute(
+            pull_locks.delete().where(
+                c.installation_id == installation_id,
+                c.repo == repo,
+                c.pr == pr,
+                c.holder == holder,
+            )
+        )
+
+
+# --- minimised review comments ------------------------------------------------------------------
+
+
+def minimized_among(engine: Engine, node_ids: Iterable[str]) -> set[str]:
+    """Which of ``node_ids`` the bot has already minimised."""
+    wanted = sorted(set(node_ids))
+    found: set[str] = set()
+    c = minimized_comments.c
+    with engine.begin() as conn:
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            found.update(conn.execute(sa.select(c.node_id).where(c.node_id.in_(chunk))).scalars())
+    return found
+
+
+def record_minimized(
+    engine: Engine,
+    node_ids: Iterable[str],
+    *,
+    installation_id: int,
+    repo: str,
+    pr: int,
+    now: dt.datetime,
+) -> None:
+    for node_id in node_ids:
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    minimized_comments.insert().values(
+                        node_id=node_id, installation_id=installation_id, repo=repo, pr=pr, at=now
+                    )
+                )
+        except IntegrityError:
+            pass

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from bot.events import Handler
-from bot.handlers import commands, installations, pull_requests
+from bot.handlers import commands, installations, pull_requests, pushes
 
 DISPATCH: Mapping[tuple[str, str | None], Handler] = MappingProxyType(
     {
@@ -33,6 +33,7 @@ DISPATCH: Mapping[tuple[str, str | None], Handler] = MappingProxyType(
         ("issue_comment", "created"): commands.comment_created,
         ("check_run", "rerequested"): commands.check_run_rerequested,
         ("check_run", "requested_action"): commands.check_run_requested_action,
+        ("push", None): pushes.push,
     }
 )
 

@@ -102,12 +102,14 @@ def test_a_job_runs_the_handler_of_its_event_and_action(
     assert state_of(jobs, "d1").state == store.DONE
 
 
-def test_pull_request_handlers_call_the_pipeline_which_is_not_wired_yet(jobs: JobQueue) -> None:
+def test_a_pipeline_error_puts_the_delivery_back_for_a_retry(jobs: JobQueue) -> None:
+    # The job runs the real pipeline; without usable App credentials it fails, and the
+    # delivery is queued again with its error recorded rather than lost or marked done.
     add(jobs, "pull_request", "pull_request/opened", "d1")
-    assert jobs.process_delivery("d1") == store.QUEUED  # failed, to be retried
+    assert jobs.process_delivery("d1") == store.QUEUED
     delivery = state_of(jobs, "d1")
     assert delivery.attempts == 1
-    assert delivery.error is not None and "pipeline not wired yet" in delivery.error
+    assert delivery.error
 
 
 # --- installations ---------------------------------------------------------------------

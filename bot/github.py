@@ -1,0 +1,264 @@
+"""githubkit as the App: one client per process, installation tokens cached, errors sorted.
+
+- Authentication: ``AppAuthStrategy(app_id, private key)`` and, per job,
+  ``.with_auth(.as_installation(id))``. githubkit keeps the App JWT and each installation
+  token in its cache strategy; ours is one process-wide memory cache that renews a token
+  five minutes before GitHub expires it (githubkit's own margin is one minute), so every job
+  of a process shares one token exchange per installation and hour.
+- The API base URL is ``SSOT_GITHUB_URL`` (GitHub Enterprise Server: ``https://HOST/api/v3``).
+- Retries: a rate limit whose ``retry-after`` is short, or one 5xx, is retried in place;
+  anything longer raises, and the job is retried later with back-off.
+- HTTP caching is off: a PR re-read before posting must never come from a cache.
+- One connection pool per process: githubkit opens an httpx client per request (outside a
+  ``with`` block), and each would build its own TLS context and connections; they all share
+  :data:`TRANSPORT` instead.
+
+Reads use plain JSON (``gh.request``); writes go through githubkit's typed REST methods so
+that request bodies are validated against GitHub's schema before they are sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
+from githubkit.cache import MemCacheStrategy
+from githubkit.cache.mem_cache import MemCache
+from githubkit.exception import GitHubException, RateLimitExceeded, RequestFailed
+from githubkit.retry import RetryOption
+
+from bot.settings import Settings
+
+InstallationClient = GitHub[AppInstallationAuthStrategy]
+
+RENEW_EARLY = dt.timedelta(minutes=4)
+MAX_INLINE_WAIT = dt.timedelta(seconds=10)  # longer waits: raise, the job retries later
+SERVER_ERROR_WAIT = dt.timedelta(seconds=1)
+TIMEOUT_SECONDS = 30.0
+RAW = "application/vnd.github.raw+json"
+_GHES_API = re.compile(r"/api/v3/?$")
+
+
+class NotConfigured(RuntimeError):
+    """The App has no id or private key (run ``ssot serve`` and open / to create it)."""
+
+
+class GraphQLError(RuntimeError):
+    """A GraphQL request that returned no data; ``errors`` as GitHub sent them."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        self.errors = errors
+        messages = "; ".join(str(e.get("message", e)) for e in errors[:3])
+        super().__init__(f"GraphQL failed: {messages}")
+
+
+class GraphQLRateLimited(GraphQLError):
+    """GraphQL's own rate limit (errors of type RATE_LIMITED): the job retries later."""
+
+
+class _EarlyExpiryCache(MemCache):
+    """githubkit's memory cache, keeping tokens a few minutes less than they live."""
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+
+    def set(self, key: str, value: str, ex: dt.timedelta) -> None:
+        if ex > 2 * RENEW_EARLY:
+            ex -= RENEW_EARLY
+        super().set(key, value, ex)
+
+    async def aset(self, key: str, value: str, ex: dt.timedelta) -> None:
+        self.set(key, value, ex)
+
+
+class TokenCache(MemCacheStrategy):
+    """Where the App JWT and installation tokens of this process live."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._storage = _EarlyExpiryCache()
+
+    def get_cache_storage(self) -> MemCache:
+        return self._storage
+
+    def clear(self) -> None:
+        """Forget every token (after a 401: the next call exchanges a fresh one)."""
+        self._storage = _EarlyExpiryCache()
+
+
+class SharedTransport(httpx.BaseTransport):
+    """An HTTP transport many short-lived httpx clients share (their ``close`` keeps it)."""
+
+    def __init__(self) -> None:
+        self._transport: httpx.HTTPTransport | None = None
+        self._lock = threading.Lock()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            if self._transport is None:
+                self._transport = httpx.HTTPTransport(retries=1)
+            transport = self._transport
+        return transport.handle_request(request)
+
+    def close(self) -> None:
+        pass  # a client closing must not close the pool every other client uses
+
+    def reset(self) -> None:
+        """Close the pooled connections (the next request opens new ones)."""
+        with self._lock:
+            transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
+
+
+TOKENS = TokenCache()
+TRANSPORT = SharedTransport()
+_clients: dict[tuple[int, str, str], GitHub[AppAuthStrategy]] = {}
+_clients_lock = threading.Lock()
+
+
+def retry_in_place(exc: GitHubException, count: int) -> RetryOption:
+    """githubkit's retry decision: once, and only when the wait is short."""
+    if count >= 1:
+        return RetryOption(False)
+    if isinstance(exc, RateLimitExceeded):
+        wait = max(exc.retry_after, dt.timedelta(milliseconds=100))
+        return RetryOption(wait <= MAX_INLINE_WAIT, wait)
+    if isinstance(exc, RequestFailed) and exc.response.status_code >= 500:
+        return RetryOption(True, SERVER_ERROR_WAIT)
+    return RetryOption(False)
+
+
+def app_client(settings: Settings) -> GitHub[AppAuthStrategy]:
+    """The App's client for ``settings`` (one per process, app id and API URL)."""
+    pem = settings.private_key_pem()
+    if settings.app_id is None or pem is None:
+        raise NotConfigured("SSOT_APP_ID and SSOT_PRIVATE_KEY are not set")
+    key = (settings.app_id, pem, settings.github_url)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = GitHub(
+                AppAuthStrategy(settings.app_id, pem),
+                base_url=settings.github_url + "/",
+                cache_strategy=TOKENS,
+                http_cache=False,
+                auto_retry=retry_in_place,
+                timeout=TIMEOUT_SECONDS,
+                user_agent="ssot-guard",
+                transport=TRANSPORT,
+            )
+            _clients[key] = client
+        return client
+
+
+def installation_client(settings: Settings, installation_id: int) -> InstallationClient:
+    """A client acting as installation ``installation_id`` (its token shared per process)."""
+    gh = app_client(settings)
+    return gh.with_auth(gh.auth.as_installation(installation_id))
+
+
+def forget_tokens() -> None:
+    """Drop cached tokens: call after GitHub answered 401 to one of them."""
+    TOKENS.clear()
+
+
+def status_of(exc: BaseException) -> int | None:
+    """The HTTP status of a failed request, or None for other errors."""
+    return exc.response.status_code if isinstance(exc, RequestFailed) else None
+
+
+def get_json(gh: InstallationClient, url: str, params: Mapping[str, Any] | None = None) -> Any:
+    """GET ``url`` and return its JSON body."""
+    return gh.request("GET", url, params=dict(params or {})).json()
+
+
+def get_optional(
+    gh: InstallationClient, url: str, params: Mapping[str, Any] | None = None
+) -> Any | None:
+    """GET ``url``; None when GitHub answers 404 (or 422 for an unknown commit)."""
+    try:
+        return get_json(gh, url, params)
+    except RequestFailed as exc:
+        if exc.response.status_code in (404, 422):
+            return None
+        raise
+
+
+def get_pages(
+    gh: InstallationClient,
+    url: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    key: str | None = None,
+    max_items: int | None = None,
+) -> list[Any]:
+    """Every item of a paginated list (``per_page=100``, following ``Link: rel="next"``).
+
+    ``key``: the list is under this key of each page (``check_runs``); ``max_items``: stop
+    once that many were read.
+    """
+    items: list[Any] = []
+    next_url: str | None = url
+    query: dict[str, Any] | None = {"per_page": 100, **(params or {})}
+    while next_url is not None:
+        response = gh.request("GET", next_url, params=query)
+        page = response.json()
+        items.extend(page[key] if key is not None else page)
+        if max_items is not None and len(items) >= max_items:
+            return items[:max_items]
+        link = response.raw_response.links.get("next")
+        next_url = link.get("url") if link else None
+        query = None  # the next link carries the query
+    return items
+
+
+def get_raw_blob(gh: InstallationClient, owner: str, repo: str, sha: str) -> bytes:
+    """A blob's bytes (up to 100 MB) from the git blobs API."""
+    response = gh.request("GET", f"/repos/{owner}/{repo}/git/blobs/{sha}", headers={"Accept": RAW})
+    return response.content
+
+
+def graphql_endpoint(gh: InstallationClient) -> str:
+    """``/graphql``, or ``/api/graphql`` on GitHub Enterprise Server."""
+    base = gh.config.base_url
+    path, replaced = _GHES_API.subn("/api/graphql", base.path)
+    return str(base.copy_with(path=path)) if replaced else "/graphql"
+
+
+def graphql(
+    gh: InstallationClient, query: str, variables: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run a GraphQL query; ``(data, errors)`` where field errors do not fail the query.
+
+    Raises :class:`GraphQLRateLimited` or :class:`GraphQLError` when there is no data.
+    """
+    body: dict[str, Any] = {"query": query}
+    if variables:
+        body["variables"] = dict(variables)
+    response = gh.request("POST", graphql_endpoint(gh), json=body)
+    answer = response.json()
+    errors: list[dict[str, Any]] = list(answer.get("errors") or [])
+    if any(e.get("type") in ("RATE_LIMITED", "RATE_LIMIT") for e in errors):
+        raise GraphQLRateLimited(errors)
+    data = answer.get("data")
+    if not isinstance(data, dict):
+        raise GraphQLError(errors or [{"message": "no data"}])
+    return data, errors
+
+
+def graphql_string(value: str) -> str:
+    """A GraphQL string literal (JSON's escapes are GraphQL's)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    """``items`` in lists of at most ``size``."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
