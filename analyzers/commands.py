@@ -64,6 +64,8 @@ def policy_of(args: argparse.Namespace, root: Path) -> Policy:
             "or pass --policy FILE; see docs/policy.md"
         )
     source, text = found
+    if getattr(args, "no_cache", False):
+        return load_policy(text, source, local_parent_fetcher(root)).policy
     return cached_policy(root, source, text)
 
 

@@ -116,7 +116,7 @@ def _analyze_files(
     global _WORKER_POLICY
     _WORKER_POLICY = policy
     # Many small batches keep both cores busy when a few files are much larger than the rest.
-    size = max(16, len(rels) // (workers * 16))
+    size = max(8, len(rels) // (workers * 48))
     batches = [rels[i : i + size] for i in range(0, len(rels), size)]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:

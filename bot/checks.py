@@ -337,8 +337,7 @@ def comment_body(findings: Sequence[Finding], fix: Fix | None) -> str:
     rule = findings[0].rule
     lines += [
         "",
-        f"<sub>Why: `/ssot explain {rule}`. Intended: `/ssot accept <reason>` "
-        "(maintainers).</sub>",
+        f"<sub>Why: `/ssot explain {rule}`. Intended: `/ssot accept <reason>` (maintainers).</sub>",
     ]
     lines += [marker(f.fingerprint) for f in findings]
     return "\n".join(lines)

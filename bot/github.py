@@ -33,6 +33,7 @@ from githubkit.cache.mem_cache import MemCache
 from githubkit.exception import GitHubException, RateLimitExceeded, RequestFailed
 from githubkit.retry import RetryOption
 
+from bot import metrics
 from bot.settings import Settings
 
 InstallationClient = GitHub[AppInstallationAuthStrategy]
@@ -153,6 +154,7 @@ def app_client(settings: Settings) -> GitHub[AppAuthStrategy]:
                 timeout=TIMEOUT_SECONDS,
                 user_agent="ssot-guard",
                 transport=TRANSPORT,
+                event_hooks=metrics.github_event_hooks(),
             )
             _clients[key] = client
         return client

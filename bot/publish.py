@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from githubkit.exception import RequestFailed
 
-from bot import checks
+from bot import checks, metrics
 from bot.checks import CHECK_NAME, CheckOutput, ExistingComment, ReviewComment
 from bot.github import InstallationClient, chunks, get_pages, graphql, graphql_string
 
@@ -101,6 +101,7 @@ def complete_check_run(
         "actions": output.actions,
     }
     gh.rest.checks.update(owner, repo, run.id, data=cast(Any, final))
+    metrics.record_findings_posted(len(output.annotations) - skip, "annotation")
     return len(batches)
 
 
@@ -151,6 +152,7 @@ def post_review(
         # The check run already holds every finding; a refused review must not fail the job.
         log.warning("review on %s/%s#%s refused: %s", owner, repo, number, exc.response.text)
         return False
+    metrics.record_findings_posted(len(comments), "review_comment")
     return True
 
 
