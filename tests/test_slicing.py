@@ -529,11 +529,20 @@ def test_coverage_is_the_union_of_its_ranges() -> None:
     for start, end in [(10, 20), (30, 40), (15, 32), (100, 110), (5, 6)]:
         cover.add(start, end)
     assert (cover.starts, cover.ends) == ([5, 10, 100], [6, 40, 110])
-    assert [p for p in (4, 5, 6, 9, 10, 39, 40, 100, 109, 110) if cover.covers(p)] == [5, 10, 39, 100, 109]
+    assert [p for p in (4, 5, 6, 9, 10, 39, 40, 100, 109, 110) if cover.covers(p)] == [
+        5,
+        10,
+        39,
+        100,
+        109,
+    ]
 
 
 def test_a_file_with_thousands_of_imports_is_analysed_in_linear_time(policy: Policy) -> None:
     # Every import is a hit; checking each against every parsed region used to be quadratic.
-    lines = [f"from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager as U{i}" for i in range(3000)]
+    lines = [
+        f"from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager as U{i}"
+        for i in range(3000)
+    ]
     result = analyze("pkg/mod.py", "\n".join(lines).encode(), policy)
     assert len(result.findings) == 3000
