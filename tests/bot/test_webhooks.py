@@ -154,7 +154,9 @@ def test_every_real_payload_is_answered_2xx(
     from bot import repo_totals
 
     recounts: list[str] = []
-    monkeypatch.setattr(repo_totals, "refresh", lambda context, inst, repo, sha: recounts.append(repo))
+    monkeypatch.setattr(
+        repo_totals, "refresh", lambda context, inst, repo, sha: recounts.append(repo)
+    )
     files = sorted(WEBHOOKS.glob("*/*.json"))
     assert len(files) > 50
     for path in files:
