@@ -1019,13 +1019,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
         page, headers = paginate(request, items)
         return json_response(request, page, headers=headers)
 
-    @app.post("/repos/{owner}/{repo}/issues/{number}/comments")
-    async def create_issue_comment(
-        request: Request, owner: str, repo: str, number: int
-    ) -> Response:
-        _, found = covered_repo(request, owner, repo)
-        body = await json_body(request)
-        validate_body(ReposOwnerRepoIssuesIssueNumberCommentsPostBody, body, "IssueComment")
+    def check_comment_length(body: dict[str, Any]) -> None:
         if len(body["body"]) > MAX_BODY:
             raise validation_failed(
                 "IssueComment",
@@ -1033,6 +1027,15 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
                 f"body is too long (maximum is {MAX_BODY} characters)",
                 "too_long",
             )
+
+    @app.post("/repos/{owner}/{repo}/issues/{number}/comments")
+    async def create_issue_comment(
+        request: Request, owner: str, repo: str, number: int
+    ) -> Response:
+        _, found = covered_repo(request, owner, repo)
+        body = await json_body(request)
+        validate_body(ReposOwnerRepoIssuesIssueNumberCommentsPostBody, body, "IssueComment")
+        check_comment_length(body)
         with state.lock:
             pull_or_404(found, number)
             comment = IssueComment(state.next_id(), found.id, number, body["body"], state.bot)
@@ -1064,13 +1067,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
         _, found = covered_repo(request, owner, repo)
         body = await json_body(request)
         validate_body(ReposOwnerRepoIssuesCommentsCommentIdPatchBody, body, "IssueComment")
-        if len(body["body"]) > MAX_BODY:
-            raise validation_failed(
-                "IssueComment",
-                "body",
-                f"body is too long (maximum is {MAX_BODY} characters)",
-                "too_long",
-            )
+        check_comment_length(body)
         with state.lock:
             comment = issue_comment_or_404(found, comment_id)
             if comment.user.id != state.bot.id:
