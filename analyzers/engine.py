@@ -93,7 +93,14 @@ def analyze(
         )
     except UnparsableSource as exc:
         return _only(path, policy, f"syntax error: {exc} (line {exc.line})", exc.line, exc.col)
-    findings = run_rules(path, parsed, policy)
+    except (RecursionError, MemoryError) as exc:
+        return _only(path, policy, f"too deeply nested to analyse ({type(exc).__name__})")
+    try:
+        findings = run_rules(path, parsed, policy)
+    except (RecursionError, MemoryError) as exc:
+        # A tree that parses can still be too deep for a rule's recursive walk (a chain of
+        # a thousand attributes): report the file, never crash the scan or the worker.
+        return _only(path, policy, f"too deeply nested to analyse ({type(exc).__name__})")
     return FileResult(path, suppression.apply(findings, text), candidate=True)
 
 

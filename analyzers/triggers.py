@@ -133,12 +133,20 @@ def _find_relevant(
     dotted, nor on a line that imports or assigns at module level, nor continuing an import.
     """
     size = len(needle)
+    # _may_bind depends only on the hit's line: decide once per line, or thousands of hits on
+    # one long line (generated code, a hostile file) cost a scan of the line each.
+    line_start, line_end, line_binds = -1, -1, False
     start = text.find(needle)
     while start != -1:
         end = start + size
         keep = next_names is None or _leads_to(text, end, next_names)
         if keep and symbol and not (start and text[start - 1] == "."):
-            keep = _may_bind(text, start, canonical_imports)
+            if not line_start <= start < line_end:
+                line_start = text.rfind("\n", 0, start) + 1
+                newline = text.find("\n", start)
+                line_end = len(text) if newline == -1 else newline
+                line_binds = _may_bind(text, start, canonical_imports)
+            keep = line_binds
         if keep:
             out.append((start, "stmt"))
         start = text.find(needle, end)

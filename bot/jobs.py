@@ -27,7 +27,7 @@ from huey.api import Huey
 from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy.engine import Engine
 
-from bot import handlers, metrics, store
+from bot import github, handlers, metrics, store, sweeper
 from bot.events import JobContext, WebhookEvent
 from bot.logging_setup import log_context, payload_context
 from bot.settings import Settings
@@ -76,6 +76,12 @@ class JobQueue:
         self._process_task = self.huey.task(name="process_delivery")(self.process_delivery)
         self.huey.periodic_task(crontab(minute="*"), name="sweep_deliveries")(self.requeue_due)
         self.huey.periodic_task(crontab(minute="17"), name="prune_deliveries")(self.prune)
+        self.huey.periodic_task(crontab(minute="*/10"), name="redeliver_failed")(
+            self.redeliver_failed
+        )
+        self.huey.periodic_task(crontab(minute="5-59/10"), name="reconcile_open_pulls")(
+            self.reconcile_open_pulls
+        )
 
     # --- producing ---------------------------------------------------------------------
 
@@ -133,10 +139,25 @@ class JobQueue:
         return len(due)
 
     def prune(self) -> int:
-        """Forget done and ignored deliveries older than a week."""
+        """Forget done and ignored deliveries older than a week (and old redelivery requests)."""
+        store.prune_redeliveries(self.engine, requested_before=store.utcnow() - DELIVERY_RETENTION)
         return store.prune_deliveries(
             self.engine, received_before=store.utcnow() - DELIVERY_RETENTION
         )
+
+    def redeliver_failed(self) -> int:
+        """Every 10 minutes: ask GitHub to send again the failed deliveries we never stored."""
+        try:
+            return len(sweeper.redeliver_failed(self.settings, self.engine))
+        except github.NotConfigured:
+            return 0
+
+    def reconcile_open_pulls(self) -> int:
+        """Every 10 minutes: check open pull requests whose head has no completed check run."""
+        try:
+            return len(sweeper.reconcile_open_pulls(self.settings, self.context))
+        except github.NotConfigured:
+            return 0
 
     # --- consuming ---------------------------------------------------------------------
 

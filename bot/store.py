@@ -154,6 +154,16 @@ minimized_comments = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
 )
 
+# Failed deliveries (GUIDs) the bot asked GitHub to deliver again (bot.sweeper): once each.
+redelivery_requests = sa.Table(
+    "redelivery_requests",
+    metadata,
+    sa.Column("guid", sa.String(100), primary_key=True),
+    sa.Column("installation_id", sa.BigInteger, index=True),
+    sa.Column("hook_delivery_id", sa.BigInteger, nullable=False),  # GitHub's numeric id
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+)
+
 
 # --- engine ------------------------------------------------------------------------------
 
@@ -436,6 +446,62 @@ def prune_deliveries(engine: Engine, *, received_before: dt.datetime) -> int:
         )
 
 
+# --- redelivery requests ------------------------------------------------------------------
+
+
+def known_delivery_ids(engine: Engine, ids: Iterable[str]) -> set[str]:
+    """Which of ``ids`` are stored deliveries."""
+    wanted = sorted(set(ids))
+    found: set[str] = set()
+    c = deliveries.c
+    with engine.begin() as conn:
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            found.update(conn.execute(sa.select(c.id).where(c.id.in_(chunk))).scalars())
+    return found
+
+
+def claim_redelivery(
+    engine: Engine,
+    guid: str,
+    *,
+    hook_delivery_id: int,
+    installation_id: int | None,
+    now: dt.datetime,
+) -> bool:
+    """Record that ``guid`` is being redelivered; False when it already was (once per GUID)."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                redelivery_requests.insert().values(
+                    guid=guid,
+                    installation_id=installation_id,
+                    hook_delivery_id=hook_delivery_id,
+                    requested_at=now,
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def release_redelivery(engine: Engine, guid: str) -> None:
+    """Forget a redelivery claim whose request failed (the next sweep tries again)."""
+    with engine.begin() as conn:
+        conn.execute(redelivery_requests.delete().where(redelivery_requests.c.guid == guid))
+
+
+def prune_redeliveries(engine: Engine, *, requested_before: dt.datetime) -> int:
+    """Forget redelivery requests older than GitHub keeps deliveries (3 days)."""
+    c = redelivery_requests.c
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                redelivery_requests.delete().where(c.requested_at < requested_before)
+            ).rowcount
+        )
+
+
 # --- installations -----------------------------------------------------------------------
 
 
@@ -459,6 +525,18 @@ def get_installation(engine: Engine, installation_id: int) -> Installation | Non
     values = row._asdict()
     values["repositories"] = list(values["repositories"] or [])
     return Installation(**values)
+
+
+def list_installations(engine: Engine) -> list[Installation]:
+    """Every stored installation, by id."""
+    with engine.begin() as conn:
+        rows = conn.execute(installations.select().order_by(installations.c.id)).all()
+    found = []
+    for row in rows:
+        values = row._asdict()
+        values["repositories"] = list(values["repositories"] or [])
+        found.append(Installation(**values))
+    return found
 
 
 def save_installation(
@@ -514,9 +592,23 @@ def change_repositories(
     return True
 
 
-def delete_installation(engine: Engine, installation_id: int) -> bool:
-    """Forget an installation (its accepted findings stay, should it be installed again)."""
+def delete_installation(
+    engine: Engine, installation_id: int, *, keep_delivery: str | None = None
+) -> bool:
+    """Forget an installation and every row of it, in every table; False when not stored.
+
+    ``keep_delivery``: the id of the delivery being processed (the ``installation.deleted``
+    one), kept so that its job can record its outcome and a redelivery stays one effect.
+    ``blob_findings`` belongs to no installation (content-addressed, see above): it stays.
+    """
     with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            if "installation_id" not in table.c:
+                continue
+            condition = table.c.installation_id == installation_id
+            if table is deliveries and keep_delivery is not None:
+                condition = sa.and_(condition, deliveries.c.id != keep_delivery)
+            conn.execute(table.delete().where(condition))
         return bool(
             conn.execute(
                 installations.delete().where(installations.c.id == installation_id)

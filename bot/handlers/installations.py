@@ -50,8 +50,12 @@ def installation_created(event: WebhookEvent, context: JobContext) -> None:
 
 
 def installation_deleted(event: WebhookEvent, context: JobContext) -> None:
-    """The App was uninstalled: forget the installation."""
-    store.delete_installation(context.engine, int(event.payload["installation"]["id"]))
+    """The App was uninstalled: forget the installation and every row of it (tenant data)."""
+    store.delete_installation(
+        context.engine,
+        int(event.payload["installation"]["id"]),
+        keep_delivery=context.delivery_id,
+    )
     log.info("uninstalled (installation %s)", event.installation_id)
 
 

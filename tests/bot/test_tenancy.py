@@ -1,0 +1,180 @@
+"""Tenant isolation: every stored row belongs to one installation, and uninstalling the App
+deletes all of that installation's rows, in every table, and nothing of another one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from bot_testing import payload
+from sqlalchemy.engine import Engine
+
+from bot import store
+from bot.jobs import JobQueue
+from bot.settings import Settings
+
+GONE, KEPT = 957387, 42
+REPO = {GONE: "gone/repo", KEPT: "kept/repo"}
+
+# Tables whose rows belong to no installation, and why. Adding a table to bot/store.py
+# without an ``installation_id`` column makes the test below fail until it is listed here.
+SHARED = {
+    # Findings of a git blob (content-addressed by sha, path hash and policy key): a pure
+    # cache, identical whoever asks; it holds no installation, repository or user.
+    "blob_findings",
+}
+KEYED_BY_ID = {"installations"}  # its ``id`` is the installation id
+
+
+def owner_column(table: sa.Table) -> sa.Column[Any]:
+    if table.name in KEYED_BY_ID:
+        return table.c.id
+    assert "installation_id" in table.c, (
+        f"table {table.name!r} has no installation_id: tenant data must say whose it is "
+        "(or list the table in SHARED with the reason)"
+    )
+    return table.c.installation_id
+
+
+@pytest.fixture
+def jobs(settings: Settings) -> Iterator[JobQueue]:
+    engine = store.open_database(settings.database_url)
+    yield JobQueue(settings, engine, immediate=True)
+    engine.dispose()
+
+
+def fill(engine: Engine, installation_id: int) -> None:
+    """A row of ``installation_id`` in every table, through the store's own functions."""
+    now = store.utcnow()
+    repo = REPO[installation_id]
+    store.save_installation(
+        engine,
+        installation_id,
+        account=repo.split("/")[0],
+        repository_selection="selected",
+        repositories=[repo],
+        suspended_at=None,
+        now=now,
+    )
+    assert store.insert_delivery(
+        engine,
+        store.NewDelivery(f"d-{installation_id}", "push", None, installation_id, repo, b"{}"),
+        now=now,
+        requeue_at=None,
+    )
+    assert store.accept_finding(
+        engine,
+        installation_id=installation_id,
+        repo=repo,
+        pr=1,
+        fingerprint="fp",
+        user="alice",
+        reason="ok",
+        now=now,
+    )
+    store.put_blob_findings(engine, "policy", [(f"sha{installation_id}", "path", b"[]")], now=now)
+    store.save_repo_totals(
+        engine,
+        installation_id=installation_id,
+        repo=repo,
+        totals=store.RepoTotals(
+            "policy", "c0ffee", [("concept", "SSOT001", 1, None)], 1, False, now
+        ),
+    )
+    assert store.acquire_pull_lock(
+        engine, installation_id=installation_id, repo=repo, pr=1, holder="h", now=now, until=now
+    )
+    store.record_minimized(
+        engine,
+        [f"node-{installation_id}"],
+        installation_id=installation_id,
+        repo=repo,
+        pr=1,
+        now=now,
+    )
+    assert store.claim_redelivery(
+        engine,
+        f"guid-{installation_id}",
+        hook_delivery_id=1,
+        installation_id=installation_id,
+        now=now,
+    )
+
+
+def rows_of(engine: Engine, table: sa.Table, installation_id: int) -> int:
+    with engine.begin() as conn:
+        count = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(table)
+            .where(owner_column(table) == installation_id)
+        ).scalar_one()
+    return int(count)
+
+
+def total_rows(engine: Engine, table: sa.Table) -> int:
+    with engine.begin() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
+
+
+def test_every_table_says_which_installation_a_row_belongs_to() -> None:
+    for table in store.metadata.tables.values():
+        if table.name not in SHARED:
+            owner_column(table)
+
+
+def test_uninstalling_deletes_every_row_of_that_installation_and_none_of_another(
+    jobs: JobQueue,
+) -> None:
+    engine = jobs.engine
+    fill(engine, GONE)
+    fill(engine, KEPT)
+    owned = [t for t in store.metadata.tables.values() if t.name not in SHARED]
+    for table in owned:  # the fixture covers every table: a new one must be filled too
+        assert rows_of(engine, table, GONE) >= 1, f"fill() writes no row of {table.name}"
+        assert rows_of(engine, table, KEPT) >= 1, f"fill() writes no row of {table.name}"
+    before = {t.name: rows_of(engine, t, KEPT) for t in owned}
+    shared_before = {name: total_rows(engine, store.metadata.tables[name]) for name in SHARED}
+
+    deleted = payload("installation/deleted")
+    deleted["installation"]["id"] = GONE
+    assert store.insert_delivery(
+        engine,
+        store.NewDelivery(
+            "uninstall", "installation", "deleted", GONE, None, json.dumps(deleted).encode()
+        ),
+        now=store.utcnow(),
+        requeue_at=None,
+    )
+    assert jobs.process_delivery("uninstall") == store.DONE
+
+    for table in owned:
+        left = rows_of(engine, table, GONE)
+        if table is store.deliveries:
+            # Only the uninstall delivery itself: done, so a redelivery of it stays one effect.
+            assert left == 1
+            uninstall = store.get_delivery(engine, "uninstall")
+            assert uninstall is not None and uninstall.state == store.DONE
+        else:
+            assert left == 0, f"{table.name} keeps rows of the deleted installation"
+        assert rows_of(engine, table, KEPT) == before[table.name], table.name
+    for name in SHARED:
+        assert total_rows(engine, store.metadata.tables[name]) == shared_before[name]
+    assert store.get_installation(engine, KEPT) is not None
+    assert store.accepted_fingerprints(engine, installation_id=KEPT, repo=REPO[KEPT], pr=1) == {
+        "fp"
+    }
+
+
+def test_deleting_an_installation_directly_removes_all_its_rows(jobs: JobQueue) -> None:
+    engine = jobs.engine
+    fill(engine, GONE)
+    fill(engine, KEPT)
+    assert store.delete_installation(engine, GONE)
+    for table in store.metadata.tables.values():
+        if table.name not in SHARED:
+            assert rows_of(engine, table, GONE) == 0, table.name
+            assert rows_of(engine, table, KEPT) >= 1, table.name
+    assert not store.delete_installation(engine, GONE)  # already gone

@@ -1,0 +1,166 @@
+"""Hostile and broken input at the engine: huge files, absurd nesting, dangerous policies.
+
+Each case must end in a finding (SSOT900) or a refusal naming the culprit, in bounded time,
+and the process must survive. Bounds are generous (20 s): these tests catch hangs and
+quadratic blow-ups, not slowness. (A forged webhook signature is covered by
+tests/bot/test_webhooks.py.)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from analyzers import runner
+from analyzers.engine import analyze
+from analyzers.policy import Policy
+from analyzers.policy_loader import PolicyError, load_policy
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICY_TEXT = (ROOT / "examples" / "websocket-ssot.toml").read_text(encoding="utf-8")
+OLD = "netra_backend.app.websocket_core.unified_manager"
+TRIGGER = f"from {OLD} import UnifiedWebSocketManager\n"
+BOUND_SECONDS = 20.0
+
+
+@pytest.fixture(scope="module")
+def policy() -> Policy:
+    return load_policy(POLICY_TEXT).policy
+
+
+def timed_analyze(text: str, policy: Policy, *, full_parse: bool = False) -> list[str]:
+    started = time.monotonic()
+    result = analyze("app/bad.py", text.encode(), policy, full_parse=full_parse)
+    assert time.monotonic() - started < BOUND_SECONDS
+    return [f.rule for f in result.findings]
+
+
+# --- a huge file ------------------------------------------------------------------------------
+
+
+def test_a_50_mb_file_is_ssot900_without_being_read(
+    tmp_path: Path, policy: Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = tmp_path / "big.py"
+    line = TRIGGER.encode()
+    with big.open("wb") as out:
+        out.write(line * (50 * 1024 * 1024 // len(line) + 1))
+    assert big.stat().st_size > 50 * 1024 * 1024 > policy.max_file_size
+    (tmp_path / "small.py").write_text(TRIGGER, encoding="utf-8")
+
+    read = Path.read_bytes
+
+    def guarded(self: Path) -> bytes:
+        assert self.name != "big.py", "the runner read the over-size file"
+        return read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", guarded)
+    started = time.monotonic()
+    result = runner.scan(tmp_path, policy, ["big.py", "small.py"], use_cache=False, jobs=1)
+    assert time.monotonic() - started < BOUND_SECONDS
+    (finding,) = result.findings["big.py"]
+    assert finding.rule == "SSOT900"
+    assert "over the size limit" in finding.message
+    assert [f.rule for f in result.findings["small.py"]] == ["SSOT001"]
+
+
+def test_over_size_content_given_as_bytes_is_ssot900_at_once(policy: Policy) -> None:
+    # The App's path: a blob's bytes are handed to the engine (bot.blobs caps the download).
+    data = TRIGGER * (policy.max_file_size // len(TRIGGER) + 10)
+    assert timed_analyze(data, policy) == ["SSOT900"]
+
+
+# --- absurd nesting ---------------------------------------------------------------------------
+
+NESTED = {
+    "parentheses": TRIGGER + "x = UnifiedWebSocketManager(" + "(" * 100_000 + ")" * 100_000 + ")\n",
+    "lists": TRIGGER + "x = [UnifiedWebSocketManager, " + "[" * 10_000 + "]" * 10_000 + "]\n",
+    "unary minus": TRIGGER + "x = UnifiedWebSocketManager(" + "-" * 100_000 + "1)\n",
+    "not": TRIGGER + "x = UnifiedWebSocketManager(" + "not " * 100_000 + "1)\n",
+    "lambdas": TRIGGER + "x = UnifiedWebSocketManager(" + "lambda: " * 50_000 + "1)\n",
+    "calls": TRIGGER + "x = UnifiedWebSocketManager" + "()" * 20_000 + "\n",
+    "subscripts": TRIGGER + "x = UnifiedWebSocketManager()" + "[0]" * 50_000 + "\n",
+    # Parses, but a rule's recursive walk (ast.unparse) overflows: was an uncaught crash.
+    "attributes 1k": TRIGGER + "x = UnifiedWebSocketManager()" + ".a" * 1_000 + "\n",
+    "attributes 100k": TRIGGER + "x = UnifiedWebSocketManager()" + ".a" * 100_000 + "\n",
+    # 20k trigger hits on one line: was quadratic (23 s), each hit rescanning the line.
+    "many hits on one line": TRIGGER
+    + "x = "
+    + " + ".join(["UnifiedWebSocketManager()"] * 20_000)
+    + "\n",
+    "deep blocks": TRIGGER
+    + "".join(" " * i + "if x:\n" for i in range(150))
+    + " " * 150
+    + "y = UnifiedWebSocketManager()\n",
+}
+
+
+@pytest.mark.parametrize("full_parse", [False, True], ids=["slices", "whole"])
+@pytest.mark.parametrize("name", sorted(NESTED))
+def test_deep_nesting_gives_ssot900_or_findings_in_bounded_time(
+    name: str, full_parse: bool, policy: Policy
+) -> None:
+    rules = timed_analyze(NESTED[name], policy, full_parse=full_parse)
+    # Either the file is reported as unanalysable, or it was analysed (the import is found).
+    assert rules and set(rules) <= {"SSOT900", "SSOT001"}, rules
+
+
+def test_a_runner_scan_of_nested_files_survives(tmp_path: Path, policy: Policy) -> None:
+    for i, name in enumerate(sorted(NESTED)):
+        (tmp_path / f"f{i}.py").write_text(NESTED[name], encoding="utf-8")
+    names = [f"f{i}.py" for i in range(len(NESTED))]
+    started = time.monotonic()
+    result = runner.scan(tmp_path, policy, names, use_cache=False, jobs=1)
+    assert time.monotonic() - started < BOUND_SECONDS
+    assert sorted(result.findings) == sorted(names)
+
+
+# --- dangerous policies -----------------------------------------------------------------------
+
+
+def with_line(after: str, line: str) -> str:
+    assert after in POLICY_TEXT
+    return POLICY_TEXT.replace(after, after + "\n" + line, 1)
+
+
+def test_a_catastrophic_regular_expression_is_rejected_naming_the_key() -> None:
+    text = POLICY_TEXT.replace('name = "(?i)websocket\\\\w*manager"', 'name = "(a+)+$"')
+    assert text != POLICY_TEXT
+    with pytest.raises(PolicyError) as error:
+        load_policy(text)
+    assert error.value.key == "concept.0.implementation.name"
+    assert "(a+)+$" in str(error.value)
+
+
+def test_a_catastrophic_test_class_pattern_is_rejected_naming_the_key() -> None:
+    text = with_line("version = 1", 'test_classes = "(x*)*y"')
+    with pytest.raises(PolicyError) as error:
+        load_policy(text)
+    assert error.value.key == "test_classes"
+
+
+@pytest.mark.parametrize("glob", ["../x", "/etc/passwd", "app/../../x", "~/secrets"])
+@pytest.mark.parametrize("key", ["exclude", "test_paths"])
+def test_a_glob_escaping_the_repository_is_rejected(key: str, glob: str) -> None:
+    text = POLICY_TEXT.replace(
+        'exclude = ["**/migrations/**", "**/node_modules/**", "**/.venv/**"]',
+        f'{key} = ["{glob}"]',
+    )
+    assert text != POLICY_TEXT
+    with pytest.raises(PolicyError) as error:
+        load_policy(text)
+    assert error.value.key == f"{key}.0"
+    assert "outside the repository" in error.value.message
+
+
+def test_an_allowed_in_glob_escaping_the_repository_is_rejected() -> None:
+    text = POLICY_TEXT.replace(
+        'allowed_in = ["netra_backend/app/websocket_core/websocket_manager.py"]',
+        'allowed_in = ["/etc/passwd"]',
+    )
+    assert text != POLICY_TEXT
+    with pytest.raises(PolicyError) as error:
+        load_policy(text)
+    assert error.value.key == "concept.0.allowed_in.0"
