@@ -449,16 +449,20 @@ def prune_deliveries(engine: Engine, *, received_before: dt.datetime) -> int:
 # --- redelivery requests ------------------------------------------------------------------
 
 
-def known_delivery_ids(engine: Engine, ids: Iterable[str]) -> set[str]:
-    """Which of ``ids`` are stored deliveries."""
-    wanted = sorted(set(ids))
+def existing_values(engine: Engine, column: sa.Column[str], values: Iterable[str]) -> set[str]:
+    """Which of ``values`` are stored in ``column`` (queried in chunks of bound parameters)."""
+    wanted = sorted(set(values))
     found: set[str] = set()
-    c = deliveries.c
     with engine.begin() as conn:
         for start in range(0, len(wanted), _CHUNK):
             chunk = wanted[start : start + _CHUNK]
-            found.update(conn.execute(sa.select(c.id).where(c.id.in_(chunk))).scalars())
+            found.update(conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
     return found
+
+
+def known_delivery_ids(engine: Engine, ids: Iterable[str]) -> set[str]:
+    """Which of ``ids`` are stored deliveries."""
+    return existing_values(engine, deliveries.c.id, ids)
 
 
 def claim_redelivery(
@@ -867,14 +871,7 @@ def release_pull_lock(
 
 def minimized_among(engine: Engine, node_ids: Iterable[str]) -> set[str]:
     """Which of ``node_ids`` the bot has already minimised."""
-    wanted = sorted(set(node_ids))
-    found: set[str] = set()
-    c = minimized_comments.c
-    with engine.begin() as conn:
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
-            found.update(conn.execute(sa.select(c.node_id).where(c.node_id.in_(chunk))).scalars())
-    return found
+    return existing_values(engine, minimized_comments.c.node_id, node_ids)
 
 
 def record_minimized(
