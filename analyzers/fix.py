@@ -29,7 +29,7 @@ from analyzers.rules.ssot001_noncanonical_import import CODE as IMPORT_RULE
 from analyzers.rules.ssot001_noncanonical_import import deprecated_match
 from analyzers.rules.ssot003_legacy_event_payload import CODE as PAYLOAD_RULE
 from analyzers.rules.ssot003_legacy_event_payload import inspect, is_string_time
-from analyzers.source import Slicer, UnparsableSource
+from analyzers.source import Slicer, UnparsableSource, parse_expression, parse_quietly
 from analyzers.triggers import HitKind
 
 if TYPE_CHECKING:
@@ -103,7 +103,7 @@ def _proven(path: str, text: str, policy: Policy, proposals: list[_Proposal]) ->
     for fix, claimed in proposals:
         fixed = apply_fixes(text, [fix])
         try:
-            ast.parse(fixed.removeprefix(_BOM))
+            parse_quietly(fixed.removeprefix(_BOM))
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         after = analyze(path, fixed, policy).active
@@ -151,7 +151,7 @@ def _region(lines: list[str], start: int, end: int) -> tuple[str, str]:
 
 def _compiles(source: str) -> bool:
     try:
-        ast.parse(source)
+        parse_quietly(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True
@@ -614,7 +614,7 @@ def _canonical_payload(
 
 def _as_ast(node: cst.CSTNode) -> ast.expr | None:
     try:
-        return ast.parse(_code(node).strip(), mode="eval").body
+        return parse_expression(_code(node).strip())
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
+import threading
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -99,15 +100,29 @@ class ParsedSource:
         return ast.Module(body=[s for sl in self.slices for s in sl.statements], type_ignores=[])
 
 
+# One parse at a time per process: CPython 3.11's AST conversion keeps its recursion depth in
+# interpreter-wide state, and two threads parsing at once can fail with "AST constructor
+# recursion depth mismatch" (python/cpython#106905); catch_warnings is process-global too.
+# ast.parse holds the GIL while it works, so the lock costs no parallelism.
+_PARSE_LOCK = threading.Lock()
+
+
 def parse_quietly(source: str) -> ast.Module:
-    """``ast.parse`` without the warnings it emits about the analysed code.
+    """``ast.parse`` without the warnings it emits about the analysed code, thread-safely.
 
     Invalid escape sequences and the like are the analysed file's business, not the user's
     terminal's: 3.12 turns them into SyntaxWarnings that are shown by default, one per file.
     """
-    with warnings.catch_warnings():
+    with _PARSE_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ast.parse(source)
+
+
+def parse_expression(source: str) -> ast.expr:
+    """The expression in ``source`` (as :func:`parse_quietly`, in ``eval`` mode)."""
+    with _PARSE_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.parse(source, mode="eval").body
 
 
 def parse_whole(text: str) -> ParsedSource:

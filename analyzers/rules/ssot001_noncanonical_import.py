@@ -40,6 +40,7 @@ from analyzers.findings import Finding
 from analyzers.globs import globset
 from analyzers.policy import Concept
 from analyzers.rules.base import Rule
+from analyzers.source import parse_expression
 
 CODE = "SSOT001"
 
@@ -113,7 +114,7 @@ def _string_annotation(
         if not isinstance(node, ast.Constant) or not isinstance(node.value, str):
             continue
         try:
-            parsed = ast.parse(node.value.strip(), mode="eval")
+            parsed = parse_expression(node.value.strip())
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for inner in ast.walk(parsed):
