@@ -34,6 +34,16 @@ STATES = (QUEUED, RUNNING, DONE, FAILED, IGNORED)
 MAX_ERROR_CHARS = 4000
 
 
+def insert_once(engine: Engine, table: sa.Table, **values: object) -> bool:
+    """Insert one row; False when a unique key says it is already there (one effect per key)."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(table.insert().values(**values))
+    except IntegrityError:
+        return False
+    return True
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -271,12 +281,7 @@ def insert_delivery(
         "lease_until": requeue_at if delivery.state == QUEUED else None,
         "error": delivery.error,
     }
-    try:
-        with engine.begin() as conn:
-            conn.execute(deliveries.insert().values(**values))
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(engine, deliveries, **values)
 
 
 def requeue_failed(engine: Engine, delivery_id: str, *, requeue_at: dt.datetime) -> bool:
@@ -474,19 +479,14 @@ def claim_redelivery(
     now: dt.datetime,
 ) -> bool:
     """Record that ``guid`` is being redelivered; False when it already was (once per GUID)."""
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                redelivery_requests.insert().values(
-                    guid=guid,
-                    installation_id=installation_id,
-                    hook_delivery_id=hook_delivery_id,
-                    requested_at=now,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(
+        engine,
+        redelivery_requests,
+        guid=guid,
+        installation_id=installation_id,
+        hook_delivery_id=hook_delivery_id,
+        requested_at=now,
+    )
 
 
 def release_redelivery(engine: Engine, guid: str) -> None:
@@ -635,22 +635,17 @@ def accept_finding(
     now: dt.datetime,
 ) -> bool:
     """Record that ``user`` accepted a finding on a PR; False when it was already accepted."""
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                accepted_findings.insert().values(
-                    installation_id=installation_id,
-                    repo=repo,
-                    pr=pr,
-                    fingerprint=fingerprint,
-                    user=user,
-                    reason=reason,
-                    at=now,
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(
+        engine,
+        accepted_findings,
+        installation_id=installation_id,
+        repo=repo,
+        pr=pr,
+        fingerprint=fingerprint,
+        user=user,
+        reason=reason,
+        at=now,
+    )
 
 
 def accepted_fingerprints(engine: Engine, *, installation_id: int, repo: str, pr: int) -> set[str]:
@@ -839,16 +834,15 @@ def acquire_pull_lock(
             .values(holder=holder, until=until)
         ).rowcount:
             return True
-    try:
-        with engine.begin() as conn:
-            conn.execute(
-                pull_locks.insert().values(
-                    installation_id=installation_id, repo=repo, pr=pr, holder=holder, until=until
-                )
-            )
-    except IntegrityError:
-        return False
-    return True
+    return insert_once(
+        engine,
+        pull_locks,
+        installation_id=installation_id,
+        repo=repo,
+        pr=pr,
+        holder=holder,
+        until=until,
+    )
 
 
 def release_pull_lock(
