@@ -390,9 +390,7 @@ def _redis_ok() -> bool:
 def _flush_queue(env: dict[str, str]) -> None:
     from huey import RedisHuey
 
-    from bot.jobs import QUEUE_NAME
-
-    RedisHuey(QUEUE_NAME, url=env["SSOT_REDIS_URL"], results=False).flush()
+    RedisHuey(env["SSOT_QUEUE_NAME"], url=env["SSOT_REDIS_URL"], results=False).flush()
 
 
 def measure_setup(setup: str, args: argparse.Namespace, workdir: Path) -> list[Measurement]:
@@ -413,7 +411,9 @@ def measure_setup(setup: str, args: argparse.Namespace, workdir: Path) -> list[M
         if created is None:
             return []
         schema, url = created
-        env.update(SSOT_DATABASE_URL=url, SSOT_REDIS_URL=REDIS)
+        # A queue of its own: the benchmark never touches a deployment's jobs on this Redis.
+        queue = f"ssot-bench-ingest-{os.getpid()}"
+        env.update(SSOT_DATABASE_URL=url, SSOT_REDIS_URL=REDIS, SSOT_QUEUE_NAME=queue)
         migrated = subprocess.run(_ssot("migrate"), env=env, cwd=workdir, capture_output=True)
         if migrated.returncode != 0:
             raise RuntimeError(migrated.stderr.decode())

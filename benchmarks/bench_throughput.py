@@ -1,6 +1,6 @@
 """Benchmark the App's throughput: pull-request checks per minute with 1 and with 2 workers.
 
-The scale-out set-up of tests/bot/test_scaleout.py: one real ``ssot serve --role web``
+The scale-out set-up of tests/bot/test_scaleout.py (bot.fake_github.cluster): one real ``ssot serve --role web``
 process and N real ``ssot worker`` processes on PostgreSQL (127.0.0.1:5432, database
 ``test``, a schema of its own) and Redis (127.0.0.1:6379, a Huey queue name of its own),
 reporting to the fake GitHub served on loopback by this process with 50 ms added to every
@@ -29,95 +29,31 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import json
-import os
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
 
 from bot import store  # noqa: E402
 from bot.checks import CHECK_NAME  # noqa: E402
-from bot.fake_github import (  # noqa: E402
-    FakeGitHubServer,
-    FakeGitHubState,
-    Faults,
-    PullRequest,
-    Repository,
-    make_app_keypair,
-)
+from bot.fake_github import PullRequest, Repository  # noqa: E402
+from bot.fake_github.cluster import Cluster, ClusterError, unreachable, wait_for  # noqa: E402
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/11"
 POLICY = (REPO / "examples" / "websocket-ssot.toml").read_text(encoding="utf-8")
-FIXTURE = REPO.parent / "shared" / "fixtures" / "github-webhooks" / "pull_request"
 LEGACY = "from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager\n"
-OWNER = "Codertocat"
 FILES_PER_PR = 3
 MAX_PRS = 200
-# The real commands, with the Huey queue name set first (isolation of the Redis keys).
-LAUNCH = (
-    "import sys, bot.jobs as jobs; "
-    "jobs.QUEUE_NAME = sys.argv.pop(1); "
-    "from analyzers.cli import main; sys.exit(main())"
-)
-
-
-class Stopped(Exception):
-    """A bounded wait ran out, or a process died: the message says what happened."""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise Stopped(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
-
-
-def unreachable() -> str | None:
-    """Why the benchmark cannot run here (PostgreSQL or Redis unreachable), or None."""
-    try:
-        import redis
-    except ImportError:
-        return "the 'redis' package is not installed"
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.exceptions.RedisError as exc:
-        return f"Redis is not reachable at 127.0.0.1:6379 ({exc})"
-    engine = sa.create_engine(POSTGRES, connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except Exception as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return f"PostgreSQL is not reachable at 127.0.0.1:5432 (database test): {first}"
-    finally:
-        engine.dispose()
-    return None
 
 
 def module(name: str) -> str:
@@ -144,213 +80,44 @@ class Result:
         return self.prs / self.seconds * 60
 
 
-@dataclass
-class Cluster:
-    """A web process, worker processes, the fake GitHub, a schema and a Huey queue."""
+def repository(cluster: Cluster, prs: int) -> Repository:
+    """The base branch: the policy, and 3 modules per PR (unique: no blob cache hit)."""
+    files: dict[str, str | bytes | None] = {
+        f"app/svc_{i}_{j}.py": module(f"{i}-{j}") for i in range(prs) for j in range(FILES_PER_PR)
+    }
+    files[".github/ssot.toml"] = POLICY
+    files["README.md"] = "# Hello\n"
+    return cluster.create_repo(f"repo-{cluster.tag}", files)
 
-    tmp: Path
-    latency: float
-    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
-    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
-    web_url: str = ""
 
-    def __post_init__(self) -> None:
-        self.schema = f"ssot_bench_{self.tag}"
-        self.queue_name = f"ssot-bench-{self.tag}"
-        self.secret = f"hook-{self.tag}"
-        self.keys = make_app_keypair()
-        self.state = FakeGitHubState.for_app(self.keys)
-        self.installation = self.state.create_installation(OWNER, account_type="User")
-        self.database_url = f"{POSTGRES}?options=-csearch_path%3D{self.schema}"
-
-    @contextmanager
-    def running(self) -> Iterator[Cluster]:
-        """Everything up (migrated schema, fake GitHub); everything removed on the way out."""
-        from bot.github import forget_tokens
-
-        forget_tokens()
-        with ExitStack() as stack:
-            admin = sa.create_engine(POSTGRES)
-            stack.callback(admin.dispose)
-            with admin.begin() as connection:
-                connection.execute(sa.text(f'CREATE SCHEMA "{self.schema}"'))
-            stack.callback(self._drop_schema, admin)
-            stack.callback(self._flush_redis)
-            self.server = FakeGitHubServer(self.state, Faults(latency=self.latency)).start()
-            stack.callback(self.server.stop)
-            self.engine = store.create_engine(self.database_url)
-            stack.callback(self.engine.dispose)
-            stack.callback(self.stop)  # first out: the processes
-            self.env = {
-                k: v for k, v in os.environ.items() if not k.startswith(("SSOT_", "PROMETHEUS"))
-            }
-            self.env.update(
-                PYTHONPATH=os.pathsep.join([str(REPO), self.env.get("PYTHONPATH", "")]),
-                SSOT_APP_ID=str(self.keys.app_id),
-                SSOT_PRIVATE_KEY=self.keys.private_key_pem.replace("\n", "\\n"),
-                SSOT_WEBHOOK_SECRET=self.secret,
-                SSOT_GITHUB_URL=self.server.url.rstrip("/"),
-                SSOT_DATABASE_URL=self.database_url,
-                SSOT_REDIS_URL=REDIS_URL,
-                SSOT_DATA_DIR=str(self.tmp / "data"),
-            )
-            migrated = subprocess.run(
-                [sys.executable, "-c", LAUNCH, self.queue_name, "migrate"],
-                env=self.env,
-                cwd=self.tmp,
-                capture_output=True,
-                timeout=60,
-            )
-            if migrated.returncode != 0:
-                raise Stopped(f"ssot migrate failed:\n{migrated.stderr.decode()[-3000:]}")
-            yield self
-
-    def _drop_schema(self, admin: sa.Engine) -> None:
-        with admin.begin() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
-
-    def _flush_redis(self) -> None:
-        import redis
-        from huey import RedisHuey
-
-        RedisHuey(self.queue_name, url=REDIS_URL, results=False).storage.flush_all()
-        client = redis.Redis.from_url(REDIS_URL)
-        left = list(client.scan_iter(match=f"*{self.tag}*"))
-        if left:
-            client.delete(*left)
-        client.close()
-
-    # --- processes ------------------------------------------------------------------------
-
-    def _spawn(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-c", LAUNCH, self.queue_name, *args]
-        with (self.tmp / f"{name}.log").open("wb") as log:
-            process = subprocess.Popen(command, env=self.env, cwd=self.tmp, stdout=log, stderr=log)
-        self.processes[name] = process
-        return process
-
-    def log(self, name: str) -> str:
-        path = self.tmp / f"{name}.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-    def logs(self) -> str:
-        return "\n".join(f"--- {name}:\n{self.log(name)[-2000:]}" for name in self.processes)
-
-    def alive(self) -> bool:
-        """True, or :class:`Stopped` when a process has exited."""
-        for name, process in self.processes.items():
-            if process.poll() is not None:
-                raise Stopped(f"{name} exited with {process.returncode}:\n{self.log(name)[-3000:]}")
-        return True
-
-    def start(self, workers: int, threads: int) -> None:
-        port = _free_port()
-        self._spawn("web", "serve", "--role", "web", "--port", str(port))
-        self.web_url = f"http://127.0.0.1:{port}"
-
-        def ready() -> bool:
-            self.alive()
-            try:
-                return httpx.get(self.web_url + "/readyz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(ready, 30, "the web process to be ready")
-        names = [f"worker-{i + 1}" for i in range(workers)]
-        for name in names:
-            self._spawn(name, "worker", "--workers", str(threads), "--log-level", "debug")
-        for name in names:
-            # Huey logs its consumer's start-up once the queue is being read.
-            wait_for(
-                lambda: self.alive() and "huey" in self.log(name).lower(),  # noqa: B023
-                30,
-                f"{name} to start",
-            )
-
-    def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGINT)
-        for process in self.processes.values():
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-
-    # --- the pull requests and their webhooks ---------------------------------------------
-
-    def repository(self, prs: int) -> Repository:
-        files: dict[str, str | bytes | None] = {
-            f"app/svc_{i}_{j}.py": module(f"{i}-{j}")
-            for i in range(prs)
-            for j in range(FILES_PER_PR)
-        }
-        files[".github/ssot.toml"] = POLICY
-        files["README.md"] = "# Hello\n"
-        return self.state.create_repo(
-            OWNER, f"repo-{self.tag}", files=files, default_branch="master", owner_type="User"
+def open_prs(cluster: Cluster, repo: Repository, prs: int) -> list[PullRequest]:
+    """``prs`` pull requests, each adding the deprecated import to its 3 modules."""
+    return [
+        cluster.open_pr(
+            repo,
+            f"feature-{i}",
+            {f"app/svc_{i}_{j}.py": LEGACY + module(f"{i}-{j}") for j in range(FILES_PER_PR)},
         )
-
-    def open_prs(self, repo: Repository, prs: int) -> list[PullRequest]:
-        pulls = []
-        for i in range(prs):
-            head: dict[str, str | bytes | None] = {
-                f"app/svc_{i}_{j}.py": LEGACY + module(f"{i}-{j}") for j in range(FILES_PER_PR)
-            }
-            self.state.commit(repo, f"feature-{i}", head, "Use the old manager")
-            pulls.append(self.state.open_pull_request(repo, f"feature-{i}", "master"))
-        return pulls
-
-    def webhook(self, repo: Repository, pr: PullRequest) -> bytes:
-        data: dict[str, Any] = json.loads((FIXTURE / "opened.payload.json").read_bytes())
-        data["installation"]["id"] = self.installation.id
-        data["number"] = data["pull_request"]["number"] = pr.number
-        for target in (data["repository"], data["pull_request"]["base"]["repo"]):
-            target.update(full_name=repo.full_name, name=repo.name, default_branch="master")
-        data["pull_request"]["head"]["repo"].update(full_name=repo.full_name, name=repo.name)
-        data["pull_request"]["head"].update(sha=pr.head_sha, ref=pr.head_ref)
-        data["pull_request"]["base"].update(sha=pr.base_sha, ref="master")
-        return json.dumps(data).encode()
-
-    def headers(self, body: bytes, delivery: str) -> dict[str, str]:
-        digest = hmac.new(self.secret.encode(), body, hashlib.sha256).hexdigest()
-        return {
-            "Content-Type": "application/json",
-            "X-GitHub-Event": "pull_request",
-            "X-GitHub-Delivery": delivery,
-            "X-Hub-Signature-256": f"sha256={digest}",
-        }
-
-    def states(self, deliveries: list[str]) -> dict[str, int]:
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                sa.select(store.deliveries.c.state, sa.func.count())
-                .where(store.deliveries.c.id.in_(deliveries))
-                .group_by(store.deliveries.c.state)
-            ).all()
-        return {str(state): int(count) for state, count in rows}
-
-    def retried(self, deliveries: list[str]) -> int:
-        c = store.deliveries.c
-        with self.engine.connect() as connection:
-            count = connection.execute(
-                sa.select(sa.func.count()).where(c.id.in_(deliveries), c.attempts > 1)
-            ).scalar_one()
-        return int(count)
+        for i in range(prs)
+    ]
 
 
 def measure(
     workers: int, threads: int, prs: int, latency: float, timeout: float, tmp: Path
 ) -> Result:
-    cluster = Cluster(tmp=tmp, latency=latency)
+    cluster = Cluster(tmp, postgres_url=POSTGRES, redis_url=REDIS_URL, latency=latency)
     try:
         with cluster.running():
-            cluster.start(workers, threads)
-            repo = cluster.repository(prs)
-            pulls = cluster.open_prs(repo, prs)
+            cluster.start_web()
+            cluster.start_workers(*(f"worker-{i + 1}" for i in range(workers)), threads=threads)
+            repo = repository(cluster, prs)
+            pulls = open_prs(cluster, repo, prs)
             bodies = [
-                (cluster.webhook(repo, pr), f"bench-{cluster.tag}-{pr.number}") for pr in pulls
+                (
+                    json.dumps(cluster.pr_payload("opened", repo, pr, pr.head_sha)).encode(),
+                    f"bench-{cluster.tag}-{pr.number}",
+                )
+                for pr in pulls
             ]
             deliveries = [delivery for _, delivery in bodies]
             heads = {pr.head_sha for pr in pulls}
@@ -362,10 +129,12 @@ def measure(
             with httpx.Client(timeout=10) as client:
                 for body, delivery in bodies:
                     response = client.post(
-                        url, content=body, headers=cluster.headers(body, delivery)
+                        url, content=body, headers=cluster.signed("pull_request", body, delivery)
                     )
                     if response.status_code != 202:
-                        raise Stopped(f"webhook answered {response.status_code}: {response.text}")
+                        raise ClusterError(
+                            f"webhook answered {response.status_code}: {response.text}"
+                        )
             completed: set[str] = set()
             checked = started
             while True:
@@ -375,7 +144,7 @@ def measure(
                     break
                 now = time.monotonic()
                 if now > deadline:
-                    raise Stopped(
+                    raise ClusterError(
                         f"stopped after {timeout:.0f} s: {len(completed)} of {prs} check runs "
                         f"completed with {workers} worker(s) (deliveries: "
                         f"{cluster.states(deliveries)})"
@@ -385,7 +154,7 @@ def measure(
                     cluster.alive()
                     failed = cluster.states(deliveries).get(store.FAILED, 0)
                     if failed:
-                        raise Stopped(f"{failed} deliveries failed with {workers} worker(s)")
+                        raise ClusterError(f"{failed} deliveries failed with {workers} worker(s)")
                 time.sleep(0.05)
             seconds = time.monotonic() - started
 
@@ -407,7 +176,7 @@ def measure(
                 reviews=sum(len(cluster.state.reviews_for(repo, pr.number)) for pr in pulls),
                 retried=cluster.retried(deliveries),
             )
-    except Stopped:
+    except ClusterError:
         print(cluster.logs(), file=sys.stderr)
         raise
 
@@ -443,10 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     counts = [int(n) for n in args.workers.split(",") if n.strip()]
     if not 1 <= args.prs <= MAX_PRS or not counts or not all(1 <= n <= 8 for n in counts):
         parser.error(f"--prs must be 1..{MAX_PRS}, --workers counts 1..8")
-    if not FIXTURE.is_dir():
-        print(f"SKIPPED: the webhook fixtures are missing ({FIXTURE})")
-        return 0
-    reason = unreachable()
+    reason = unreachable(POSTGRES, REDIS_URL)
     if reason:
         print(f"SKIPPED: {reason}")
         return 0
@@ -465,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(
                     measure(workers, args.threads, args.prs, args.latency, args.timeout, run_dir)
                 )
-            except Stopped as exc:
+            except ClusterError as exc:
                 error = str(exc)
                 break
     print(

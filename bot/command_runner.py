@@ -99,7 +99,7 @@ def run_command(request: CheckRequest, context: JobContext) -> None:
     call = CommandCall(
         request=request,
         context=context,
-        gh=installation_client(context.settings, request.installation_id),
+        gh=installation_client(context.settings, request.installation_id, engine=context.engine),
         owner=owner,
         repo=repo,
         name=name,

@@ -63,6 +63,19 @@ class JobContext:
         return store.renew_lease(self.engine, self.delivery_id, self.attempt, until=until)
 
 
+class RetryLater(RuntimeError):
+    """Not now, and not the job's fault: run the delivery again at ``at``.
+
+    Raised when GitHub asked us to wait (a rate limit), or another job holds what this one
+    needs (a pull request's lock). The job is postponed without counting as a failed
+    attempt, so a busy day never exhausts ``SSOT_JOB_MAX_ATTEMPTS``.
+    """
+
+    def __init__(self, message: str, *, at: dt.datetime) -> None:
+        super().__init__(message)
+        self.at = at
+
+
 Handler = Callable[[WebhookEvent, JobContext], None]
 """A webhook handler. Runs in a job (not in the request); raising makes the job retry."""
 

@@ -6,8 +6,12 @@
   five minutes before GitHub expires it (githubkit's own margin is one minute), so every job
   of a process shares one token exchange per installation and hour.
 - The API base URL is ``SSOT_GITHUB_URL`` (GitHub Enterprise Server: ``https://HOST/api/v3``).
+- Limits: each installation client goes through :mod:`bot.throttle`, which keeps GitHub's
+  limits per installation across every worker: a told wait (``retry-after``, reset) is
+  honoured by all of them, content-creating calls are made one at a time and within budget.
 - Retries: a rate limit whose ``retry-after`` is short, or one 5xx, is retried in place;
-  anything longer raises, and the job is retried later with back-off.
+  a longer wait postpones the job to the time GitHub gave; other errors raise, and the job
+  is retried later with back-off.
 - HTTP caching is off: a PR re-read before posting must never come from a cache.
 - One connection pool per process: githubkit opens an httpx client per request (outside a
   ``with`` block), and each would build its own TLS context and connections; they all share
@@ -19,6 +23,7 @@ that request bodies are validated against GitHub's schema before they are sent.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -32,14 +37,15 @@ from githubkit.cache import MemCacheStrategy
 from githubkit.cache.mem_cache import MemCache
 from githubkit.exception import GitHubException, RateLimitExceeded, RequestFailed
 from githubkit.retry import RetryOption
+from sqlalchemy.engine import Engine
 
-from bot import metrics
+from bot import metrics, throttle
 from bot.settings import Settings
 
 InstallationClient = GitHub[AppInstallationAuthStrategy]
 
 RENEW_EARLY = dt.timedelta(minutes=4)
-MAX_INLINE_WAIT = dt.timedelta(seconds=10)  # longer waits: raise, the job retries later
+MAX_INLINE_WAIT = throttle.MAX_INLINE_WAIT  # longer waits: raise, the job is postponed
 SERVER_ERROR_WAIT = dt.timedelta(seconds=1)
 TIMEOUT_SECONDS = 30.0
 RAW = "application/vnd.github.raw+json"
@@ -160,10 +166,25 @@ def app_client(settings: Settings) -> GitHub[AppAuthStrategy]:
         return client
 
 
-def installation_client(settings: Settings, installation_id: int) -> InstallationClient:
-    """A client acting as installation ``installation_id`` (its token shared per process)."""
+def installation_client(
+    settings: Settings, installation_id: int, *, engine: Engine
+) -> InstallationClient:
+    """A client acting as installation ``installation_id`` (its token shared per process).
+
+    Its requests pass the installation's gate (:mod:`bot.throttle`), kept in ``engine``'s
+    database so that every worker honours the same limits.
+    """
     gh = app_client(settings)
-    return gh.with_auth(gh.auth.as_installation(installation_id))
+    budget = throttle.WriteBudget(
+        settings.github_writes_per_minute, settings.github_writes_per_hour
+    )
+    gate = throttle.InstallationGate(engine, installation_id, budget)
+    hooks = dict(gh.config.event_hooks or {})
+    hooks["response"] = [*hooks.get("response", []), gate.on_response]
+    config = dataclasses.replace(
+        gh.config, throttler=gate.throttler, auto_retry=gate.retry_decision, event_hooks=hooks
+    )
+    return GitHub(gh.auth.as_installation(installation_id), config=config)
 
 
 def forget_tokens() -> None:

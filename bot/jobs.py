@@ -12,14 +12,17 @@ harmless: only one claim succeeds.
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime as dt
 import logging
 import os
+import random
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from huey import RedisHuey, SqliteHuey, crontab
@@ -27,15 +30,13 @@ from huey.api import Huey
 from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy.engine import Engine
 
-from bot import github, handlers, metrics, store, sweeper
+from bot import github, handlers, locks, metrics, store, sweeper, throttle
 from bot.events import JobContext, WebhookEvent
 from bot.logging_setup import log_context, payload_context
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAME = "ssot"
-RETRY_BASE_SECONDS = 30
 RETRY_MAX_SECONDS = 3600
 DELIVERY_RETENTION = dt.timedelta(days=7)  # GitHub redelivers for 3 days
 
@@ -43,11 +44,13 @@ DELIVERY_RETENTION = dt.timedelta(days=7)  # GitHub redelivers for 3 days
 def build_huey(settings: Settings, *, immediate: bool = False) -> Huey:
     """The Huey instance of ``settings``: Redis when ``redis_url`` is set, else SQLite."""
     if settings.redis_url:
-        return RedisHuey(QUEUE_NAME, url=settings.redis_url, results=False, immediate=immediate)
+        return RedisHuey(
+            settings.queue_name, url=settings.redis_url, results=False, immediate=immediate
+        )
     if not immediate:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(
-        QUEUE_NAME,
+        settings.queue_name,
         filename=str(settings.data_dir / "jobs.db"),
         results=False,
         immediate=immediate,
@@ -55,9 +58,9 @@ def build_huey(settings: Settings, *, immediate: bool = False) -> Huey:
     )
 
 
-def retry_delay(attempt: int) -> float:
-    """Seconds before trying a failed delivery again: 30 s, doubling, at most an hour."""
-    return float(min(RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0), RETRY_MAX_SECONDS))
+def retry_delay(attempt: int, base: float = 30.0) -> float:
+    """Seconds before trying a failed delivery again: ``base``, doubling, at most an hour."""
+    return float(min(base * 2 ** max(attempt - 1, 0), RETRY_MAX_SECONDS))
 
 
 class JobQueue:
@@ -214,14 +217,18 @@ class JobQueue:
         context = dataclasses.replace(self.context, delivery_id=delivery_id, attempt=attempt)
         try:
             if handler is not None:
-                handler(event or WebhookEvent.from_delivery(claimed), context)
+                with _heartbeat(context, delivery_id):
+                    handler(event or WebhookEvent.from_delivery(claimed), context)
         except Exception as exc:
+            retry_at = throttle.told_wait(exc)
+            if retry_at is not None:
+                return self._postpone(claimed, attempt, exc, retry_at)
             error = f"attempt {attempt}: {type(exc).__name__}: {exc}"
             if attempt >= settings.job_max_attempts:
                 log.exception("delivery %s failed for good (%s)", delivery_id, claimed.event)
                 store.mark_failed(self.engine, delivery_id, attempt, error, retry_at=None)
                 return store.FAILED
-            delay = retry_delay(attempt)
+            delay = retry_delay(attempt, settings.job_retry_seconds)
             log.warning(
                 "delivery %s failed, retry in %.0f s: %s", delivery_id, delay, error, exc_info=True
             )
@@ -236,6 +243,25 @@ class JobQueue:
             return None
         log.info("delivery %s done (%s.%s)", delivery_id, claimed.event, claimed.action)
         return store.DONE
+
+    def _postpone(
+        self, claimed: store.Delivery, attempt: int, exc: Exception, retry_at: dt.datetime
+    ) -> str | None:
+        # Spread the jobs that wait for one reset time over a few seconds.
+        delay = (retry_at - store.utcnow()).total_seconds()
+        delay = max(delay, 0.0) + random.uniform(0.0, min(5.0, 0.1 * delay + 0.5))
+        reason = f"postponed: {type(exc).__name__}: {exc}"
+        log.info("delivery %s %s (in %.1f s)", claimed.id, reason, delay)
+        if not store.postpone(
+            self.engine,
+            claimed.id,
+            attempt,
+            reason,
+            retry_at=store.utcnow() + dt.timedelta(seconds=delay),
+        ):
+            return None
+        self.enqueue(claimed.id, delay=delay)
+        return store.QUEUED
 
     def run_consumer(self, *, workers: int | None = None, parent_pid: int | None = None) -> None:
         """Run the Huey consumer here, in the main thread (it installs signal handlers).
@@ -258,6 +284,39 @@ class JobQueue:
             _stop_when_orphaned(parent_pid)
         self.requeue_due()
         consumer.run()
+
+
+@contextmanager
+def _heartbeat(context: JobContext, delivery_id: str) -> Iterator[None]:
+    """Meanwhile, renew the job's lease and its pull-request locks every third of a lease.
+
+    A check of a huge pull request, or one waiting for GitHub's rate limit, may outlive
+    ``SSOT_JOB_LEASE_SECONDS``; without this another worker would take it over and both
+    would report.
+    """
+    stop = threading.Event()
+    every = max(context.settings.job_lease_seconds / 3, 0.5)
+
+    def beat() -> None:
+        while not stop.wait(every):
+            try:
+                if not context.renew_lease():
+                    log.warning("delivery %s: lease lost to another worker", delivery_id)
+                    return
+                locks.renew_held(context, delivery_id)
+            except Exception:  # the database is away: the next beat tries again
+                log.warning("delivery %s: lease not renewed", delivery_id, exc_info=True)
+
+    # The job's log context (delivery, installation, PR) goes along with the thread.
+    thread = threading.Thread(
+        target=contextvars.copy_context().run, args=(beat,), name="lease", daemon=True
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _stop_when_orphaned(parent_pid: int) -> None:

@@ -1,10 +1,10 @@
 """One job at a time per pull request: a lease row in the database, shared by every worker.
 
-A job that finds the lease held raises :class:`PullRequestBusy`; the job machinery records
-the error and retries the delivery later, by which time the running job has finished (and
-has either reported, or found that its head was superseded). A lease expires after
-``SSOT_JOB_LEASE_SECONDS`` like a delivery's, so a dead worker does not block a PR for
-good. Within one thread the lock is reentrant: a command that runs the check inside its own
+A job that finds the lease held raises :class:`PullRequestBusy`; the job machinery postpones
+the delivery by a few seconds (not a failed attempt), by which time the running job has
+usually finished (and has either reported, or found that its head was superseded). A lease
+expires after ``SSOT_JOB_LEASE_SECONDS`` like a delivery's, so a dead worker does not block a
+PR for good; a live job renews it with its delivery's (:func:`renew_held`). Within one thread the lock is reentrant: a command that runs the check inside its own
 job (``/ssot accept`` then the check) does not lock itself out.
 """
 
@@ -18,13 +18,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from bot import store
-from bot.events import JobContext
+from bot.events import JobContext, RetryLater
 
 _held = threading.local()
+# Every lock held in this process, by holder: what renew_held() extends.
+_holders: dict[str, tuple[int, str, int]] = {}
+_holders_guard = threading.Lock()
 
 
-class PullRequestBusy(RuntimeError):
-    """Another job holds this pull request: raise so that the delivery is retried."""
+BUSY_RETRY = dt.timedelta(seconds=3)
+
+
+class PullRequestBusy(RetryLater):
+    """Another job holds this pull request: the delivery is postponed a little."""
 
 
 @contextmanager
@@ -49,12 +55,36 @@ def pull_lock(context: JobContext, installation_id: int, repo: str, pr: int) -> 
         until=until,
     ):
         what = f"{repo}#{pr}" if pr else f"{repo} (totals)"
-        raise PullRequestBusy(f"another job is working on {what}; this one is retried later")
+        raise PullRequestBusy(
+            f"another job is working on {what}; this one is postponed", at=now + BUSY_RETRY
+        )
     held.add(key)
+    with _holders_guard:
+        _holders[holder] = key
     try:
         yield
     finally:
         held.discard(key)
+        with _holders_guard:
+            _holders.pop(holder, None)
         store.release_pull_lock(
             context.engine, installation_id=installation_id, repo=key[1], pr=pr, holder=holder
         )
+
+
+def renew_held(context: JobContext, delivery_id: str) -> int:
+    """Extend by a full lease every lock this process holds for ``delivery_id``; how many."""
+    with _holders_guard:
+        mine = [(h, k) for h, k in _holders.items() if h.startswith(f"{delivery_id}/")]
+    until = store.utcnow() + dt.timedelta(seconds=context.settings.job_lease_seconds)
+    renewed = 0
+    for holder, (installation_id, repo, pr) in mine:
+        renewed += store.renew_pull_lock(
+            context.engine,
+            installation_id=installation_id,
+            repo=repo,
+            pr=pr,
+            holder=holder,
+            until=until,
+        )
+    return renewed

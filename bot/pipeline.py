@@ -97,7 +97,9 @@ def check_pull_request(request: CheckRequest, context: JobContext) -> CheckOutco
     :class:`~bot.locks.PullRequestBusy` while another job checks the same PR, and GitHub's
     errors (5xx, rate limits) so that the job is retried.
     """
-    gh = github.installation_client(context.settings, request.installation_id)
+    gh = github.installation_client(
+        context.settings, request.installation_id, engine=context.engine
+    )
     try:
         number = request.pull_number
         if number is None:

@@ -129,7 +129,9 @@ class PullContext:
 
 def load_pull_context(request: CheckRequest, context: JobContext) -> PullContext | None:
     """Read one PR at one head (see the module docstring); None: not found or closed."""
-    gh = github.installation_client(context.settings, request.installation_id)
+    gh = github.installation_client(
+        context.settings, request.installation_id, engine=context.engine
+    )
     owner, repo = request.repository.split("/", 1)
     number = request.pull_number
     if number is None:

@@ -70,7 +70,7 @@ def refresh(
     """Scan ``repository`` at ``commit_sha`` and store its totals (None: it has no policy)."""
     owner, repo = repository.split("/", 1)
     with pull_lock(context, installation_id, repository, 0):
-        gh = installation_client(context.settings, installation_id)
+        gh = installation_client(context.settings, installation_id, engine=context.engine)
         found = fetch_objects(gh, policy_source.wants(owner, repo, commit_sha))
         lookup = policy_source.resolve(gh, owner, repo, commit_sha, found)
         if lookup.policy is None:

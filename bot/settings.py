@@ -75,6 +75,16 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=1, le=64)
     job_lease_seconds: int = Field(default=600, ge=1)
     job_max_attempts: int = Field(default=5, ge=1)
+    # First wait before a failed job runs again; it doubles per attempt, up to an hour.
+    job_retry_seconds: float = Field(default=30.0, gt=0)
+    # The job queue's name (Huey's, hence its Redis keys): two deployments sharing one Redis
+    # database need different names.
+    queue_name: str = Field(default="ssot", min_length=1, max_length=64, pattern=r"^[\w.:-]+$")
+
+    # GitHub's budget of content-creating calls per installation (its secondary rate limits:
+    # 80 a minute, 500 an hour); 0 turns a budget off (GitHub Enterprise Server without them).
+    github_writes_per_minute: int = Field(default=80, ge=0)
+    github_writes_per_hour: int = Field(default=500, ge=0)
 
     max_webhook_bytes: int = Field(default=MAX_WEBHOOK_BYTES, gt=0)
     neutral_without_policy: bool = False

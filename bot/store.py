@@ -175,6 +175,27 @@ redelivery_requests = sa.Table(
 )
 
 
+# GitHub's limits per installation, shared by every worker (bot.throttle): until when GitHub
+# asked us to stop calling (a rate limit's retry-after or reset), and the content-creating
+# calls of the last hour (GitHub's budget of 80 a minute and 500 an hour).
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("blocked_until", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+)
+
+github_writes = sa.Table(
+    "github_writes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("installation_id", sa.BigInteger, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("ix_github_writes_installation_at", "installation_id", "at"),
+)
+
+
 # --- engine ------------------------------------------------------------------------------
 
 
@@ -390,6 +411,30 @@ def mark_failed(
                 deliveries.update()
                 .where(c.id == delivery_id, c.state == RUNNING, c.attempts == attempt)
                 .values(**values)
+            ).rowcount
+        )
+
+
+def postpone(
+    engine: Engine, delivery_id: str, attempt: int, reason: str, *, retry_at: dt.datetime
+) -> bool:
+    """Queue claim ``attempt`` again for ``retry_at`` without counting it as an attempt.
+
+    For "not now" (a rate limit, a busy pull request), not for failures. False when the claim
+    had been lost.
+    """
+    c = deliveries.c
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
+                deliveries.update()
+                .where(c.id == delivery_id, c.state == RUNNING, c.attempts == attempt)
+                .values(
+                    state=QUEUED,
+                    attempts=c.attempts - 1,
+                    lease_until=retry_at,
+                    error=reason[-MAX_ERROR_CHARS:],
+                )
             ).rowcount
         )
 
@@ -845,6 +890,20 @@ def acquire_pull_lock(
     )
 
 
+def renew_pull_lock(
+    engine: Engine, *, installation_id: int, repo: str, pr: int, holder: str, until: dt.datetime
+) -> bool:
+    """Extend ``holder``'s lock of one pull request to ``until``; False when it lost it."""
+    c = pull_locks.c
+    key = sa.and_(c.installation_id == installation_id, c.repo == repo, c.pr == pr)
+    with engine.begin() as conn:
+        return bool(
+            conn.execute(
+                pull_locks.update().where(key, c.holder == holder).values(until=until)
+            ).rowcount
+        )
+
+
 def release_pull_lock(
     engine: Engine, *, installation_id: int, repo: str, pr: int, holder: str
 ) -> None:
@@ -887,3 +946,62 @@ def record_minimized(
                 )
         except IntegrityError:
             pass
+
+
+# --- GitHub's limits per installation (bot.throttle) ---------------------------------------
+
+
+def blocked_until(engine: Engine, installation_id: int) -> dt.datetime | None:
+    """Until when GitHub asked this installation's calls to wait (None: never asked)."""
+    c = rate_limits.c
+    with engine.connect() as conn:
+        value: dt.datetime | None = conn.execute(
+            sa.select(c.blocked_until).where(c.installation_id == installation_id)
+        ).scalar_one_or_none()
+    return value
+
+
+def block_installation(
+    engine: Engine, installation_id: int, *, until: dt.datetime, reason: str
+) -> None:
+    """Record that GitHub asked this installation to wait until ``until`` (the later wins)."""
+    c = rate_limits.c
+    with engine.begin() as conn:
+        if conn.execute(
+            rate_limits.update()
+            .where(c.installation_id == installation_id, c.blocked_until < until)
+            .values(blocked_until=until, reason=reason[:200])
+        ).rowcount:
+            return
+    insert_once(
+        engine,
+        rate_limits,
+        installation_id=installation_id,
+        blocked_until=until,
+        reason=reason[:200],
+    )
+
+
+def recent_writes(engine: Engine, installation_id: int, *, since: dt.datetime) -> list[dt.datetime]:
+    """When this installation's content-creating calls since ``since`` were made, oldest first."""
+    c = github_writes.c
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(c.at)
+                .where(c.installation_id == installation_id, c.at > since)
+                .order_by(c.at)
+            ).scalars()
+        )
+
+
+def record_write(
+    engine: Engine, installation_id: int, *, at: dt.datetime, forget_before: dt.datetime
+) -> None:
+    """Count a content-creating call, and forget this installation's calls before a time."""
+    c = github_writes.c
+    with engine.begin() as conn:
+        conn.execute(
+            github_writes.delete().where(c.installation_id == installation_id, c.at < forget_before)
+        )
+        conn.execute(github_writes.insert().values(installation_id=installation_id, at=at))

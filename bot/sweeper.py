@@ -22,8 +22,9 @@ from sqlalchemy.engine import Engine
 
 from bot import github, pipeline, store
 from bot.checks import CHECK_NAME
-from bot.events import CheckRequest, JobContext
+from bot.events import CheckRequest, JobContext, RetryLater
 from bot.settings import Settings
+from bot.throttle import RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -173,40 +174,53 @@ def reconcile_open_pulls(settings: Settings, context: JobContext) -> list[tuple[
         if installation.suspended_at is not None:
             continue
         try:
-            gh = github.installation_client(settings, installation.id)
-            repos = github.get_pages(gh, "/installation/repositories", key="repositories")
-        except RequestFailed as exc:
-            log.warning("reconcile: installation %s unreadable: %s", installation.id, exc)
-            continue
-        for repo in repos:
-            repository = str(repo["full_name"])
-            try:
-                pulls = github.get_pages(gh, f"/repos/{repository}/pulls", {"state": "open"})
-            except RequestFailed as exc:
-                log.warning("reconcile: %s: pulls unreadable: %s", repository, exc)
-                continue
-            for pull in pulls:
-                if len(checked) >= MAX_PULLS_PER_SWEEP:
-                    return checked
-                number, sha = int(pull["number"]), str(pull["head"]["sha"])
-                try:
-                    if _has_completed_check(gh, repository, sha):
-                        continue
-                    pipeline.run_pull_request_check(
-                        CheckRequest(
-                            installation_id=installation.id,
-                            repository=repository,
-                            pull_number=number,
-                            head_sha=sha,
-                            reason="reconcile",
-                            delivery_id=f"reconcile:{installation.id}:{repository}#{number}",
-                        ),
-                        context,
-                    )
-                except Exception:
-                    log.exception("reconcile: %s#%s failed", repository, number)
-                    continue
-                checked.append((repository, number))
+            _reconcile_installation(settings, context, installation.id, checked)
+        except RetryLater as exc:  # rate limited: the next sweep comes back to it
+            log.warning("reconcile: installation %s postponed: %s", installation.id, exc)
+        if len(checked) >= MAX_PULLS_PER_SWEEP:
+            break
     if checked:
         log.info("reconcile: checked %d open pull request(s) without a check run", len(checked))
     return checked
+
+
+def _reconcile_installation(
+    settings: Settings, context: JobContext, installation_id: int, checked: list[tuple[str, int]]
+) -> None:
+    try:
+        gh = github.installation_client(settings, installation_id, engine=context.engine)
+        repos = github.get_pages(gh, "/installation/repositories", key="repositories")
+    except RequestFailed as exc:
+        log.warning("reconcile: installation %s unreadable: %s", installation_id, exc)
+        return
+    for repo in repos:
+        repository = str(repo["full_name"])
+        try:
+            pulls = github.get_pages(gh, f"/repos/{repository}/pulls", {"state": "open"})
+        except RequestFailed as exc:
+            log.warning("reconcile: %s: pulls unreadable: %s", repository, exc)
+            continue
+        for pull in pulls:
+            if len(checked) >= MAX_PULLS_PER_SWEEP:
+                return
+            number, sha = int(pull["number"]), str(pull["head"]["sha"])
+            try:
+                if _has_completed_check(gh, repository, sha):
+                    continue
+                pipeline.run_pull_request_check(
+                    CheckRequest(
+                        installation_id=installation_id,
+                        repository=repository,
+                        pull_number=number,
+                        head_sha=sha,
+                        reason="reconcile",
+                        delivery_id=f"reconcile:{installation_id}:{repository}#{number}",
+                    ),
+                    context,
+                )
+            except RateLimited:
+                raise  # the whole installation waits
+            except Exception:  # this pull request's error, or its lock busy: the next one
+                log.exception("reconcile: %s#%s failed", repository, number)
+                continue
+            checked.append((repository, number))

@@ -26,8 +26,8 @@ from bot_testing import (
 )
 from fastapi.testclient import TestClient
 
-from bot import handlers, manifest, store
-from bot.events import JobContext, WebhookEvent
+from bot import handlers, locks, manifest, store
+from bot.events import JobContext, RetryLater, WebhookEvent
 from bot.jobs import JobQueue, retry_delay
 from bot.settings import Settings
 from bot.web import create_app
@@ -192,6 +192,59 @@ def test_a_long_job_renews_its_lease(jobs: JobQueue, monkeypatch: pytest.MonkeyP
     assert jobs.process_delivery("d1") == store.DONE
     [lease] = leases
     assert lease is not None and lease > store.utcnow() + dt.timedelta(minutes=59)
+
+
+def test_a_job_longer_than_its_lease_keeps_it_and_its_pull_request_lock(
+    make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lease 1 s, a handler of 2.5 s that never renews by itself: the job's heartbeat does,
+    so neither the delivery nor the pull request's lock can be taken meanwhile."""
+    settings = make_settings(job_lease_seconds=1)
+    jobs = JobQueue(settings, store.open_database(settings.database_url), immediate=True)
+    taken: list[object] = []
+
+    def slow(event: WebhookEvent, context: JobContext) -> None:
+        with locks.pull_lock(context, 1, "o/r", 7):
+            time.sleep(2.5)  # past the lease, twice
+            now = store.utcnow()
+            taken.append(
+                store.claim_delivery(
+                    jobs.engine, event.delivery_id, now=now, lease_seconds=1, max_attempts=5
+                )
+            )
+            taken.append(
+                store.acquire_pull_lock(
+                    jobs.engine,
+                    installation_id=1,
+                    repo="o/r",
+                    pr=7,
+                    holder="another worker",
+                    now=now,
+                    until=now + dt.timedelta(seconds=1),
+                )
+            )
+
+    monkeypatch.setattr(handlers, "DISPATCH", {("installation", "created"): slow})
+    add(jobs, "installation", "installation/created", "d1")
+    assert jobs.process_delivery("d1") == store.DONE
+    assert taken == [None, False]
+    assert state_of(jobs, "d1").attempts == 1
+
+
+def test_not_now_postpones_without_spending_an_attempt(
+    jobs: JobQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def busy(event: WebhookEvent, context: JobContext) -> None:
+        raise RetryLater("GitHub asked to wait", at=store.utcnow() + dt.timedelta(seconds=90))
+
+    monkeypatch.setattr(handlers, "DISPATCH", {("installation", "created"): busy})
+    add(jobs, "installation", "installation/created", "d1")
+    for _ in range(jobs.settings.job_max_attempts + 2):
+        assert jobs.process_delivery("d1") == store.QUEUED
+        store.postpone_requeue(jobs.engine, ["d1"], until=store.utcnow())  # "later" is now
+    delivery = state_of(jobs, "d1")
+    assert (delivery.state, delivery.attempts) == (store.QUEUED, 0)
+    assert delivery.error == "postponed: RetryLater: GitHub asked to wait"
 
 
 def test_a_live_lease_is_not_taken_by_another_worker(jobs: JobQueue) -> None:

@@ -393,7 +393,9 @@ def test_no_secret_reaches_the_logs_during_a_webhook_and_a_job(
     careless = logging.getLogger("bot.pipeline")
 
     def careless_check(request: CheckRequest, context: JobContext) -> None:
-        gh = github.installation_client(context.settings, request.installation_id)
+        gh = github.installation_client(
+            context.settings, request.installation_id, engine=context.engine
+        )
         response = gh.request("GET", "/installation/repositories")
         careless.debug(
             "GitHub answered %s to %s", response.status_code, dict(response.raw_request.headers)

@@ -552,7 +552,7 @@ def test_a_late_event_for_an_old_head_posts_no_failure(world: World) -> None:
     assert world.run(pr.head_sha).conclusion == "success"
 
 
-def test_jobs_for_one_pr_never_run_at_once_a_locked_one_is_retried(world: World) -> None:
+def test_jobs_for_one_pr_never_run_at_once_a_locked_one_is_postponed(world: World) -> None:
     pr = world.open_pr({"app/feature.py": BAD})
     repo = f"{OWNER}/{NAME}".lower()
     now = store.utcnow()
@@ -566,8 +566,11 @@ def test_jobs_for_one_pr_never_run_at_once_a_locked_one_is_retried(world: World)
         until=now + __import__("datetime").timedelta(minutes=5),
     )
     delivery = world.send("pull_request", world.pr_payload("opened", pr))
-    assert delivery.state == store.QUEUED and delivery.attempts == 1
-    assert delivery.error is not None and "PullRequestBusy" in delivery.error
+    # Postponed by a few seconds, not a failed attempt: a busy PR never exhausts the attempts.
+    assert delivery.state == store.QUEUED and delivery.attempts == 0
+    assert delivery.error is not None and "postponed: PullRequestBusy" in delivery.error
+    assert delivery.lease_until is not None
+    assert delivery.lease_until - store.utcnow() < __import__("datetime").timedelta(seconds=10)
     assert world.runs(pr.head_sha) == []
 
     store.release_pull_lock(
@@ -657,17 +660,34 @@ def test_a_closed_or_missing_pr_gets_nothing(world: World) -> None:
     assert world.runs(pr.head_sha) == []
 
 
-def test_a_short_rate_limit_is_waited_out_a_long_one_retries_the_job(world: World) -> None:
+def test_a_short_rate_limit_is_waited_out_a_long_one_postpones_the_job(world: World) -> None:
     pr = world.open_pr({"app/feature.py": BAD})
     world.server.faults.rate_limit(1, retry_after=1, path="/compare/")
     world.send_pr("opened", pr)
     assert world.run(pr.head_sha).conclusion == "failure"
+    [limited] = [c for c in world.state.calls if c.fault == "429"]
+    after = [c for c in world.state.calls if c.started_at > limited.started_at]
+    assert after and min(c.started_at for c in after) >= limited.started_at + 1.0
 
     world.push(pr, {"app/other.py": BAD})
     world.server.faults.secondary_rate_limit(1, retry_after=600, path="/check-runs$")
     delivery = world.send("pull_request", world.pr_payload("synchronize", pr))
-    assert delivery.state == store.QUEUED
+    # Postponed to the time GitHub gave, without counting as a failed attempt.
+    assert delivery.state == store.QUEUED and delivery.attempts == 0
     assert "SecondaryRateLimitExceeded" in (delivery.error or "")
+    assert delivery.lease_until is not None
+    wait = (delivery.lease_until - store.utcnow()).total_seconds()
+    assert 590 < wait < 700
+    # Every job of the installation honours the wait, without calling GitHub.
+    calls = len(world.state.calls)
+    assert runtime(world.client).jobs.process_delivery(delivery.id) == store.QUEUED
+    assert len(world.state.calls) == calls
+    again = store.get_delivery(world.engine, delivery.id)
+    assert again is not None and "RateLimited" in (again.error or "")
+
+    # Ten minutes later (the stored wait moved to the past), the job runs.
+    with world.engine.begin() as conn:
+        conn.execute(store.rate_limits.update().values(blocked_until=store.utcnow()))
     assert runtime(world.client).jobs.process_delivery(delivery.id) == store.DONE
     assert world.run(pr.head_sha).conclusion == "failure"
 

@@ -102,6 +102,8 @@ def fill(engine: Engine, installation_id: int) -> None:
         installation_id=installation_id,
         now=now,
     )
+    store.block_installation(engine, installation_id, until=now, reason="rate limited")
+    store.record_write(engine, installation_id, at=now, forget_before=now)
 
 
 def rows_of(engine: Engine, table: sa.Table, installation_id: int) -> int:
