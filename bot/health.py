@@ -51,7 +51,9 @@ class CheckResult:
         }
 
 
-def _short(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """``Type: first line`` of an error (the driver's own for SQLAlchemy's), secrets redacted,
+    short enough for a probe's answer or a log line."""
     text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     first = text[0] if text else ""
     return REDACTOR(f"{type(exc).__name__}: {first}")[:MAX_DETAIL_CHARS]
@@ -101,7 +103,7 @@ async def run_check(
     except TimeoutError:
         return CheckResult(name, False, f"no answer within {timeout:g} s", timeout)
     except Exception as exc:
-        return CheckResult(name, False, _short(exc), time.perf_counter() - started)
+        return CheckResult(name, False, describe_error(exc), time.perf_counter() - started)
     detail, data = value if isinstance(value, tuple) else (str(value), {})
     return CheckResult(name, True, detail, time.perf_counter() - started, data)
 

@@ -5,7 +5,7 @@ default) or ``RedisHuey`` when ``SSOT_REDIS_URL`` is set; the task code is the s
 
 Huey forgets a task whose worker dies, so the queue is only a hint: the stored delivery is the
 source of truth. A job claims its delivery with a lease, runs the handler, and records the
-outcome; the sweeper (at start-up, then every minute in the consumer) enqueues again whatever
+outcome; the sweeper (at start-up, then every ``SSOT_SWEEP_SECONDS`` in each consumer) enqueues again whatever
 is queued but was not taken, and whatever is running with an expired lease. Enqueuing twice is
 harmless: only one claim succeeds.
 """
@@ -29,6 +29,7 @@ from huey import RedisHuey, SqliteHuey, crontab
 from huey.api import Huey
 from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import github, handlers, locks, metrics, store, sweeper, throttle
 from bot.events import JobContext, WebhookEvent
@@ -77,7 +78,6 @@ class JobQueue:
         self.huey = build_huey(settings, immediate=immediate)
         self.context = JobContext(settings=settings, engine=engine)
         self._process_task = self.huey.task(name="process_delivery")(self.process_delivery)
-        self.huey.periodic_task(crontab(minute="*"), name="sweep_deliveries")(self.requeue_due)
         self.huey.periodic_task(crontab(minute="17"), name="prune_deliveries")(self.prune)
         self.huey.periodic_task(crontab(minute="*/10"), name="redeliver_failed")(
             self.redeliver_failed
@@ -175,13 +175,27 @@ class JobQueue:
         """
         started = time.perf_counter()
         with log_context(delivery_id=delivery_id):
-            claimed = store.claim_delivery(
-                self.engine,
-                delivery_id,
-                now=store.utcnow(),
-                lease_seconds=self.settings.job_lease_seconds,
-                max_attempts=self.settings.job_max_attempts,
-            )
+            try:
+                claimed = store.claim_delivery(
+                    self.engine,
+                    delivery_id,
+                    now=store.utcnow(),
+                    lease_seconds=self.settings.job_lease_seconds,
+                    max_attempts=self.settings.job_max_attempts,
+                )
+            except SQLAlchemyError as exc:
+                # The database is away: try again soon. Dropped, this task would leave the
+                # delivery to the sweeper, which takes it only once its lease has passed.
+                delay = self.settings.job_retry_seconds
+                log.warning(
+                    "delivery %s: database unavailable, retry in %.0f s: %s",
+                    delivery_id,
+                    delay,
+                    type(exc).__name__,
+                )
+                self.enqueue(delivery_id, delay=delay)
+                metrics.record_job(None, "retry", None)
+                return None
             if claimed is None:
                 log.debug("delivery %s: nothing to do", delivery_id)
                 metrics.record_job(None, "skipped", None)
@@ -201,13 +215,27 @@ class JobQueue:
             outcome = "error"
             try:
                 with log_context(**fields):
-                    state = self._run(claimed, event)
+                    try:
+                        state = self._run(claimed, event)
+                    except SQLAlchemyError:
+                        self._retry_after_lease(delivery_id)
+                        raise
                 outcome = {store.DONE: "done", store.QUEUED: "retry", store.FAILED: "failed"}.get(
                     state or "", "lost"
                 )
                 return state
             finally:
                 metrics.record_job(claimed.event, outcome, time.perf_counter() - started)
+
+    def _retry_after_lease(self, delivery_id: str) -> None:
+        # The database went away mid-job, so the outcome is not recorded and the delivery is
+        # still ours until its lease passes: come back then rather than at the next sweep.
+        delay = self.settings.job_lease_seconds + 1.0
+        log.warning("delivery %s: database unavailable, run again in %.0f s", delivery_id, delay)
+        try:
+            self.enqueue(delivery_id, delay=delay)
+        except Exception:
+            log.warning("delivery %s: not enqueued again; the sweeper will", delivery_id)
 
     def _run(self, claimed: store.Delivery, event: WebhookEvent | None) -> str | None:
         settings = self.settings
@@ -282,8 +310,19 @@ class JobQueue:
         )
         if parent_pid is not None:
             _stop_when_orphaned(parent_pid)
-        self.requeue_due()
+        # Not a Huey periodic task: those run at most once a minute, on the clock's minute,
+        # and recovery from a lost queue should not wait for that.
+        threading.Thread(target=self._sweep_forever, name="sweeper", daemon=True).start()
         consumer.run()
+
+    def _sweep_forever(self) -> None:
+        while True:
+            try:
+                self.requeue_due()
+            except Exception:
+                # The database or the queue is down right now: the next sweep tries again.
+                log.exception("could not enqueue the pending deliveries; the sweeper will retry")
+            time.sleep(self.settings.sweep_seconds)
 
 
 @contextmanager

@@ -4,7 +4,8 @@ Counted where it happens:
 
 - ``ssot_webhook_deliveries_total{event,outcome}`` and ``ssot_webhook_response_seconds``:
   the webhook route, per delivery (``outcome``: queued, duplicate, ignored, redelivered,
-  unauthorized, bad_request, too_large, not_configured, error).
+  unauthorized, bad_request, too_large, not_configured, unavailable (503: the database could
+  not store it; GitHub redelivers), error).
 - ``ssot_jobs_run_total{event,outcome}`` and ``ssot_job_duration_seconds{event,outcome}``: each
   job (``outcome``: done, retry, failed, lost, skipped).
 - ``ssot_github_requests_total{method,status}``, ``ssot_github_request_seconds`` and

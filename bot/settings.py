@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     workers: int = Field(default=2, ge=1, le=64)
     job_lease_seconds: int = Field(default=600, ge=1)
     job_max_attempts: int = Field(default=5, ge=1)
+    # How often each worker enqueues again the deliveries no job took (a lost queue, a dead
+    # worker whose lease passed).
+    sweep_seconds: float = Field(default=60.0, ge=0.5)
     # First wait before a failed job runs again; it doubles per attempt, up to an hour.
     job_retry_seconds: float = Field(default=30.0, gt=0)
     # The job queue's name (Huey's, hence its Redis keys): two deployments sharing one Redis

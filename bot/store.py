@@ -966,20 +966,23 @@ def block_installation(
 ) -> None:
     """Record that GitHub asked this installation to wait until ``until`` (the later wins)."""
     c = rate_limits.c
+    later = rate_limits.update().where(
+        c.installation_id == installation_id, c.blocked_until < until
+    )
     with engine.begin() as conn:
-        if conn.execute(
-            rate_limits.update()
-            .where(c.installation_id == installation_id, c.blocked_until < until)
-            .values(blocked_until=until, reason=reason[:200])
-        ).rowcount:
+        if conn.execute(later.values(blocked_until=until, reason=reason[:200])).rowcount:
             return
-    insert_once(
+    if insert_once(
         engine,
         rate_limits,
         installation_id=installation_id,
         blocked_until=until,
         reason=reason[:200],
-    )
+    ):
+        return
+    # Another worker inserted the row meanwhile (two rate limits at once): keep the later.
+    with engine.begin() as conn:
+        conn.execute(later.values(blocked_until=until, reason=reason[:200]))
 
 
 def recent_writes(engine: Engine, installation_id: int, *, since: dt.datetime) -> list[dt.datetime]:

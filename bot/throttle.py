@@ -104,18 +104,56 @@ def is_content_creating(request: httpx.Request) -> bool:
     return True
 
 
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    # githubkit wraps what fails inside a send (the token exchange of the auth flow) in a
+    # RequestError: the rate limit is its cause.
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
 def told_wait(exc: BaseException) -> dt.datetime | None:
     """Until when a failed job should wait, when what failed it was "not now"; else None."""
-    now = store.utcnow()
-    if isinstance(exc, RetryLater):
-        return exc.at
-    if isinstance(exc, RateLimitExceeded):
-        return now + max(exc.retry_after, dt.timedelta(seconds=1))
     from bot.github import GraphQLRateLimited  # bot.github imports this module
 
-    if isinstance(exc, GraphQLRateLimited):
-        return now + MINUTE  # GraphQL's limit says no time: GitHub asks for at least a minute
+    now = store.utcnow()
+    for cause in _causes(exc):
+        if isinstance(cause, RetryLater):
+            return cause.at
+        if isinstance(cause, RateLimitExceeded):
+            return now + max(cause.retry_after, dt.timedelta(seconds=1))
+        if isinstance(cause, GraphQLRateLimited):
+            return now + MINUTE  # GraphQL's limit says no time: GitHub asks for a minute
     return None
+
+
+def _told(response: httpx.Response) -> tuple[dt.datetime, str] | None:
+    """Until when ``response`` asks the installation to wait, and why; None: it does not."""
+    now = store.utcnow()
+    remaining = response.headers.get("x-ratelimit-remaining")
+    reset = response.headers.get("x-ratelimit-reset", "")
+    if response.status_code in (403, 429):
+        retry_after = response.headers.get("retry-after", "")
+        if retry_after.isdigit():
+            wait = dt.timedelta(seconds=max(int(retry_after), 1))
+            return now + wait, f"{response.status_code} with retry-after {retry_after}"
+        if remaining == "0" and reset.isdigit():
+            return _epoch(reset), f"{response.status_code}: no requests left until the reset"
+        response.read()
+        if "secondary rate limit" in response.text.lower():
+            return now + MINUTE, f"{response.status_code}: secondary rate limit, no time given"
+        return None
+    if remaining == "0" and reset.isdigit():
+        resource = response.headers.get("x-ratelimit-resource", "core")
+        return _epoch(reset), f"no {resource} requests left until the reset"
+    return None
+
+
+def _epoch(seconds: str) -> dt.datetime:
+    return dt.datetime.fromtimestamp(int(seconds), tz=dt.UTC)
 
 
 class InstallationGate:
@@ -134,10 +172,12 @@ class InstallationGate:
 
         Raises :class:`RateLimited` when that is further away than :data:`MAX_INLINE_WAIT`.
         """
-        until = store.blocked_until(self.engine, self.installation_id)
-        if until is None:
-            return
-        _sleep_until(until, f"GitHub asked installation {self.installation_id} to wait")
+        # Read again after each sleep: another worker may have been told a longer wait since.
+        while True:
+            until = store.blocked_until(self.engine, self.installation_id)
+            if until is None or until <= store.utcnow():
+                return
+            _sleep_until(until, f"GitHub asked installation {self.installation_id} to wait")
 
     def block(self, until: dt.datetime, reason: str) -> None:
         """Remember that GitHub asked this installation to wait until ``until``."""
@@ -150,24 +190,18 @@ class InstallationGate:
         )
 
     def retry_decision(self, exc: GitHubException, count: int) -> RetryOption:
-        """githubkit's ``auto_retry``: record a rate limit for every worker, then decide."""
+        """githubkit's ``auto_retry``, also for a rate limit met by the token exchange."""
         from bot.github import retry_in_place  # bot.github imports this module
 
-        if isinstance(exc, RateLimitExceeded):
-            wait = max(exc.retry_after, dt.timedelta(seconds=1))
-            status = exc.response.status_code
-            self.block(store.utcnow() + wait, f"{type(exc).__name__} ({status})")
-        return retry_in_place(exc, count)
+        limited = next((c for c in _causes(exc) if isinstance(c, RateLimitExceeded)), None)
+        return retry_in_place(limited or exc, count)
 
     def on_response(self, response: httpx.Response) -> None:
-        """An httpx response hook: the last call of the hour also says when to stop."""
-        if response.headers.get("x-ratelimit-remaining") != "0":
-            return
-        reset = response.headers.get("x-ratelimit-reset", "")
-        if response.status_code < 400 and reset.isdigit():
-            until = dt.datetime.fromtimestamp(int(reset), tz=dt.UTC)
-            resource = response.headers.get("x-ratelimit-resource", "core")
-            self.block(until, f"no {resource} requests left until the reset")
+        """An httpx response hook (every response, the token exchange's too): remember for
+        every worker what GitHub told, a wait or the last call before the reset."""
+        told = _told(response)
+        if told is not None:
+            self.block(*told)
 
     # --- content-creating calls ----------------------------------------------------------------
 
@@ -200,6 +234,8 @@ class _Throttler(BaseThrottler):
             yield
             return
         with self.gate.writing():
+            # Again: GitHub may have said "wait" while this call waited for its turn.
+            self.gate.wait_until_allowed()
             yield
 
     @contextlib.asynccontextmanager

@@ -33,7 +33,8 @@ import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
 from bot import handlers, health, manifest, metrics, migrate, store
@@ -123,7 +124,8 @@ def create_app(
         return value
 
     async def receive_webhook(request: Request) -> Response:
-        """Verify, store, enqueue, answer: 202 queued, 200 duplicate or ignored."""
+        """Verify, store, enqueue, answer: 202 queued, 200 duplicate or ignored, 503 when the
+        database cannot store it (a queue that is down does not refuse: see the sweeper)."""
         started = time.perf_counter()
         answer = _Answer()
         try:
@@ -264,9 +266,33 @@ async def _receive_webhook(rt: Runtime, request: Request, answer: _Answer) -> Re
     if not isinstance(payload, dict):
         return _error(400, "body is not a JSON object")
     with log_context(delivery_id=delivery_id, **payload_context(event, payload)):
-        return await _store_and_enqueue(
-            rt, _new_delivery(delivery_id, event, payload, body), answer
-        )
+        try:
+            return await _store_and_enqueue(
+                rt, _new_delivery(delivery_id, event, payload, body), answer
+            )
+        except (DBAPIError, PoolTimeout) as exc:
+            if isinstance(exc, IntegrityError):  # a bug of ours, not an outage
+                raise
+            # Not known to be stored, so not accepted: a non-2xx answer makes GitHub mark the
+            # delivery failed, and its redelivery (our sweeper's request, or "Redeliver", same
+            # id) brings it back once the database answers. Should the commit have landed and
+            # only its answer been lost, the redelivery is a duplicate (200) and the stored
+            # delivery is enqueued by the sweeper. A 500 would tell the operator it is a bug.
+            answer.outcome = "unavailable"
+            log.warning(
+                "delivery %s refused: database unavailable (%s)",
+                delivery_id,
+                health.describe_error(exc),
+            )
+            return JSONResponse(
+                {
+                    "delivery": delivery_id,
+                    "status": "unavailable",
+                    "reason": "database",
+                    "detail": "the database is unavailable: delivery not stored, redeliver it",
+                },
+                status_code=503,
+            )
 
 
 async def _store_and_enqueue(rt: Runtime, delivery: store.NewDelivery, answer: _Answer) -> Response:
@@ -311,6 +337,7 @@ async def _store_and_enqueue(rt: Runtime, delivery: store.NewDelivery, answer: _
         except Exception:
             # Stored is what counts: the sweeper enqueues it again.
             log.exception("delivery %s stored but not enqueued", delivery_id)
+            await run_in_threadpool(_due_now, rt.engine, [delivery_id])
     if answer.outcome != "redelivered":
         answer.outcome = "queued"
         log.info("delivery %s (%s.%s) queued", delivery_id, delivery.event, delivery.action)
@@ -415,7 +442,23 @@ class DeliveryWriter:
             except Exception:
                 # Stored is what counts: the sweeper enqueues them again.
                 log.exception("deliveries %s stored but not enqueued", ", ".join(ids))
+                _due_now(self.engine, ids)
         return inserted
+
+
+def _due_now(engine: Engine, delivery_ids: list[str]) -> None:
+    """Make stored deliveries whose job could not be enqueued (the queue is down) due at the
+    sweeper's next run, rather than after the lease they were stored with: the sweeper takes
+    a queued delivery only once its ``lease_until`` passed, ``SSOT_JOB_LEASE_SECONDS`` (10
+    minutes by default) after it arrived."""
+    try:
+        store.postpone_requeue(engine, delivery_ids, until=store.utcnow())
+    except Exception as exc:  # stored all the same: the sweeper takes them after the lease
+        log.warning(
+            "deliveries %s not enqueued, not marked due either (%s)",
+            ", ".join(delivery_ids),
+            health.describe_error(exc),
+        )
 
 
 def _settle(settled: list[tuple[asyncio.Future[bool], bool | BaseException]]) -> None:

@@ -13,6 +13,7 @@ within the test's time.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -157,33 +158,43 @@ def test_the_same_delivery_posted_ten_times_is_stored_and_checked_once(
         assert len(world.state.calls_matching(method="POST", path="/check-runs")) == 1
 
 
-def test_a_burst_of_pushes_gets_one_check_per_latest_head_and_no_stale_failure(
+def test_a_burst_of_fifty_prs_gets_one_check_per_latest_head_and_no_stale_failure(
     cluster: Callable[..., Any],
 ) -> None:
-    """Ten PRs, three heads each (opened, then two synchronize), the deliveries posted back
-    to back, in order per PR, to two workers. The first two heads add a blocking finding, the
-    last one does not: every latest head gets exactly one completed, successful check run;
-    a superseded head has no check run or a neutral/skipped one, never a failure."""
-    with cluster(job_retry_seconds=1) as world:
+    """Fifty PRs, three heads each (opened, then two synchronize), the 150 deliveries posted
+    within about a second by 16 concurrent senders, two workers of two threads. The first two
+    heads add a blocking finding, the last one does not: every latest head gets exactly one
+    completed, successful check run; a superseded head has no check run or a neutral/skipped
+    one, never a failure. The fake refuses any two content-creating calls of the installation
+    in flight at once, and never has to. (The per-minute content budget is off here: 50 PRs
+    need more than GitHub's 80 writes a minute; the budget has its own tests.)"""
+    with cluster(github_writes_per_minute=0, github_writes_per_hour=0) as world:
+        world.faults.serial_content_creation = True
         world.start_web()
         world.start_workers("worker-1", "worker-2")
         prs: list[tuple[PullRequest, list[str]]] = []
-        for i in range(10):
+        for i in range(50):
             pr = world.open(f"feature-{i}", {f"app/f{i}.py": BAD})
             heads = [pr.head_sha]
             heads.append(world.push_to(pr, {f"app/g{i}.py": BAD}))
             heads.append(world.push_to(pr, {f"app/f{i}.py": CLEAN, f"app/g{i}.py": CLEAN}))
             prs.append((pr, heads))
-        assert all(world.state.pull(world.repo, pr.number).head_sha == h[-1] for pr, h in prs)
-        deliveries: list[str] = []
-        for round_ in range(3):  # round by round: each PR's deliveries stay in order
-            for pr, heads in prs:
-                delivery = f"burst-{pr.number}-{round_}"
-                world.post_pull(
-                    "opened" if round_ == 0 else "synchronize", pr, heads[round_], delivery
-                )
-                deliveries.append(delivery)
-        wait_for(lambda: world.all_done(deliveries), 50, "every delivery to be done")
+        posts = [
+            (
+                "opened" if round_ == 0 else "synchronize",
+                pr,
+                heads[round_],
+                f"burst-{pr.number}-{round_}",
+            )
+            for round_ in range(3)
+            for pr, heads in prs
+        ]
+        deliveries = [post[3] for post in posts]
+        started = time.monotonic()
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(lambda post: world.post_pull(*post), posts))
+        posted_in = time.monotonic() - started
+        wait_for(lambda: world.all_done(deliveries), 150, "every delivery to be done")
 
         for pr, heads in prs:
             [latest] = world.runs_of(heads[-1])
@@ -200,34 +211,81 @@ def test_a_burst_of_pushes_gets_one_check_per_latest_head_and_no_stale_failure(
                         run.conclusion,
                     )
             assert world.state.reviews_for(world.repo, pr.number) == []  # nothing to say
+        installation = world.installation.id
+        assert world.faults.burst_rejections[installation] == 0
+        assert world.faults.peak_concurrent_content_creating[installation] == 1
         shares = [world.done_by("worker-1"), world.done_by("worker-2")]
         assert sorted(shares[0] + shares[1]) == sorted(deliveries)
         assert all(shares), "both workers took part in the burst"
+        assert posted_in < 5, f"150 deliveries took {posted_in:.1f} s to post"
 
 
-def test_every_pr_gets_its_check_run_through_502s_and_a_rate_limit(
+def told_waits(world: World) -> list[tuple[float, float, str]]:
+    """``(when the App learnt it, until, reason)`` of each wait GitHub told, from the workers'
+    logs (bot.throttle logs each one as it records it for every worker)."""
+    told = []
+    for name in world.processes:
+        for line in world.log(name).splitlines():
+            if not line.startswith("{") or "to wait until" not in line:
+                continue
+            record = json.loads(line)
+            learnt = dt.datetime.fromisoformat(record["time"]).timestamp()
+            until = record["message"].split("to wait until ")[1].split(" ")[0]
+            told.append((learnt, dt.datetime.fromisoformat(until).timestamp(), record["message"]))
+    return told
+
+
+def calls_while_told_to_wait(calls: list[Any], told: list[tuple[float, float, str]]) -> list[str]:
+    """Calls started after the App learnt of a wait and before its end (50 ms of slack for
+    the clocks of two processes)."""
+    return [
+        f"{c.method} {c.path} {c.started_at - learnt:.2f} s after: {why}"
+        for learnt, until, why in told
+        for c in calls
+        if learnt + 0.05 < c.started_at < until - 0.05
+    ]
+
+
+def test_every_pr_gets_its_result_through_5xx_and_rate_limits_within_the_told_limits(
     cluster: Callable[..., Any],
 ) -> None:
-    """The fake GitHub answers 502 to the next six calls, then 429 with ``retry-after: 1``
-    to one: calls are retried in place once, jobs whose retry failed too are retried with
-    back-off (1 s, 2 s, ...), and each of the four PRs still gets exactly one completed
-    check run and one review. (An attempt fails only when a call and its retry both meet a
-    fault, so seven faults fail a delivery at most three times; up to 8 attempts allowed.)"""
-    with cluster(job_retry_seconds=1, job_max_attempts=8) as world:
+    """Six PRs, two workers. The fake GitHub answers 502 to six calls, then a 403 rate limit
+    (wait 1 s), two secondary rate limits on check runs (wait 2 s), and a 429 asking for 12 s
+    (longer than a job sleeps: the job is postponed). It also refuses overlapping content-
+    creating calls and more than 20 of them a minute, the App's budget being 20 too.
+
+    Every PR gets exactly one completed check run and one review; no call of the
+    installation starts once the App has learnt that GitHub said to wait (a call already in
+    flight, or sent by a worker that had not heard yet, is GitHub's to refuse, as it would
+    be against GitHub itself); the fake never had to refuse a write for overlap or budget."""
+    with cluster(job_retry_seconds=1, job_max_attempts=8, github_writes_per_minute=20) as world:
+        faults = world.faults
+        faults.serial_content_creation = True
+        faults.content_creation_limit_per_minute = 20
         world.start_web()
         world.start_workers("worker-1", "worker-2")
-        pulls = [world.open(f"feature-{i}", {f"app/f{i}.py": BAD}) for i in range(4)]
-        world.server.faults.server_error(6, status=502)
-        world.server.faults.rate_limit(1, retry_after=1)
+        pulls = [world.open(f"feature-{i}", {f"app/f{i}.py": BAD}) for i in range(6)]
+        faults.server_error(6, status=502)
+        faults.rate_limit(1, retry_after=1, status=403)
+        faults.secondary_rate_limit(2, retry_after=2, path="/check-runs")
+        faults.rate_limit(1, retry_after=12)
         deliveries = []
         for pr in pulls:
             world.post_pull("opened", pr, pr.head_sha, f"flaky-{pr.number}")
             deliveries.append(f"flaky-{pr.number}")
-        wait_for(lambda: world.all_done(deliveries), 50, "every delivery to be done")
+        wait_for(lambda: world.all_done(deliveries), 120, "every delivery to be done")
 
-        assert world.server.faults.pending == 0
-        faults = [c.fault for c in world.state.calls if c.fault in ("502", "429")]
-        assert faults.count("502") == 6 and faults.count("429") == 1
+        assert faults.pending == 0
+        calls = world.state.calls_matching(installation_id=world.installation.id)
+        labels = [c.fault for c in world.state.calls if c.fault]  # App-level calls too
+        assert sorted(labels) == sorted(["502"] * 6 + ["403", "secondary", "secondary", "429"])
+        told = told_waits(world)
+        assert len(told) >= 4, told  # the 403, the two secondary limits, the 429
+        assert calls_while_told_to_wait(calls, told) == []
+        installation = world.installation.id
+        assert faults.burst_rejections[installation] == 0
+        assert faults.peak_concurrent_content_creating[installation] == 1
+        assert faults.peak_content_creation_per_minute(installation) <= 20
         for pr in pulls:
             [run] = world.runs_of(pr.head_sha)
             assert run.status == "completed" and run.conclusion == "failure"
