@@ -44,7 +44,6 @@ sys.path.insert(0, str(REPO))
 import httpx  # noqa: E402
 
 from bot import store  # noqa: E402
-from bot.checks import CHECK_NAME  # noqa: E402
 from bot.fake_github import PullRequest, Repository  # noqa: E402
 from bot.fake_github.cluster import Cluster, ClusterError, unreachable, wait_for  # noqa: E402
 
@@ -71,6 +70,8 @@ class Result:
     prs: int
     seconds: float  # first post -> every check run completed
     calls: int  # API calls of the jobs, to the last review
+    writes: int  # of which content-creating (serialised per installation, within budget)
+    installations: int
     failures: int  # check runs not concluded "failure" (every PR has a finding)
     reviews: int
     retried: int  # deliveries that took more than one attempt (back-off: 30 s, 60 s, ...)
@@ -80,21 +81,26 @@ class Result:
         return self.prs / self.seconds * 60
 
 
-def repository(cluster: Cluster, prs: int) -> Repository:
-    """The base branch: the policy, and 3 modules per PR (unique: no blob cache hit)."""
+def repositories(cluster: Cluster, prs: int, installations: int) -> list[Repository]:
+    """One repository per installation (the first is the cluster's own, the others are new
+    accounts): the policy, and 3 modules per PR (unique: no blob cache hit)."""
     files: dict[str, str | bytes | None] = {
         f"app/svc_{i}_{j}.py": module(f"{i}-{j}") for i in range(prs) for j in range(FILES_PER_PR)
     }
     files[".github/ssot.toml"] = POLICY
     files["README.md"] = "# Hello\n"
-    return cluster.create_repo(f"repo-{cluster.tag}", files)
+    owners = [cluster.owner] + [
+        cluster.add_installation(f"tenant-{n}").account.login for n in range(1, installations)
+    ]
+    return [cluster.create_repo(f"repo-{cluster.tag}", files, owner=owner) for owner in owners]
 
 
-def open_prs(cluster: Cluster, repo: Repository, prs: int) -> list[PullRequest]:
-    """``prs`` pull requests, each adding the deprecated import to its 3 modules."""
+def open_prs(cluster: Cluster, repos: list[Repository], prs: int) -> list[PullRequest]:
+    """``prs`` pull requests, round robin over ``repos``, each adding the deprecated import to
+    its 3 modules."""
     return [
         cluster.open_pr(
-            repo,
+            repos[i % len(repos)],
             f"feature-{i}",
             {f"app/svc_{i}_{j}.py": LEGACY + module(f"{i}-{j}") for j in range(FILES_PER_PR)},
         )
@@ -103,21 +109,28 @@ def open_prs(cluster: Cluster, repo: Repository, prs: int) -> list[PullRequest]:
 
 
 def measure(
-    workers: int, threads: int, prs: int, latency: float, timeout: float, tmp: Path
+    workers: int,
+    threads: int,
+    prs: int,
+    installations: int,
+    latency: float,
+    timeout: float,
+    tmp: Path,
 ) -> Result:
     cluster = Cluster(tmp, postgres_url=POSTGRES, redis_url=REDIS_URL, latency=latency)
     try:
         with cluster.running():
             cluster.start_web()
             cluster.start_workers(*(f"worker-{i + 1}" for i in range(workers)), threads=threads)
-            repo = repository(cluster, prs)
-            pulls = open_prs(cluster, repo, prs)
+            repos = repositories(cluster, prs, installations)
+            pulls = open_prs(cluster, repos, prs)
+            targets = [(repos[i % len(repos)], pr) for i, pr in enumerate(pulls)]
             bodies = [
                 (
                     json.dumps(cluster.pr_payload("opened", repo, pr, pr.head_sha)).encode(),
-                    f"bench-{cluster.tag}-{pr.number}",
+                    f"bench-{cluster.tag}-{i}",
                 )
-                for pr in pulls
+                for i, (repo, pr) in enumerate(targets)
             ]
             deliveries = [delivery for _, delivery in bodies]
             heads = {pr.head_sha for pr in pulls}
@@ -138,7 +151,7 @@ def measure(
             completed: set[str] = set()
             checked = started
             while True:
-                runs = cluster.state.check_runs_for(repo, name=CHECK_NAME)
+                runs = [r for repo in repos for r in cluster.state.check_runs_for(repo)]
                 completed = {r.head_sha for r in runs if r.status == "completed"} & heads
                 if len(completed) == len(heads):
                     break
@@ -165,15 +178,19 @@ def measure(
                 remaining,
                 "every delivery to be done after its check run was completed",
             )
-            runs = cluster.state.check_runs_for(repo, name=CHECK_NAME)
+            runs = [r for repo in repos for r in cluster.state.check_runs_for(repo)]
             return Result(
                 workers=workers,
                 threads=threads,
                 prs=prs,
                 seconds=seconds,
                 calls=len(cluster.state.calls),
+                writes=sum(1 for c in cluster.state.calls if c.content_creating),
+                installations=installations,
                 failures=sum(1 for r in runs if r.conclusion != "failure"),
-                reviews=sum(len(cluster.state.reviews_for(repo, pr.number)) for pr in pulls),
+                reviews=sum(
+                    len(cluster.state.reviews_for(repo, pr.number)) for repo, pr in targets
+                ),
                 retried=cluster.retried(deliveries),
             )
     except ClusterError:
@@ -183,15 +200,16 @@ def measure(
 
 def table(rows: list[Result]) -> str:
     head = (
-        "| workers | threads each | PRs | seconds | checks per minute | API calls "
-        "| reviews | jobs retried | speed-up |"
+        "| workers | threads each | installations | PRs | seconds | checks per minute "
+        "| API calls | of which writes | reviews | jobs retried | speed-up |"
     )
-    lines = [head, "|" + "---|" * 9]
+    lines = [head, "|" + "---|" * 11]
     base = rows[0].per_minute if rows else 1.0
     for r in rows:
         lines.append(
-            f"| {r.workers} | {r.threads} | {r.prs} | {r.seconds:.2f} | {r.per_minute:.1f} | "
-            f"{r.calls} | {r.reviews} | {r.retried} | {r.per_minute / base:.2f}x |"
+            f"| {r.workers} | {r.threads} | {r.installations} | {r.prs} | {r.seconds:.2f} | "
+            f"{r.per_minute:.1f} | {r.calls} | {r.writes} | {r.reviews} | {r.retried} | "
+            f"{r.per_minute / base:.2f}x |"
         )
     return "\n".join(lines)
 
@@ -204,6 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--prs", type=int, default=20, help=f"pull requests per run (<= {MAX_PRS})")
     parser.add_argument("--workers", default="1,2", help="worker process counts, e.g. 1,2")
+    parser.add_argument(
+        "--installations",
+        type=int,
+        default=4,
+        help="accounts the PRs are spread over (4): each has GitHub's limits of its own",
+    )
     parser.add_argument("--threads", type=int, default=2, help="threads per worker (default 2)")
     parser.add_argument("--latency", type=float, default=0.05, help="seconds per API call")
     parser.add_argument("--timeout", type=float, default=180, help="seconds per run at most")
@@ -229,7 +253,15 @@ def main(argv: list[str] | None = None) -> int:
             run_dir.mkdir(parents=True, exist_ok=True)
             try:
                 rows.append(
-                    measure(workers, args.threads, args.prs, args.latency, args.timeout, run_dir)
+                    measure(
+                        workers,
+                        args.threads,
+                        args.prs,
+                        args.installations,
+                        args.latency,
+                        args.timeout,
+                        run_dir,
+                    )
                 )
             except ClusterError as exc:
                 error = str(exc)
@@ -253,6 +285,15 @@ def main(argv: list[str] | None = None) -> int:
                 "were retried after the back-off (30 s): the seconds include it (the error is "
                 "in the worker's log: --keep DIR)"
             )
+    if rows and rows[0].writes:
+        per_check = rows[0].writes / rows[0].prs
+        print(
+            f"\nContent-creating calls per check: {per_check:.1f}. GitHub's budget of 80 a minute "
+            f"and 500 an hour per installation (SSOT_GITHUB_WRITES_PER_MINUTE/_PER_HOUR) caps "
+            f"one installation at about {80 / per_check:.0f} checks a minute and "
+            f"{500 / per_check:.0f} an hour, whatever the number of workers; more workers "
+            "serve more installations at once."
+        )
     if error:
         print(f"\nSTOPPED: {error}")
         return 1

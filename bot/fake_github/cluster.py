@@ -129,6 +129,7 @@ class Cluster:
         self.state = FakeGitHubState.for_app(self.keys)
         self.installation: Installation = self.state.create_installation(owner, account_type="User")
         self.owner = owner
+        self.installations = {owner.lower(): self.installation}
         self.faults = Faults(latency=latency)
         self.settings = {k: str(v) for k, v in (settings or {}).items()}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -288,9 +289,18 @@ class Cluster:
 
     # --- the repository, pull requests and webhooks -----------------------------------------
 
-    def create_repo(self, name: str, files: Mapping[str, str | bytes | None]) -> Repository:
+    def add_installation(self, owner: str) -> Installation:
+        """Install the App on one more account (a tenant of its own: its own limits)."""
+        installation = self.state.create_installation(owner, account_type="User")
+        self.installations[owner.lower()] = installation
+        return installation
+
+    def create_repo(
+        self, name: str, files: Mapping[str, str | bytes | None], *, owner: str | None = None
+    ) -> Repository:
+        """A repository of ``owner`` (default: the first installation's account)."""
         return self.state.create_repo(
-            self.owner, name, files=dict(files), default_branch="master", owner_type="User"
+            owner or self.owner, name, files=dict(files), default_branch="master", owner_type="User"
         )
 
     def open_pr(
@@ -310,7 +320,7 @@ class Cluster:
         """A real ``pull_request`` payload, pointed at ``pr`` at ``head_sha``."""
         data: dict[str, Any] = json.loads(PULL_REQUEST_PAYLOAD.read_bytes())
         data["action"] = action
-        data["installation"]["id"] = self.installation.id
+        data["installation"]["id"] = self.installations[repo.owner.login.lower()].id
         data["number"] = pr.number
         pull = data["pull_request"]
         pull["number"] = pr.number
