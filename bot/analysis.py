@@ -35,7 +35,11 @@ def analyse_pull(pull: PullContext, context: JobContext) -> ChangeResult:
     if pull.policy is None:
         raise ValueError("no policy: nothing to analyse")
     policy = pull.policy.policy
-    cache = pull.cache if pull.cache is not None else BlobCache(context.engine, policy)
+    cache = (
+        pull.cache
+        if pull.cache is not None
+        else BlobCache(context.engine, policy, pull.installation_id)
+    )
     pull.cache = cache
 
     def lookup(blob_id: str, path: str, data: bytes) -> list[Finding]:

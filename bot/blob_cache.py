@@ -1,6 +1,8 @@
 """Findings per git blob, stored in the database: an unchanged blob is never analysed twice.
 
-The key is (policy digest + engine version, blob sha, path). The path is part of it because
+The key is (installation, policy digest + engine version, blob sha, path). The installation
+is part of it because an entry quotes the code it was found in: it belongs to that tenant,
+and is deleted with it. The path is part of it because
 findings depend on where a file lives (test or source scope, ``allowed_in``, the module name
 that resolves relative imports); the same content at the same path, in any commit, pull
 request or default-branch scan, is a hit.
@@ -63,9 +65,10 @@ class Entry:
 class BlobCache:
     """Read many keys in one query, then look up and add entries; :meth:`save` writes them."""
 
-    def __init__(self, engine: Engine, policy: Policy) -> None:
+    def __init__(self, engine: Engine, policy: Policy, installation_id: int) -> None:
         self.engine = engine
         self.key = policy_key(policy)
+        self.installation_id = installation_id
         self._found: dict[BlobPath, Entry] = {}
         self._new: dict[BlobPath, Entry] = {}
 
@@ -75,7 +78,7 @@ class BlobCache:
         if not wanted:
             return
         by_hash = {(sha, path_hash(path)): (sha, path) for sha, path in wanted}
-        rows = store.get_blob_findings(self.engine, self.key, list(by_hash))
+        rows = store.get_blob_findings(self.engine, self.installation_id, self.key, list(by_hash))
         for hashed, data in rows.items():
             self._found[by_hash[hashed]] = Entry.decode(data)
 
@@ -97,7 +100,9 @@ class BlobCache:
         if not self._new:
             return 0
         rows = [(sha, path_hash(path), entry.encode()) for (sha, path), entry in self._new.items()]
-        store.put_blob_findings(self.engine, self.key, rows, now=store.utcnow())
+        store.put_blob_findings(
+            self.engine, self.installation_id, self.key, rows, now=store.utcnow()
+        )
         self._found.update(self._new)
         count = len(self._new)
         self._new = {}

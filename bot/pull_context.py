@@ -269,7 +269,7 @@ def _load_policy_and_blobs(pull: PullContext, context: JobContext) -> None:
             base_info[f.base_path] = info
         files.append(dataclasses.replace(f, base_sha=None if info is None else info.oid))
     pull.files = files
-    cache = BlobCache(context.engine, policy)
+    cache = BlobCache(context.engine, policy, pull.installation_id)
     pull.cache = cache
     cache.load(
         [(info.oid, path) for path, info in base_info.items()]

@@ -85,7 +85,7 @@ def refresh(
             and is_python(e.get("path"))
             and not policy.excluded.match(e["path"])
         ]
-        findings = scan_blobs(gh, owner, repo, commit_sha, blobs, policy, context)
+        findings = scan_blobs(gh, owner, repo, commit_sha, blobs, policy, context, installation_id)
         result = store.RepoTotals(
             policy_key=policy_key(policy),
             commit_sha=commit_sha,
@@ -109,9 +109,10 @@ def scan_blobs(
     blobs: Sequence[tuple[str, str, int]],
     policy: Policy,
     context: JobContext,
+    installation_id: int,
 ) -> list[Finding]:
     """Findings of ``(path, blob sha, size)`` at ``commit_sha``, cached blobs not read."""
-    cache = BlobCache(context.engine, policy)
+    cache = BlobCache(context.engine, policy, installation_id)
     cache.load((sha, path) for path, sha, _ in blobs)
     findings: list[Finding] = []
     missing: list[tuple[str, str, int]] = []

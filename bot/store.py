@@ -115,12 +115,14 @@ accepted_findings = sa.Table(
     sa.UniqueConstraint("installation_id", "repo", "pr", "fingerprint", name="accepted_once"),
 )
 
-# Findings of one git blob at one path under one policy (and engine version): a blob is
-# content-addressed, so a row never goes stale. ``findings`` is the JSON that
-# bot.blob_cache encodes (the findings, with the fixes proven so far).
+# Findings of one git blob at one path under one policy (and engine version), for one
+# installation: a blob is content-addressed, so a row never goes stale. ``findings`` is the
+# JSON that bot.blob_cache encodes (the findings, with the fixes proven so far): it quotes the
+# installation's code, so it is the installation's, and goes when it uninstalls.
 blob_findings = sa.Table(
     "blob_findings",
     metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("policy_key", sa.String(64), primary_key=True),
     sa.Column("blob_sha", sa.String(64), primary_key=True),
     sa.Column("path_hash", sa.String(32), primary_key=True),
@@ -648,7 +650,6 @@ def delete_installation(
 
     ``keep_delivery``: the id of the delivery being processed (the ``installation.deleted``
     one), kept so that its job can record its outcome and a redelivery stays one effect.
-    ``blob_findings`` belongs to no installation (content-addressed, see above): it stays.
     """
     with engine.begin() as conn:
         for table in metadata.sorted_tables:
@@ -735,9 +736,9 @@ _CHUNK = 400  # keys per IN (...) query: well under SQLite's bound-parameter lim
 
 
 def get_blob_findings(
-    engine: Engine, policy_key: str, keys: Sequence[BlobKey]
+    engine: Engine, installation_id: int, policy_key: str, keys: Sequence[BlobKey]
 ) -> dict[BlobKey, bytes]:
-    """The stored findings JSON of each key found under ``policy_key``."""
+    """The stored findings JSON of each key found for the installation under ``policy_key``."""
     c = blob_findings.c
     found: dict[BlobKey, bytes] = {}
     wanted = sorted(set(keys))
@@ -747,7 +748,9 @@ def get_blob_findings(
             shas = {sha for sha, _ in chunk}
             rows = conn.execute(
                 sa.select(c.blob_sha, c.path_hash, c.findings).where(
-                    c.policy_key == policy_key, c.blob_sha.in_(shas)
+                    c.installation_id == installation_id,
+                    c.policy_key == policy_key,
+                    c.blob_sha.in_(shas),
                 )
             ).all()
             keep = set(chunk)
@@ -760,6 +763,7 @@ def get_blob_findings(
 
 def put_blob_findings(
     engine: Engine,
+    installation_id: int,
     policy_key: str,
     rows: Sequence[tuple[str, str, bytes]],
     *,
@@ -774,6 +778,7 @@ def put_blob_findings(
         chunk = rows[start : start + _CHUNK]
         values = [
             {
+                "installation_id": installation_id,
                 "policy_key": policy_key,
                 "blob_sha": sha,
                 "path_hash": path_hash,
@@ -787,6 +792,7 @@ def put_blob_findings(
                 for sha, path_hash, _ in chunk:
                     conn.execute(
                         blob_findings.delete().where(
+                            c.installation_id == installation_id,
                             c.policy_key == policy_key,
                             c.blob_sha == sha,
                             c.path_hash == path_hash,

@@ -21,11 +21,7 @@ REPO = {GONE: "gone/repo", KEPT: "kept/repo"}
 
 # Tables whose rows belong to no installation, and why. Adding a table to bot/store.py
 # without an ``installation_id`` column makes the test below fail until it is listed here.
-SHARED = {
-    # Findings of a git blob (content-addressed by sha, path hash and policy key): a pure
-    # cache, identical whoever asks; it holds no installation, repository or user.
-    "blob_findings",
-}
+SHARED: dict[str, str] = {}  # none: every table's rows belong to one installation
 KEYED_BY_ID = {"installations"}  # its ``id`` is the installation id
 
 
@@ -75,7 +71,9 @@ def fill(engine: Engine, installation_id: int) -> None:
         reason="ok",
         now=now,
     )
-    store.put_blob_findings(engine, "policy", [(f"sha{installation_id}", "path", b"[]")], now=now)
+    store.put_blob_findings(
+        engine, installation_id, "policy", [("same-blob", "path", b"[]")], now=now
+    )
     store.save_repo_totals(
         engine,
         installation_id=installation_id,
