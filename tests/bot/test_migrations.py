@@ -176,6 +176,13 @@ def _postgres_or_skip() -> None:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A URL to PostgreSQL's database ``test``, in a schema of its own (dropped afterwards)."""
+    yield from postgres_schema()
+
+
+def postgres_schema() -> Iterator[str]:
+    """Yield a URL to a new schema of PostgreSQL's database ``test``; drop it afterwards.
+
+    Skips the test, saying why, when PostgreSQL is not reachable."""
     _postgres_or_skip()
     schema = f"ssot_test_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(POSTGRES)

@@ -13,7 +13,6 @@ import datetime as dt
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from githubkit.exception import RateLimitExceeded
-from test_migrations import POSTGRES
+from test_migrations import postgres_schema
 
 from bot import github, store
 from bot.fake_github import FakeGitHubServer, FakeGitHubState, Repository, make_app_keypair
@@ -231,31 +230,12 @@ for i in range(6):
 """
 
 
-def _postgres_schema_url() -> Iterator[str]:
-    admin = sa.create_engine(POSTGRES, connect_args={"connect_timeout": 3})
-    try:
-        with admin.begin() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except Exception as exc:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432 (database test): {exc}")
-    schema = f"ssot_throttle_{uuid.uuid4().hex[:10]}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{POSTGRES}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'shared' / 'ssot.db'}"
     else:
-        yield from _postgres_schema_url()
+        yield from postgres_schema()
 
 
 def test_processes_sharing_the_database_create_content_one_at_a_time(
