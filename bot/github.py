@@ -269,6 +269,11 @@ def graphql(
     answer = response.json()
     errors: list[dict[str, Any]] = list(answer.get("errors") or [])
     if any(e.get("type") in ("RATE_LIMITED", "RATE_LIMIT") for e in errors):
+        # A 200 that no response hook reads as a limit: tell the installation's gate here,
+        # so that every worker waits (GitHub gives no time: at least a minute).
+        gate = getattr(gh.config.throttler, "gate", None)
+        if isinstance(gate, throttle.InstallationGate):
+            gate.block(dt.datetime.now(dt.UTC) + throttle.MINUTE, "GraphQL RATE_LIMITED")
         raise GraphQLRateLimited(errors)
     data = answer.get("data")
     if not isinstance(data, dict):

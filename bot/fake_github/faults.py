@@ -19,7 +19,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Literal
 
-FaultKind = Literal["error", "rate_limit", "secondary_rate_limit"]
+FaultKind = Literal["error", "rate_limit", "secondary_rate_limit", "graphql_rate_limit"]
 
 SECONDARY_MESSAGE = (
     "You have exceeded a secondary rate limit. Please wait a few minutes before you try "
@@ -155,6 +155,13 @@ class Faults:
             )
         )
 
+    def graphql_rate_limit(self, count: int = 1) -> None:
+        """The next ``count`` GraphQL calls answer 200 with a ``RATE_LIMITED`` error and no data
+        (GraphQL's own points limit: no header says how long to wait)."""
+        self._add(
+            InjectedFault("graphql_rate_limit", 200, count, None, re.compile(r"graphql$"), "POST")
+        )
+
     def reset(self) -> None:
         """Drop queued faults, latency, limits and counters."""
         with self._lock:
@@ -194,6 +201,14 @@ class Faults:
                 {"message": "Server Error" if fault.status == 500 else "Bad Gateway"},
                 {},
                 str(fault.status),
+            )
+        if fault.kind == "graphql_rate_limit":
+            message = f"API rate limit exceeded for installation ID {installation_id}."
+            return FaultAnswer(
+                200,
+                {"data": None, "errors": [{"type": "RATE_LIMITED", "message": message}]},
+                {},
+                "graphql_rate_limit",
             )
         retry_after = str(fault.retry_after or 1)
         if fault.kind == "rate_limit":

@@ -176,6 +176,19 @@ def test_a_short_told_wait_is_slept_and_the_call_made_once(setup: Setup) -> None
     assert len(setup.state.check_runs_for(setup.repo)) == 1
 
 
+def test_a_graphql_rate_limit_holds_every_client_of_the_installation_a_minute(
+    setup: Setup,
+) -> None:
+    setup.server.faults.graphql_rate_limit(1)
+    with pytest.raises(github.GraphQLRateLimited):
+        github.graphql(setup.client(), "query { viewer { login } }")
+    calls = len(setup.state.calls)
+    with pytest.raises(RateLimited) as raised:
+        setup.client().request("GET", f"/repos/{setup.repo.full_name}")
+    assert len(setup.state.calls) == calls
+    assert 55 < (raised.value.at - store.utcnow()).total_seconds() <= 60
+
+
 def test_the_last_call_of_the_hour_stops_the_next_one_before_github_refuses_it(
     setup: Setup,
 ) -> None:
