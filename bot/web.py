@@ -49,6 +49,10 @@ MAX_HEADER_CHARS = 100  # a delivery GUID or an event name is far shorter (see b
 PARSE_IN_THREAD_BYTES = 1024 * 1024  # parse big payloads off the event loop
 SETUP_STATES_KEPT = 50
 WRITE_BATCH_MAX = 200  # deliveries stored in one transaction by the DeliveryWriter
+# GitHub gives up on a webhook after 10 s and counts it failed. A database that hangs (a
+# failover, packets dropped) must not make us answer later than that: past this deadline the
+# delivery is refused with a 503, and GitHub's redelivery brings it back.
+STORE_DEADLINE_SECONDS = 8.0
 
 
 class BodyTooLarge(Exception):
@@ -267,10 +271,11 @@ async def _receive_webhook(rt: Runtime, request: Request, answer: _Answer) -> Re
         return _error(400, "body is not a JSON object")
     with log_context(delivery_id=delivery_id, **payload_context(event, payload)):
         try:
-            return await _store_and_enqueue(
-                rt, _new_delivery(delivery_id, event, payload, body), answer
-            )
-        except (DBAPIError, PoolTimeout) as exc:
+            async with asyncio.timeout(STORE_DEADLINE_SECONDS):
+                return await _store_and_enqueue(
+                    rt, _new_delivery(delivery_id, event, payload, body), answer
+                )
+        except (DBAPIError, PoolTimeout, TimeoutError) as exc:
             if isinstance(exc, IntegrityError):  # a bug of ours, not an outage
                 raise
             # Not known to be stored, so not accepted: a non-2xx answer makes GitHub mark the
@@ -391,7 +396,10 @@ class DeliveryWriter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[bool] = loop.create_future()
         self._queue.put(_PendingWrite(delivery, now, requeue_at, loop, future))
-        return await future
+        # Shielded: a request that gives up (its deadline) leaves the write to finish; the
+        # callback takes the outcome nobody awaits any more, so it is not reported as lost.
+        future.add_done_callback(_consume)
+        return await asyncio.shield(future)
 
     def _run(self) -> None:
         stopping = False
@@ -459,6 +467,11 @@ def _due_now(engine: Engine, delivery_ids: list[str]) -> None:
             ", ".join(delivery_ids),
             health.describe_error(exc),
         )
+
+
+def _consume(future: asyncio.Future[bool]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _settle(settled: list[tuple[asyncio.Future[bool], bool | BaseException]]) -> None:

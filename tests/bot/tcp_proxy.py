@@ -5,6 +5,8 @@ connection to ``host:port``, two threads per connection. :meth:`TcpProxy.cut` cl
 open connection (both ends, so the server ends its sessions and rolls back their
 transactions) and closes the listening socket, so that new connections are refused at once,
 as by a host whose service is down; :meth:`TcpProxy.restore` listens again on the same port.
+:meth:`TcpProxy.hang` keeps every connection open but stops moving bytes (a network that
+drops packets, a server frozen mid-failover) until :meth:`TcpProxy.resume`.
 Standard library only.
 """
 
@@ -32,6 +34,8 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._accept_thread: threading.Thread | None = None
         self._open: set[socket.socket] = set()  # both ends of every live connection
+        self._flowing = threading.Event()  # cleared by hang(): bytes wait, nothing is lost
+        self._flowing.set()
 
     # --- life cycle -----------------------------------------------------------------------
 
@@ -66,6 +70,14 @@ class TcpProxy:
             _close(sock)
         if thread is not None:
             thread.join(ACCEPT_POLL_SECONDS * 5)
+
+    def hang(self) -> None:
+        """Stop moving bytes (connections stay open, new ones are accepted)."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        """Move the bytes again, those held back first."""
+        self._flowing.set()
 
     def restore(self) -> None:
         """Accept connections again, on the same port."""
@@ -139,6 +151,7 @@ class TcpProxy:
                 data = source.recv(CHUNK)
                 if not data:
                     break
+                self._flowing.wait()
                 sink.sendall(data)
         except OSError:
             pass

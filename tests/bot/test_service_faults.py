@@ -26,6 +26,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -450,6 +451,39 @@ def test_postgres_cut_off_for_seconds_refuses_with_503_and_finishes_every_job(
                 f"({time.monotonic() - started:.1f} s after the workers started); "
                 f"attempts > 1: {world.retried(s.ids)}; proxied connections: {proxy.accepted}"
             )
+
+
+def test_a_hung_database_gets_a_503_before_github_gives_up_and_loses_nothing(
+    tmp_path: Path,
+) -> None:
+    """PostgreSQL stops answering without closing anything (the proxy holds every byte: a
+    failover, a network dropping packets). Deliveries posted meanwhile are answered 503 within
+    the store deadline, before GitHub's 10 s, instead of never; once the database moves again,
+    their redelivery is accepted (202, or 200 "duplicate" when the held-back commit landed
+    after all) and each head gets exactly one check run."""
+    _skip_unless(unreachable(POSTGRES, REDIS_URL))
+    target = make_url(POSTGRES)
+    with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
+        through_proxy = target.set(port=proxy.port).render_as_string(hide_password=False)
+        with scenario(tmp_path, redis_url=REDIS_URL, app_postgres_url=through_proxy, count=6) as s:
+            world = s.world
+            for i in range(2):
+                assert s.post(i, "before").status == 202
+            proxy.hang()
+            started = time.monotonic()
+            with ThreadPoolExecutor(3) as pool:
+                during = list(pool.map(lambda i: s.post(i, "during"), range(2, 5)))
+            answered_in = time.monotonic() - started
+            proxy.resume()
+            for p in during:
+                assert p.status == 503, (p.id, p.status, p.body)
+                assert p.body["reason"] == "database"
+            assert answered_in < 10.0, f"answered after {answered_in:.1f} s: GitHub gave up"
+            assert len(s.redeliver_refused()) == 3
+            assert s.post(5, "after").status == 202
+            wait_done(world, s.ids, RECOVERY_SECONDS, "every delivery")
+            assert_one_effect_per_head(s)
+            assert_processes_survived(world)
 
 
 def test_a_worker_started_while_postgres_is_down_waits_for_it(tmp_path: Path) -> None:
