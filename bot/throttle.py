@@ -216,6 +216,8 @@ class InstallationGate:
                 _sleep_until(
                     slot, f"installation {self.installation_id} used its content-creation budget"
                 )
+            # Again: GitHub may have said "wait" while this call waited for its turn.
+            self.wait_until_allowed()
             now = store.utcnow()
             store.record_write(self.engine, self.installation_id, at=now, forget_before=now - HOUR)
             yield
@@ -234,8 +236,6 @@ class _Throttler(BaseThrottler):
             yield
             return
         with self.gate.writing():
-            # Again: GitHub may have said "wait" while this call waited for its turn.
-            self.gate.wait_until_allowed()
             yield
 
     @contextlib.asynccontextmanager
