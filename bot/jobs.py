@@ -316,13 +316,29 @@ class JobQueue:
         consumer.run()
 
     def _sweep_forever(self) -> None:
+        epoch: str | None = None
         while True:
             try:
-                self.requeue_due()
+                current = self.queue_epoch()
+                # A Redis that restarted kept nothing: every queued delivery lost its task,
+                # not only those whose lease has passed (up to SSOT_JOB_LEASE_SECONDS away).
+                restarted = epoch is not None and current != epoch
+                if restarted:
+                    log.warning("the job queue restarted: enqueuing every queued delivery again")
+                self.requeue_due(all_queued=restarted)
+                epoch = current
             except Exception:
                 # The database or the queue is down right now: the next sweep tries again.
                 log.exception("could not enqueue the pending deliveries; the sweeper will retry")
             time.sleep(self.settings.sweep_seconds)
+
+    def queue_epoch(self) -> str | None:
+        """What changes when the queue's server restarts (Redis's ``run_id``); None when the
+        queue is the embedded SQLite file, which keeps its tasks."""
+        storage = self.huey.storage
+        if isinstance(storage, RedisStorage):
+            return str(storage.conn.info("server")["run_id"])
+        return None
 
 
 @contextmanager

@@ -206,17 +206,23 @@ def _skip_unless(*reasons: str | None) -> None:
 
 @contextmanager
 def scenario(
-    tmp_path: Path, *, redis_url: str, app_postgres_url: str | None = None, count: int
+    tmp_path: Path,
+    *,
+    redis_url: str,
+    app_postgres_url: str | None = None,
+    count: int,
+    **settings: object,
 ) -> Iterator[Scenario]:
     """A running cluster with ``count`` pull requests opened (every other one adds a
-    blocking finding), web and workers started; the logs are printed if the test fails."""
+    blocking finding), web and workers started; the logs are printed if the test fails.
+    ``settings``: instead of those of :data:`SETTINGS`."""
     world = World(
         tmp_path,
         postgres_url=POSTGRES,
         app_postgres_url=app_postgres_url,
         redis_url=redis_url,
         latency=LATENCY,
-        settings=SETTINGS,
+        settings={**SETTINGS, **settings},
     )
     with world.running():
         world.create()
@@ -324,7 +330,8 @@ def test_redis_killed_and_restarted_mid_run_loses_no_accepted_delivery(tmp_path:
     """A private Redis (no persistence) is SIGKILLed while two workers run jobs and more tasks
     wait in its queue; deliveries posted during the outage are still accepted (202: stored,
     enqueued later); Redis comes back empty on the same port. Every accepted delivery is done
-    in the end (the sweeper enqueues what the queue lost), each head has exactly one
+    within seconds (the sweeper sees that Redis restarted and enqueues every queued delivery
+    again, long before their two-minute leases would have let it), each head has exactly one
     completed check run with the right conclusion, each blocking head one review with one
     comment, and the web and worker processes are the ones started at the beginning."""
     _skip_unless(
@@ -335,7 +342,9 @@ def test_redis_killed_and_restarted_mid_run_loses_no_accepted_delivery(tmp_path:
     )
     redis_server = PrivateRedis(tmp_path / "redis").start()
     try:
-        with scenario(tmp_path, redis_url=redis_server.url, count=18) as s:
+        # Leases of two minutes: the lost tasks must come back because the sweeper sees that
+        # Redis restarted, not because their deliveries' leases ran out.
+        with scenario(tmp_path, redis_url=redis_server.url, count=18, job_lease_seconds=120) as s:
             world = s.world
             started = time.monotonic()  # the consumers' first sweep: the next is a period on
             for i in range(10):
@@ -374,6 +383,7 @@ def test_redis_killed_and_restarted_mid_run_loses_no_accepted_delivery(tmp_path:
             assert_one_effect_per_head(s)
             assert_processes_survived(world)
             assert sweeps(world) >= 1, "the sweeper never enqueued what Redis lost"
+            assert any("job queue restarted" in world.log(w) for w in WORKERS)
             print(
                 f"\nredis: {lost} task(s) waiting when killed at "
                 f"{killed - started:.1f} s after the workers started; restarted after "
