@@ -273,7 +273,7 @@ def graphql(
         # so that every worker waits (GitHub gives no time: at least a minute).
         gate = getattr(gh.config.throttler, "gate", None)
         if isinstance(gate, throttle.InstallationGate):
-            gate.block(dt.datetime.now(dt.UTC) + throttle.MINUTE, "GraphQL RATE_LIMITED")
+            gate.block(dt.datetime.now(dt.UTC) + throttle.MINUTE, "GraphQL RATE_LIMITED", "graphql")
         raise GraphQLRateLimited(errors)
     data = answer.get("data")
     if not isinstance(data, dict):

@@ -77,6 +77,7 @@ class JobQueue:
         self.engine = engine
         self.huey = build_huey(settings, immediate=immediate)
         self.context = JobContext(settings=settings, engine=engine)
+        self._postponed = threading.local()  # set by _postpone: the job's metrics outcome
         self._process_task = self.huey.task(name="process_delivery")(self.process_delivery)
         self.huey.periodic_task(crontab(minute="17"), name="prune_deliveries")(self.prune)
         self.huey.periodic_task(crontab(minute="*/10"), name="redeliver_failed")(
@@ -174,6 +175,7 @@ class JobQueue:
         and duration are counted (bot.metrics).
         """
         started = time.perf_counter()
+        self._postponed.value = False
         with log_context(delivery_id=delivery_id):
             try:
                 claimed = store.claim_delivery(
@@ -223,6 +225,8 @@ class JobQueue:
                 outcome = {store.DONE: "done", store.QUEUED: "retry", store.FAILED: "failed"}.get(
                     state or "", "lost"
                 )
+                if self._postponed.value:
+                    outcome = "postponed"
                 return state
             finally:
                 metrics.record_job(claimed.event, outcome, time.perf_counter() - started)
@@ -278,6 +282,7 @@ class JobQueue:
         # Spread the jobs that wait for one reset time over a few seconds.
         delay = (retry_at - store.utcnow()).total_seconds()
         delay = max(delay, 0.0) + random.uniform(0.0, min(5.0, 0.1 * delay + 0.5))
+        self._postponed.value = True
         reason = f"postponed: {type(exc).__name__}: {exc}"
         log.info("delivery %s %s (in %.1f s)", claimed.id, reason, delay)
         if not store.postpone(

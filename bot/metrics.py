@@ -11,6 +11,7 @@ Counted where it happens:
 - ``ssot_github_requests_total{method,status}``, ``ssot_github_request_seconds`` and
   ``ssot_github_rate_limit_remaining{resource}``: every GitHub API response, through
   :func:`github_event_hooks` on the githubkit client (or :func:`record_github_call`).
+- ``ssot_github_waits_total{kind}``: each wait GitHub asked an installation for (bot.throttle).
 - ``ssot_findings_posted_total{kind}``: :func:`record_findings_posted` after a report is
   posted (``kind``: annotation, review_comment).
 
@@ -108,6 +109,12 @@ GITHUB_RATE_LIMIT_REMAINING = Gauge(
     multiprocess_mode="mostrecent",
 )
 FINDINGS_POSTED = Counter("ssot_findings_posted", "Findings posted to GitHub, by kind.", ["kind"])
+GITHUB_WAITS = Counter(
+    "ssot_github_waits",
+    "Waits GitHub asked an installation for, by kind (retry_after, reset, secondary, graphql).",
+    ["kind"],
+)
+WAIT_KINDS = frozenset({"retry_after", "reset", "secondary", "graphql"})
 
 
 def event_label(event: str | None) -> str:
@@ -132,6 +139,11 @@ def record_job(event: str | None, outcome: str, seconds: float | None) -> None:
     JOBS_RUN.labels(label, outcome).inc()
     if seconds is not None:
         JOB_SECONDS.labels(label, outcome).observe(seconds)
+
+
+def record_github_wait(kind: str) -> None:
+    """Count one wait GitHub asked for (bot.throttle records it for every worker)."""
+    GITHUB_WAITS.labels(kind if kind in WAIT_KINDS else "other").inc()
 
 
 def record_github_call(

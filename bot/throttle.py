@@ -44,7 +44,7 @@ from githubkit.retry import RetryOption
 from githubkit.throttling import BaseThrottler
 from sqlalchemy.engine import Connection, Engine
 
-from bot import store
+from bot import metrics, store
 from bot.events import RetryLater
 
 log = logging.getLogger(__name__)
@@ -130,8 +130,9 @@ def told_wait(exc: BaseException) -> dt.datetime | None:
     return None
 
 
-def _told(response: httpx.Response) -> tuple[dt.datetime, str] | None:
-    """Until when ``response`` asks the installation to wait, and why; None: it does not."""
+def _told(response: httpx.Response) -> tuple[dt.datetime, str, str] | None:
+    """Until when ``response`` asks the installation to wait, why, and which kind of wait
+    (a metrics label); None: it does not."""
     now = store.utcnow()
     remaining = response.headers.get("x-ratelimit-remaining")
     reset = response.headers.get("x-ratelimit-reset", "")
@@ -139,16 +140,19 @@ def _told(response: httpx.Response) -> tuple[dt.datetime, str] | None:
         retry_after = response.headers.get("retry-after", "")
         if retry_after.isdigit():
             wait = dt.timedelta(seconds=max(int(retry_after), 1))
-            return now + wait, f"{response.status_code} with retry-after {retry_after}"
+            reason = f"{response.status_code} with retry-after {retry_after}"
+            return now + wait, reason, "retry_after"
         if remaining == "0" and reset.isdigit():
-            return _epoch(reset), f"{response.status_code}: no requests left until the reset"
+            reason = f"{response.status_code}: no requests left until the reset"
+            return _epoch(reset), reason, "reset"
         response.read()
         if "secondary rate limit" in response.text.lower():
-            return now + MINUTE, f"{response.status_code}: secondary rate limit, no time given"
+            reason = f"{response.status_code}: secondary rate limit, no time given"
+            return now + MINUTE, reason, "secondary"
         return None
     if remaining == "0" and reset.isdigit():
         resource = response.headers.get("x-ratelimit-resource", "core")
-        return _epoch(reset), f"no {resource} requests left until the reset"
+        return _epoch(reset), f"no {resource} requests left until the reset", "reset"
     return None
 
 
@@ -179,9 +183,11 @@ class InstallationGate:
                 return
             _sleep_until(until, f"GitHub asked installation {self.installation_id} to wait")
 
-    def block(self, until: dt.datetime, reason: str) -> None:
-        """Remember that GitHub asked this installation to wait until ``until``."""
+    def block(self, until: dt.datetime, reason: str, kind: str) -> None:
+        """Remember that GitHub asked this installation to wait until ``until``; ``kind``:
+        ``retry_after``, ``reset``, ``secondary`` or ``graphql`` (counted in metrics)."""
         store.block_installation(self.engine, self.installation_id, until=until, reason=reason)
+        metrics.record_github_wait(kind)
         log.warning(
             "GitHub asked installation %s to wait until %s (%s)",
             self.installation_id,

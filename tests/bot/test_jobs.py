@@ -25,6 +25,7 @@ from bot_testing import (
     stored,
 )
 from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
 
 from bot import handlers, locks, manifest, store
 from bot.events import JobContext, RetryLater, WebhookEvent
@@ -239,12 +240,15 @@ def test_not_now_postpones_without_spending_an_attempt(
 
     monkeypatch.setattr(handlers, "DISPATCH", {("installation", "created"): busy})
     add(jobs, "installation", "installation/created", "d1")
+    labels = {"event": "installation", "outcome": "postponed"}
+    counted = REGISTRY.get_sample_value("ssot_jobs_run_total", labels) or 0
     for _ in range(jobs.settings.job_max_attempts + 2):
         assert jobs.process_delivery("d1") == store.QUEUED
         store.postpone_requeue(jobs.engine, ["d1"], until=store.utcnow())  # "later" is now
     delivery = state_of(jobs, "d1")
     assert (delivery.state, delivery.attempts) == (store.QUEUED, 0)
     assert delivery.error == "postponed: RetryLater: GitHub asked to wait"
+    assert REGISTRY.get_sample_value("ssot_jobs_run_total", labels) == counted + 7
 
 
 def test_a_live_lease_is_not_taken_by_another_worker(jobs: JobQueue) -> None:

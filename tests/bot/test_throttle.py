@@ -23,6 +23,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from githubkit.exception import RateLimitExceeded
+from prometheus_client import REGISTRY
 from test_migrations import postgres_schema
 
 from bot import github, store
@@ -148,6 +149,7 @@ def test_a_told_wait_is_honoured_by_every_client_of_the_installation(setup: Setu
     """A 429 with ``retry-after: 30`` to one client: that client's job is postponed (30 s is
     too long to sleep in a job), and another client of the installation, in another job or
     worker, does not call GitHub before the 30 s are over."""
+    waits = REGISTRY.get_sample_value("ssot_github_waits_total", {"kind": "retry_after"}) or 0
     setup.server.faults.rate_limit(1, retry_after=30, path="/pulls$")
     first = setup.client()
     with pytest.raises(RateLimitExceeded):
@@ -157,6 +159,8 @@ def test_a_told_wait_is_honoured_by_every_client_of_the_installation(setup: Setu
     with pytest.raises(RateLimited) as raised:
         setup.client().request("GET", f"/repos/{setup.repo.full_name}")
     assert len(setup.state.calls) == calls, "no call while GitHub said to wait"
+    after = REGISTRY.get_sample_value("ssot_github_waits_total", {"kind": "retry_after"})
+    assert after == waits + 1
     wait = (raised.value.at - store.utcnow()).total_seconds()
     assert 25 < wait <= 31
 
