@@ -239,6 +239,20 @@ def scenario(
             raise
 
 
+@contextmanager
+def behind_a_proxy(tmp_path: Path, *, count: int) -> Iterator[tuple[TcpProxy, Scenario]]:
+    """:func:`scenario` whose processes reach PostgreSQL through a :class:`TcpProxy` (the
+    test itself reads it directly)."""
+    _skip_unless(unreachable(POSTGRES, REDIS_URL))
+    target = make_url(POSTGRES)
+    with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
+        through_proxy = target.set(port=proxy.port).render_as_string(hide_password=False)
+        with scenario(
+            tmp_path, redis_url=REDIS_URL, app_postgres_url=through_proxy, count=count
+        ) as s:
+            yield proxy, s
+
+
 def wait_done(world: World, ids: list[str], timeout: float, what: str) -> dict[str, float]:
     """Wait until every delivery of ``ids`` is done; when each was first seen done (seconds
     from now). :class:`ClusterError` as soon as one failed for good, or after ``timeout``."""
@@ -408,59 +422,55 @@ def test_postgres_cut_off_for_seconds_refuses_with_503_and_finishes_every_job(
     mid-way are taken again after their lease lapsed and finished; each head has exactly one
     completed check run with the right conclusion, no review is posted twice, and the web
     and worker processes are the ones started at the beginning."""
-    _skip_unless(unreachable(POSTGRES, REDIS_URL))
-    target = make_url(POSTGRES)
-    with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
-        through_proxy = target.set(port=proxy.port).render_as_string(hide_password=False)
-        with scenario(tmp_path, redis_url=REDIS_URL, app_postgres_url=through_proxy, count=18) as s:
-            world = s.world
-            started = time.monotonic()
-            for i in range(10):
-                assert s.post(i, "before").status == 202
-            before = list(s.ids)
+    with behind_a_proxy(tmp_path, count=18) as (proxy, s):
+        world = s.world
+        started = time.monotonic()
+        for i in range(10):
+            assert s.post(i, "before").status == 202
+        before = list(s.ids)
 
-            def in_flight() -> bool:
-                running, queued = running_and_queued(world, before)
-                return len(running) >= 2 and len(queued) >= 1
+        def in_flight() -> bool:
+            running, queued = running_and_queued(world, before)
+            return len(running) >= 2 and len(queued) >= 1
 
-            wait_for(in_flight, 20, "jobs running while others wait")
-            running_at_cut, _ = running_and_queued(world, before)
-            proxy.cut()
-            cut = time.monotonic()
+        wait_for(in_flight, 20, "jobs running while others wait")
+        running_at_cut, _ = running_and_queued(world, before)
+        proxy.cut()
+        cut = time.monotonic()
 
-            for i in range(10, 15):
-                s.post(i, "during")
-            ready = httpx.get(world.web_url + "/readyz", timeout=10)
-            time.sleep(max(0.0, cut + 4.0 - time.monotonic()))
-            proxy.restore()
-            restored = time.monotonic()
+        for i in range(10, 15):
+            s.post(i, "during")
+        ready = httpx.get(world.web_url + "/readyz", timeout=10)
+        time.sleep(max(0.0, cut + 4.0 - time.monotonic()))
+        proxy.restore()
+        restored = time.monotonic()
 
-            during = [p for p in s.posted if p.phase == "during"]
-            for p in during:
-                assert p.status == 503, (p.id, p.status, p.body)
-                assert p.body["reason"] == "database" and p.body["status"] == "unavailable"
-            assert ready.status_code == 503 and not ready.json()["checks"]["database"]["ok"]
+        during = [p for p in s.posted if p.phase == "during"]
+        for p in during:
+            assert p.status == 503, (p.id, p.status, p.body)
+            assert p.body["reason"] == "database" and p.body["status"] == "unavailable"
+        assert ready.status_code == 503 and not ready.json()["checks"]["database"]["ok"]
 
-            # GitHub's redelivery of the refused ones (same ids), then new deliveries.
-            assert len(s.redeliver_refused()) == len(during)
-            for i in range(15, 18):
-                assert s.post(i, "after").status == 202
-            done = wait_done(world, s.ids, RECOVERY_SECONDS, "every delivery")
+        # GitHub's redelivery of the refused ones (same ids), then new deliveries.
+        assert len(s.redeliver_refused()) == len(during)
+        for i in range(15, 18):
+            assert s.post(i, "after").status == 202
+        done = wait_done(world, s.ids, RECOVERY_SECONDS, "every delivery")
 
-            tries = attempts(world, running_at_cut)
-            assert any(n > 1 for n in tries.values()), (
-                f"no job running at the cut was taken again: {tries}"
-            )
-            assert_one_effect_per_head(s)
-            assert_processes_survived(world)
-            print(
-                f"\npostgres: cut {cut - started:.1f} s after the workers started, for "
-                f"{restored - cut:.1f} s; running at the cut: {tries}; all {len(done)} "
-                f"deliveries done {max(done.values()):.1f} s after the restore "
-                f"({by_phase(s, done)}) "
-                f"({time.monotonic() - started:.1f} s after the workers started); "
-                f"attempts > 1: {world.retried(s.ids)}; proxied connections: {proxy.accepted}"
-            )
+        tries = attempts(world, running_at_cut)
+        assert any(n > 1 for n in tries.values()), (
+            f"no job running at the cut was taken again: {tries}"
+        )
+        assert_one_effect_per_head(s)
+        assert_processes_survived(world)
+        print(
+            f"\npostgres: cut {cut - started:.1f} s after the workers started, for "
+            f"{restored - cut:.1f} s; running at the cut: {tries}; all {len(done)} "
+            f"deliveries done {max(done.values()):.1f} s after the restore "
+            f"({by_phase(s, done)}) "
+            f"({time.monotonic() - started:.1f} s after the workers started); "
+            f"attempts > 1: {world.retried(s.ids)}; proxied connections: {proxy.accepted}"
+        )
 
 
 def test_a_hung_database_gets_a_503_before_github_gives_up_and_loses_nothing(
@@ -471,29 +481,25 @@ def test_a_hung_database_gets_a_503_before_github_gives_up_and_loses_nothing(
     the store deadline, before GitHub's 10 s, instead of never; once the database moves again,
     their redelivery is accepted (202, or 200 "duplicate" when the held-back commit landed
     after all) and each head gets exactly one check run."""
-    _skip_unless(unreachable(POSTGRES, REDIS_URL))
-    target = make_url(POSTGRES)
-    with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
-        through_proxy = target.set(port=proxy.port).render_as_string(hide_password=False)
-        with scenario(tmp_path, redis_url=REDIS_URL, app_postgres_url=through_proxy, count=6) as s:
-            world = s.world
-            for i in range(2):
-                assert s.post(i, "before").status == 202
-            proxy.hang()
-            started = time.monotonic()
-            with ThreadPoolExecutor(3) as pool:
-                during = list(pool.map(lambda i: s.post(i, "during"), range(2, 5)))
-            answered_in = time.monotonic() - started
-            proxy.resume()
-            for p in during:
-                assert p.status == 503, (p.id, p.status, p.body)
-                assert p.body["reason"] == "database"
-            assert answered_in < 10.0, f"answered after {answered_in:.1f} s: GitHub gave up"
-            assert len(s.redeliver_refused()) == 3
-            assert s.post(5, "after").status == 202
-            wait_done(world, s.ids, RECOVERY_SECONDS, "every delivery")
-            assert_one_effect_per_head(s)
-            assert_processes_survived(world)
+    with behind_a_proxy(tmp_path, count=6) as (proxy, s):
+        world = s.world
+        for i in range(2):
+            assert s.post(i, "before").status == 202
+        proxy.hang()
+        started = time.monotonic()
+        with ThreadPoolExecutor(3) as pool:
+            during = list(pool.map(lambda i: s.post(i, "during"), range(2, 5)))
+        answered_in = time.monotonic() - started
+        proxy.resume()
+        for p in during:
+            assert p.status == 503, (p.id, p.status, p.body)
+            assert p.body["reason"] == "database"
+        assert answered_in < 10.0, f"answered after {answered_in:.1f} s: GitHub gave up"
+        assert len(s.redeliver_refused()) == 3
+        assert s.post(5, "after").status == 202
+        wait_done(world, s.ids, RECOVERY_SECONDS, "every delivery")
+        assert_one_effect_per_head(s)
+        assert_processes_survived(world)
 
 
 def test_a_worker_started_while_postgres_is_down_waits_for_it(tmp_path: Path) -> None:
