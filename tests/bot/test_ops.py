@@ -715,6 +715,37 @@ def test_kubernetes_manifests_run_web_and_workers_with_probes_secrets_and_autosc
     assert listed == on_disk - {"secret.example.yaml"}  # the real Secret is never committed
 
 
+def test_every_setting_in_deploy_is_one_the_app_reads() -> None:
+    """A misspelt variable in a manifest is silently ignored by the App: catch it here."""
+    import re
+
+    import yaml
+
+    from bot.settings import Settings, env_name
+
+    known = {env_name(name) for name in Settings.model_fields}
+    used: dict[str, str] = {}
+    for name in _k8s()["ConfigMap/ssot-guard"]["data"]:
+        used[name] = "k8s/configmap.yaml"
+    for doc in _k8s().values():
+        for container in (
+            doc.get("spec", {}).get("template", {}).get("spec", {}).get("containers", [])
+        ):
+            for item in container.get("env", []):
+                used[item["name"]] = f"k8s {doc['kind']} {doc['metadata']['name']}"
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    for service, spec in compose["services"].items():
+        for name in spec.get("environment", {}):
+            used[name] = f"compose.yaml {service}"
+    example = (DEPLOY / "compose.env.example").read_text()
+    for name in re.findall(r"^(SSOT_[A-Z_]+)=", example, flags=re.MULTILINE):
+        used[name] = "compose.env.example"
+    ours = {name: where for name, where in used.items() if name.startswith("SSOT_")}
+    assert len(ours) >= 8
+    unknown = {name: where for name, where in ours.items() if name not in known}
+    assert not unknown, f"settings the App does not read: {unknown}"
+
+
 # --- scale-out: web and worker processes on PostgreSQL and Redis, chosen by settings alone -------
 
 
