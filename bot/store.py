@@ -200,6 +200,16 @@ github_writes = sa.Table(
 
 # --- engine ------------------------------------------------------------------------------
 
+# libpq's connection parameters (seconds; tcp_user_timeout in milliseconds).
+POSTGRES_TIMEOUTS = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
+
 
 def create_engine(url: str) -> Engine:
     """An engine for ``url``; for SQLite the file's folder is created and writes are serialised.
@@ -208,6 +218,12 @@ def create_engine(url: str) -> Engine:
     process wait for each other (busy timeout) instead of failing on a read-to-write upgrade.
     """
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        # Defaults the URL may override: a database that vanishes without closing the
+        # connection (a failover, a dropped network) must fail the statement in about a
+        # minute, so that the job is retried, instead of holding its thread for good.
+        timeouts = {k: v for k, v in POSTGRES_TIMEOUTS.items() if k not in parsed.query}
+        return sa.create_engine(url, pool_pre_ping=True, connect_args=timeouts)
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True)
     database = parsed.database or ""

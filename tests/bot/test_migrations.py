@@ -338,3 +338,19 @@ def test_web_and_worker_refuse_to_start_on_a_database_that_is_not_migrated(
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert "run `ssot migrate`" in done.stderr
+
+
+def test_postgres_connections_give_up_on_a_database_that_vanished(pg_url: str) -> None:
+    """libpq's timeouts are set (a URL may override one), so a dead connection fails its
+    statement instead of holding a worker thread for good."""
+    engine = store.create_engine(pg_url + "&connect_timeout=5")
+    try:
+        with engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            assert raw is not None
+            parameters = raw.info.get_parameters()
+    finally:
+        engine.dispose()
+    assert parameters["connect_timeout"] == "5"  # the URL's own value wins
+    assert parameters["keepalives_idle"] == "30"
+    assert parameters["tcp_user_timeout"] == "60000"
