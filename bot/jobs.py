@@ -143,8 +143,10 @@ class JobQueue:
         return len(due)
 
     def prune(self) -> int:
-        """Forget done and ignored deliveries older than a week (and old redelivery requests)."""
+        """Forget done and ignored deliveries older than a week (and old redelivery requests,
+        and what a previous release's workers left in the shared findings cache)."""
         store.prune_redeliveries(self.engine, requested_before=store.utcnow() - DELIVERY_RETENTION)
+        store.empty_legacy_cache(self.engine)
         return store.prune_deliveries(
             self.engine, received_before=store.utcnow() - DELIVERY_RETENTION
         )

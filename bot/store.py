@@ -119,10 +119,24 @@ accepted_findings = sa.Table(
 # installation: a blob is content-addressed, so a row never goes stale. ``findings`` is the
 # JSON that bot.blob_cache encodes (the findings, with the fixes proven so far): it quotes the
 # installation's code, so it is the installation's, and goes when it uninstalls.
-blob_findings = sa.Table(
-    "blob_findings",
+findings_cache = sa.Table(
+    "findings_cache",
     metadata,
     sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("policy_key", sa.String(64), primary_key=True),
+    sa.Column("blob_sha", sa.String(64), primary_key=True),
+    sa.Column("path_hash", sa.String(32), primary_key=True),
+    sa.Column("findings", sa.LargeBinary, nullable=False),
+    sa.Column("stored_at", UTCDateTime, nullable=False),
+)
+
+# The same cache shared by every installation, as revisions 0001-0003 had it. Unused since
+# revision 0004 (which emptied it); kept only while workers of the previous release may still
+# write to it during a rolling upgrade (migrations only add: see docs/operations.md), emptied
+# by prune_deliveries' hourly task meanwhile, and dropped by the next release's revision.
+legacy_blob_findings = sa.Table(
+    "blob_findings",
+    metadata,
     sa.Column("policy_key", sa.String(64), primary_key=True),
     sa.Column("blob_sha", sa.String(64), primary_key=True),
     sa.Column("path_hash", sa.String(32), primary_key=True),
@@ -514,6 +528,13 @@ def prune_deliveries(engine: Engine, *, received_before: dt.datetime) -> int:
         )
 
 
+def empty_legacy_cache(engine: Engine) -> int:
+    """Delete what workers of the previous release wrote to the shared cache (see
+    ``legacy_blob_findings``); how many rows."""
+    with engine.begin() as conn:
+        return int(conn.execute(legacy_blob_findings.delete()).rowcount)
+
+
 # --- redelivery requests ------------------------------------------------------------------
 
 
@@ -755,7 +776,7 @@ def get_blob_findings(
     engine: Engine, installation_id: int, policy_key: str, keys: Sequence[BlobKey]
 ) -> dict[BlobKey, bytes]:
     """The stored findings JSON of each key found for the installation under ``policy_key``."""
-    c = blob_findings.c
+    c = findings_cache.c
     found: dict[BlobKey, bytes] = {}
     wanted = sorted(set(keys))
     with engine.begin() as conn:
@@ -789,7 +810,7 @@ def put_blob_findings(
 
     Two workers storing the same blob at once is harmless: the loser's rows are dropped.
     """
-    c = blob_findings.c
+    c = findings_cache.c
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]
         values = [
@@ -807,14 +828,14 @@ def put_blob_findings(
             with engine.begin() as conn:
                 for sha, path_hash, _ in chunk:
                     conn.execute(
-                        blob_findings.delete().where(
+                        findings_cache.delete().where(
                             c.installation_id == installation_id,
                             c.policy_key == policy_key,
                             c.blob_sha == sha,
                             c.path_hash == path_hash,
                         )
                     )
-                conn.execute(blob_findings.insert(), values)
+                conn.execute(findings_cache.insert(), values)
         except IntegrityError:
             pass  # another worker stored the same blobs meanwhile: theirs are as good
 

@@ -21,7 +21,11 @@ REPO = {GONE: "gone/repo", KEPT: "kept/repo"}
 
 # Tables whose rows belong to no installation, and why. Adding a table to bot/store.py
 # without an ``installation_id`` column makes the test below fail until it is listed here.
-SHARED: dict[str, str] = {}  # none: every table's rows belong to one installation
+SHARED = {
+    # The previous release's shared findings cache: unused since revision 0004, which emptied
+    # it; kept for a rolling upgrade and emptied every hour; dropped by the next release.
+    "blob_findings",
+}
 KEYED_BY_ID = {"installations"}  # its ``id`` is the installation id
 
 
@@ -178,3 +182,20 @@ def test_deleting_an_installation_directly_removes_all_its_rows(jobs: JobQueue) 
             assert rows_of(engine, table, GONE) == 0, table.name
             assert rows_of(engine, table, KEPT) >= 1, table.name
     assert not store.delete_installation(engine, GONE)  # already gone
+
+
+def test_the_hourly_prune_empties_the_previous_release_shared_cache(jobs: JobQueue) -> None:
+    """Workers of the previous release may still fill ``blob_findings`` during a rolling
+    upgrade: its rows quote some installation's code, so they do not outlive the hour."""
+    with jobs.engine.begin() as conn:
+        conn.execute(
+            store.legacy_blob_findings.insert().values(
+                policy_key="old",
+                blob_sha="sha",
+                path_hash="path",
+                findings=b"[]",
+                stored_at=store.utcnow(),
+            )
+        )
+    jobs.prune()
+    assert total_rows(jobs.engine, store.legacy_blob_findings) == 0
