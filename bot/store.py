@@ -115,34 +115,33 @@ accepted_findings = sa.Table(
     sa.UniqueConstraint("installation_id", "repo", "pr", "fingerprint", name="accepted_once"),
 )
 
+
 # Findings of one git blob at one path under one policy (and engine version), for one
 # installation: a blob is content-addressed, so a row never goes stale. ``findings`` is the
 # JSON that bot.blob_cache encodes (the findings, with the fixes proven so far): it quotes the
 # installation's code, so it is the installation's, and goes when it uninstalls.
+def _cached_findings_columns() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("policy_key", sa.String(64), primary_key=True),
+        sa.Column("blob_sha", sa.String(64), primary_key=True),
+        sa.Column("path_hash", sa.String(32), primary_key=True),
+        sa.Column("findings", sa.LargeBinary, nullable=False),
+        sa.Column("stored_at", UTCDateTime, nullable=False),
+    ]
+
+
 findings_cache = sa.Table(
     "findings_cache",
     metadata,
     sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
-    sa.Column("policy_key", sa.String(64), primary_key=True),
-    sa.Column("blob_sha", sa.String(64), primary_key=True),
-    sa.Column("path_hash", sa.String(32), primary_key=True),
-    sa.Column("findings", sa.LargeBinary, nullable=False),
-    sa.Column("stored_at", UTCDateTime, nullable=False),
+    *_cached_findings_columns(),
 )
 
 # The same cache shared by every installation, as revisions 0001-0003 had it. Unused since
 # revision 0004 (which emptied it); kept only while workers of the previous release may still
 # write to it during a rolling upgrade (migrations only add: see docs/operations.md), emptied
 # by prune_deliveries' hourly task meanwhile, and dropped by the next release's revision.
-legacy_blob_findings = sa.Table(
-    "blob_findings",
-    metadata,
-    sa.Column("policy_key", sa.String(64), primary_key=True),
-    sa.Column("blob_sha", sa.String(64), primary_key=True),
-    sa.Column("path_hash", sa.String(32), primary_key=True),
-    sa.Column("findings", sa.LargeBinary, nullable=False),
-    sa.Column("stored_at", UTCDateTime, nullable=False),
-)
+legacy_blob_findings = sa.Table("blob_findings", metadata, *_cached_findings_columns())
 
 # Totals per concept and rule of a repository's default branch (refreshed on push).
 repo_totals = sa.Table(
