@@ -116,11 +116,8 @@ accepted_findings = sa.Table(
 )
 
 
-# Findings of one git blob at one path under one policy (and engine version), for one
-# installation: a blob is content-addressed, so a row never goes stale. ``findings`` is the
-# JSON that bot.blob_cache encodes (the findings, with the fixes proven so far): it quotes the
-# installation's code, so it is the installation's, and goes when it uninstalls.
 def _cached_findings_columns() -> list[sa.Column[Any]]:
+    # The columns of both findings caches (new Column objects for each table).
     return [
         sa.Column("policy_key", sa.String(64), primary_key=True),
         sa.Column("blob_sha", sa.String(64), primary_key=True),
@@ -130,6 +127,10 @@ def _cached_findings_columns() -> list[sa.Column[Any]]:
     ]
 
 
+# Findings of one git blob at one path under one policy (and engine version), for one
+# installation: a blob is content-addressed, so a row never goes stale. ``findings`` is the
+# JSON that bot.blob_cache encodes (the findings, with the fixes proven so far): it quotes the
+# installation's code, so it is the installation's, and goes when it uninstalls.
 findings_cache = sa.Table(
     "findings_cache",
     metadata,
