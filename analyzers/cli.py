@@ -16,13 +16,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+from analyzers.exit_codes import EXIT_ERROR, EXIT_OK, UsageError
+
 FORMATS = ("text", "json", "sarif", "github", "markdown")
 PLUGIN_GROUP = "ssot.commands"
-
-
-class UsageError(Exception):
-    """A problem the user can fix by changing the command line or the policy."""
 
 
 def _plugins() -> dict[str, Any]:

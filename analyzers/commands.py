@@ -9,8 +9,8 @@ from pathlib import Path
 
 from analyzers import gitio
 from analyzers.cache import CACHE_DIR, seal, unseal
-from analyzers.cli import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from analyzers.engine import ENGINE_VERSION
+from analyzers.exit_codes import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from analyzers.policy import Policy
 from analyzers.policy_loader import (
     POLICY_PATHS,
