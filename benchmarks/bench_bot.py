@@ -41,9 +41,12 @@ sys.path.insert(0, str(REPO))
 from fastapi.testclient import TestClient  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 
-from bot import store  # noqa: E402
-from bot.checks import CHECK_NAME  # noqa: E402
-from bot.fake_github import (  # noqa: E402
+from bot.checks.render import CHECK_NAME  # noqa: E402
+from bot.ops.settings import Settings  # noqa: E402
+from bot.store import db as store  # noqa: E402
+from bot.web.app import Runtime, create_app  # noqa: E402
+from bot.web.signature import sign  # noqa: E402
+from fake_github import (  # noqa: E402
     FakeGitHubServer,
     FakeGitHubState,
     Faults,
@@ -51,9 +54,6 @@ from bot.fake_github import (  # noqa: E402
     Repository,
     make_app_keypair,
 )
-from bot.settings import Settings  # noqa: E402
-from bot.signature import sign  # noqa: E402
-from bot.web import Runtime, create_app  # noqa: E402
 
 POLICY = (REPO / "examples" / "websocket-ssot.toml").read_text(encoding="utf-8")
 FIXTURE = REPO.parent / "shared" / "fixtures" / "github-webhooks" / "pull_request"

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 from dotenv import dotenv_values
 
-from bot.settings import ENV_FILE, env_name
-from bot.signature import sign
+from bot.ops.settings import ENV_FILE, env_name
+from bot.web.signature import sign
 
 DEFAULT_URL = "http://127.0.0.1:8000/api/github/webhooks"
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE = 0, 1, 2

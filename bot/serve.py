@@ -1,14 +1,14 @@
 """``ssot serve`` (the web app, plus a job consumer in a child process) and ``ssot worker``.
 
 Huey's consumer installs signal handlers, so it must run in the main thread of its own
-process: ``ssot serve`` starts ``python -m bot.worker`` beside uvicorn, restarts it should it
+process: ``ssot serve`` starts ``python -m bot.jobs.worker`` beside uvicorn, restarts it should it
 die, and stops it (gracefully, then by force) when the server stops. The child also stops on
 its own when ``ssot serve`` is killed, so no orphan consumer is left behind.
 
 Scale-out: ``ssot serve --role web`` (webhooks only) and ``ssot worker`` (jobs only), any
 number of each, on the same settings (``SSOT_DATABASE_URL=postgresql+psycopg://...``,
-``SSOT_REDIS_URL=redis://...``). Both log JSON lines (bot.logging_setup) and check the
-database schema at start (bot.migrate): an embedded SQLite file is migrated, a server
+``SSOT_REDIS_URL=redis://...``). Both log JSON lines (bot.ops.logs) and check the
+database schema at start (bot.store.migrate): an embedded SQLite file is migrated, a server
 database must have been migrated with ``ssot migrate``.
 """
 
@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.ops.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot.serve")
 
@@ -63,7 +63,7 @@ def _add_logging_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _configure_logging(args: argparse.Namespace, settings: Settings) -> None:
-    from bot.logging_setup import configure_logging
+    from bot.ops.logs import configure_logging
 
     configure_logging(args.log_level, log_format=args.log_format, settings=settings)
 
@@ -84,7 +84,8 @@ def _prepare_database(settings: Settings, command: str) -> bool:
     """Migrate an embedded SQLite database; check a server one. False: do not start."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot import migrate, store
+    from bot.store import db as store
+    from bot.store import migrate
 
     engine = store.create_engine(settings.database_url)
     try:
@@ -104,7 +105,7 @@ def _prepare_database(settings: Settings, command: str) -> bool:
 
 
 class WorkerProcess:
-    """The job consumer as a child process (``python -m bot.worker``), kept alive."""
+    """The job consumer as a child process (``python -m bot.jobs.worker``), kept alive."""
 
     def __init__(self, workers: int | None = None, *, extra_args: Sequence[str] = ()) -> None:
         self._workers = workers
@@ -119,7 +120,7 @@ class WorkerProcess:
         return None if self._process is None else self._process.pid
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "bot.worker", "--parent-pid", str(os.getpid())]
+        command = [sys.executable, "-m", "bot.jobs.worker", "--parent-pid", str(os.getpid())]
         if self._workers:
             command += ["--workers", str(self._workers)]
         command += self._extra_args
@@ -209,7 +210,7 @@ def serve_command(argv: list[str]) -> int:
 
     import uvicorn
 
-    from bot.web import create_app
+    from bot.web.app import create_app
 
     # Migrate (or check) before the consumer process starts, so the two do not race.
     if not _prepare_database(settings, "serve"):
@@ -275,8 +276,9 @@ def worker_command(argv: list[str]) -> int:
     if args.parent_pid is None and not _prepare_database(settings, "worker"):
         return EXIT_USAGE
 
-    from bot import metrics, store
-    from bot.jobs import JobQueue
+    from bot.jobs.queue import JobQueue
+    from bot.ops import metrics
+    from bot.store import db as store
 
     if args.metrics_port is not None:
         metrics.serve_metrics(args.metrics_port, args.metrics_host)

@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot import store
-from bot.settings import Settings
-from bot.store import Delivery
+from bot.ops.settings import Settings
+from bot.store import db as store
+from bot.store.db import Delivery
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,12 @@ class WebhookEvent:
     installation_id: int | None
     repository: str | None  # "owner/name"
     payload: dict[str, Any]
+
+    @property
+    def sender(self) -> str | None:
+        """Login of who caused the event (``payload["sender"]``), when GitHub says."""
+        login = (self.payload.get("sender") or {}).get("login")
+        return str(login) if login else None
 
     @classmethod
     def from_delivery(cls, delivery: Delivery) -> WebhookEvent:
@@ -47,7 +53,7 @@ class JobContext:
     settings: Settings
     engine: Engine
     delivery_id: str | None = None
-    attempt: int = 0  # the claim's token (see bot.store.claim_delivery)
+    attempt: int = 0  # the claim's token (see bot.store.db.claim_delivery)
 
     def renew_lease(self, seconds: float | None = None) -> bool:
         """Tell the sweeper this job is alive for ``seconds`` more (default: a full lease).

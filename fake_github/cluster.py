@@ -33,8 +33,8 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-from bot import store
-from bot.checks import CHECK_NAME
+from bot.checks.render import CHECK_NAME
+from bot.store import db as store
 
 from .faults import Faults
 from .server import FakeGitHubServer
@@ -47,10 +47,8 @@ from .state import (
     make_app_keypair,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
-PULL_REQUEST_PAYLOAD = (
-    Path(__file__).resolve().parents[1] / "demo_payloads" / ("pull_request.opened.payload.json")
-)
+ROOT = Path(__file__).resolve().parents[1]
+PULL_REQUEST_PAYLOAD = ROOT / "bot" / "demo" / "payloads" / "pull_request.opened.payload.json"
 LAUNCH = "import sys; from analyzers.cli import main; sys.exit(main())"
 
 
@@ -143,7 +141,7 @@ class Cluster:
     @contextmanager
     def running(self) -> Iterator[Cluster]:
         """Schema created and migrated, fake GitHub up; everything removed on the way out."""
-        from bot.github import forget_tokens
+        from bot.github.api import forget_tokens
 
         forget_tokens()
         with ExitStack() as stack:
@@ -282,7 +280,7 @@ class Cluster:
         return [
             r["delivery_id"]
             for r in records
-            if r.get("logger") == "bot.jobs"
+            if r.get("logger") == "bot.jobs.queue"
             and r["message"].startswith("delivery ")
             and r["message"].split(" ")[2] == "done"
         ]

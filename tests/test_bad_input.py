@@ -67,7 +67,7 @@ def test_a_50_mb_file_is_ssot900_without_being_read(
 
 
 def test_over_size_content_given_as_bytes_is_ssot900_at_once(policy: Policy) -> None:
-    # The App's path: a blob's bytes are handed to the engine (bot.blobs caps the download).
+    # The App's path: a blob's bytes are handed to the engine (bot.github.blobs caps the download).
     data = TRIGGER * (policy.max_file_size // len(TRIGGER) + 10)
     assert timed_analyze(data, policy) == ["SSOT900"]
 

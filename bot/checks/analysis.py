@@ -1,6 +1,6 @@
 """A loaded pull request analysed: new / fixed / unchanged findings through the blob cache.
 
-Unchanged blobs are not analysed again (:mod:`bot.blob_cache`). New findings get their
+Unchanged blobs are not analysed again (:mod:`bot.checks.blob_cache`). New findings get their
 proven fixes (suggestions, the "Fix" button), computed once per head blob and finding:
 proving a fix re-analyses the file once per proposal, so it is bounded per check.
 """
@@ -16,10 +16,10 @@ from analyzers.engine import analyze, unanalysable
 from analyzers.findings import Finding, Fix
 from analyzers.fix import attach_fixes
 from analyzers.report.model import sort_key
-from bot.blob_cache import BlobCache, fixable
-from bot.events import JobContext
-from bot.pull_context import BlobContents, PullContext
-from bot.repo_totals import size_reason
+from bot.checks.blob_cache import BlobCache, fixable
+from bot.checks.pull_context import BlobContents, PullContext
+from bot.checks.repo_totals import size_reason
+from bot.work import JobContext
 
 MAX_FIXED = 40  # new findings per check whose fix is proven (suggestions, the Fix button)
 MAX_FINDINGS_TO_FIX = 200  # a file with more findings gets no fix (proving is quadratic)

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from analyzers.engine import ENGINE_VERSION
 from analyzers.findings import Finding
 from analyzers.policy import Policy
-from bot import store
+from bot.store import db as store
 
 FIXABLE_RULES = frozenset({"SSOT001", "SSOT003"})  # the rules analyzers.fix rewrites
 

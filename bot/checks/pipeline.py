@@ -1,23 +1,22 @@
 """The pull-request pipeline: fetch policy and files, analyse, compare, report.
 
-:func:`run_pull_request_check` is what the handlers call. A request carrying a comment
-command or a check-run button goes to :mod:`bot.command_runner`; anything else is
-:func:`check_pull_request`: under the PR's lock (:mod:`bot.locks`),
+:func:`check_pull_request` is what :mod:`bot.events.route` calls for a pull request to
+check (commands and buttons go to :mod:`bot.commands.runner`, which calls it for a rescan).
+Under the PR's lock (:mod:`bot.checks.pull_lock`):
 
-1. :func:`load_pull_context` (:mod:`bot.pull_context`) reads the PR, its merge base, its
+1. :func:`load_pull_context` (:mod:`bot.checks.pull_context`) reads the PR, its merge base, its
    changed files, the policy of its base branch (or of the organisation) and the blobs the
    cache does not know, in about five requests whatever the number of files;
-2. :func:`analyse_pull` (:mod:`bot.analysis`) compares base and head through the blob cache
+2. :func:`analyse_pull` (:mod:`bot.checks.analysis`) compares base and head through the blob cache
    and proves fixes for the new findings;
-3. the check run (one per head) and one review are posted by :mod:`bot.publish` from what
-   :mod:`bot.checks` rendered, after re-reading the PR's head: a head that moved meanwhile
+3. the check run (one per head) and one review are posted by :mod:`bot.checks.publish` from what
+   :mod:`bot.checks.render` rendered, after re-reading the PR's head: a head that moved meanwhile
    makes this result "superseded" (neutral, no review).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import logging
 from dataclasses import dataclass, field
 
@@ -26,17 +25,19 @@ from githubkit.exception import RequestFailed
 from analyzers.change import ChangeResult
 from analyzers.findings import Finding
 from analyzers.report import build_check_report
-from bot import checks, github, publish, repo_totals, store
-from bot.analysis import analyse_pull
-from bot.events import CheckRequest, JobContext
-from bot.locks import PullRequestBusy, pull_lock
-from bot.pull_context import (
+from bot.checks import publish, render, repo_totals
+from bot.checks.analysis import analyse_pull
+from bot.checks.pull_context import (
     MAX_PULL_FILES,
     BlobContents,
     PullContext,
     find_pull_number,
     load_pull_context,
 )
+from bot.checks.pull_lock import PullRequestBusy, pull_lock
+from bot.github import api
+from bot.store import db as store
+from bot.work import CheckRequest, JobContext
 
 __all__ = [
     "BlobContents",
@@ -46,7 +47,6 @@ __all__ = [
     "analyse_pull",
     "check_pull_request",
     "load_pull_context",
-    "run_pull_request_check",
 ]
 
 log = logging.getLogger(__name__)
@@ -77,29 +77,15 @@ class CheckOutcome:
 # --- entry points -------------------------------------------------------------------------
 
 
-def run_pull_request_check(request: CheckRequest, context: JobContext) -> None:
-    """Check the pull request of ``request`` and report on it (check run, review, reactions).
-
-    Runs inside a job: raising makes the delivery retry with back-off, then fail.
-    """
-    if request.command is not None or request.requested_action is not None:
-        runner = importlib.import_module("bot.command_runner")
-        runner.run_command(request, context)
-        return
-    check_pull_request(request, context)
-
-
 def check_pull_request(request: CheckRequest, context: JobContext) -> CheckOutcome | None:
     """The full check of the PR's head (``request.head_sha``, else its current head).
 
     None when there is nothing to report: the PR is gone or closed, or the repository and
     its organisation have no policy (unless ``SSOT_NEUTRAL_WITHOUT_POLICY``). Raises
-    :class:`~bot.locks.PullRequestBusy` while another job checks the same PR, and GitHub's
+    :class:`~bot.checks.pull_lock.PullRequestBusy` while another job checks the same PR, and GitHub's
     errors (5xx, rate limits) so that the job is retried.
     """
-    gh = github.installation_client(
-        context.settings, request.installation_id, engine=context.engine
-    )
+    gh = api.installation_client(context.settings, request.installation_id, engine=context.engine)
     try:
         number = request.pull_number
         if number is None:
@@ -114,7 +100,7 @@ def check_pull_request(request: CheckRequest, context: JobContext) -> CheckOutco
             return _report(pull, context)
     except RequestFailed as exc:
         if exc.response.status_code == 401:
-            github.forget_tokens()  # the next attempt exchanges a fresh token
+            api.forget_tokens()  # the next attempt exchanges a fresh token
         raise
 
 
@@ -123,27 +109,27 @@ def check_pull_request(request: CheckRequest, context: JobContext) -> CheckOutco
 
 def _report(pull: PullContext, context: JobContext) -> CheckOutcome | None:
     gh, owner, repo = pull.gh, pull.owner, pull.repo
-    external = checks.external_id(pull.installation_id, pull.repository, pull.head_sha)
+    external = render.external_id(pull.installation_id, pull.repository, pull.head_sha)
     if pull.stale:
         run = publish.find_check_run(gh, owner, repo, pull.head_sha, external)
         if run is not None and not run.completed:
             publish.complete_check_run(
-                gh, owner, repo, run, checks.render_superseded(pull.current_head)
+                gh, owner, repo, run, render.render_superseded(pull.current_head)
             )
         return _superseded(pull, run.id if run else None)
     if pull.policy is None and pull.policy_error is None:
         if not context.settings.neutral_without_policy:
             log.info("%s: no policy in the repository or %s/.github", pull.repository, owner)
             return None
-        return _post_only(pull, external, checks.render_no_policy(owner))
+        return _post_only(pull, external, render.render_no_policy(owner))
     if pull.policy_error is not None:
-        return _post_only(pull, external, checks.render_invalid_policy(pull.policy_error))
+        return _post_only(pull, external, render.render_invalid_policy(pull.policy_error))
     run = publish.ensure_check_run(gh, owner, repo, pull.head_sha, external)
     result = analyse_pull(pull, context)
     accepted = store.accepted_for_pull(
         context.engine, installation_id=pull.installation_id, repo=pull.repository, pr=pull.number
     )
-    comparison = checks.apply_acceptances(result.comparison, accepted)
+    comparison = render.apply_acceptances(result.comparison, accepted)
     assert pull.policy is not None
     stored = store.get_repo_totals(
         context.engine, installation_id=pull.installation_id, repo=pull.repository
@@ -157,15 +143,15 @@ def _report(pull: PullContext, context: JobContext) -> CheckOutcome | None:
             "files: the others were not analysed._"
         )
     report = build_check_report(comparison, totals, files=result.files, base=pull.base_sha)
-    output = checks.render_check(report, accepted, notes)
+    output = render.render_check(report, accepted, notes)
 
-    latest = github.get_optional(gh, f"/repos/{owner}/{repo}/pulls/{pull.number}")
+    latest = api.get_optional(gh, f"/repos/{owner}/{repo}/pulls/{pull.number}")
     moved = latest is not None and latest["head"]["sha"] != pull.head_sha
     if moved:
         assert latest is not None
         pull.current_head = str(latest["head"]["sha"])
         publish.complete_check_run(
-            gh, owner, repo, run, checks.render_superseded(pull.current_head)
+            gh, owner, repo, run, render.render_superseded(pull.current_head)
         )
         return _superseded(pull, run.id)
     publish.complete_check_run(gh, owner, repo, run, output)
@@ -187,7 +173,7 @@ def _report(pull: PullContext, context: JobContext) -> CheckOutcome | None:
     )
 
 
-def _post_only(pull: PullContext, external: str, output: checks.CheckOutput) -> CheckOutcome:
+def _post_only(pull: PullContext, external: str, output: render.CheckOutput) -> CheckOutcome:
     run = publish.ensure_check_run(pull.gh, pull.owner, pull.repo, pull.head_sha, external)
     publish.complete_check_run(pull.gh, pull.owner, pull.repo, run, output)
     return CheckOutcome(
@@ -234,7 +220,7 @@ def _review(
         diff = result.diffs.get(path)
         return diff is not None and diff.commentable(line, "RIGHT")
 
-    plan = checks.plan_review(
+    plan = render.plan_review(
         new,
         commentable,
         already={(c.path, fp) for c in live for fp in c.fingerprints},
@@ -243,10 +229,10 @@ def _review(
     posted = 0
     if not plan.empty:
         total = sum(1 for f in new if f.suppressed is None)
-        body = checks.review_body(plan, total)
+        body = render.review_body(plan, total)
         if publish.post_review(gh, owner, repo, pull.number, pull.head_sha, body, plan.comments):
             posted = len(plan.comments)
-    outdated = checks.outdated_comments(live, {(f.path, f.fingerprint) for f in new})
+    outdated = render.outdated_comments(live, {(f.path, f.fingerprint) for f in new})
     minimized: list[str] = []
     if outdated:
         minimized = publish.minimize(gh, [c.node_id for c in outdated])

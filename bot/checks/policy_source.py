@@ -24,8 +24,8 @@ from analyzers.policy_loader import (
     load_policy,
     policy_table,
 )
-from bot.blobs import BlobInfo, ObjectWant, contents, expression, fetch_objects
-from bot.github import InstallationClient
+from bot.github.api import InstallationClient
+from bot.github.blobs import BlobInfo, ObjectWant, contents, expression, fetch_objects
 
 ORG_REPO = ".github"
 ORG_NAMES = frozenset({"org", ORG_REPO})

@@ -1,4 +1,4 @@
-"""Posting what :mod:`bot.checks` rendered: the check run, the review, minimised comments.
+"""Posting what :mod:`bot.checks.render` rendered: the check run, the review, minimised comments.
 
 One check run per head: found again by its ``external_id`` among the head's runs named
 "SSOT guard" (so a retried job, a duplicate delivery or a re-run never adds a second one),
@@ -15,9 +15,10 @@ from typing import Any, cast
 
 from githubkit.exception import RequestFailed
 
-from bot import checks, metrics
-from bot.checks import CHECK_NAME, CheckOutput, ExistingComment, ReviewComment
-from bot.github import InstallationClient, chunks, get_pages, graphql, graphql_string
+from bot.checks import render as checks
+from bot.checks.render import CHECK_NAME, CheckOutput, ExistingComment, ReviewComment
+from bot.github.api import InstallationClient, chunks, get_pages, graphql, graphql_string
+from bot.ops import metrics
 
 log = logging.getLogger(__name__)
 

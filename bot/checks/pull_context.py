@@ -22,11 +22,12 @@ from githubkit.exception import RequestFailed
 
 from analyzers.change import ChangedFile, FileStatus, is_python
 from analyzers.policy_loader import LoadedPolicy, PolicyError
-from bot import github, policy_source
-from bot.blob_cache import BlobCache
-from bot.blobs import BlobInfo, ObjectWant, contents, expression, fetch_objects
-from bot.events import CheckRequest, JobContext
-from bot.github import InstallationClient
+from bot.checks import policy_source
+from bot.checks.blob_cache import BlobCache
+from bot.github import api as github
+from bot.github.api import InstallationClient
+from bot.github.blobs import BlobInfo, ObjectWant, contents, expression, fetch_objects
+from bot.work import CheckRequest, JobContext
 
 MAX_PULL_FILES = 3000  # what GitHub's PR files API lists at most
 _STATUSES: dict[str, FileStatus] = {

@@ -17,8 +17,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bot import store
-from bot.events import JobContext, RetryLater
+from bot.store import db as store
+from bot.work import JobContext, RetryLater
 
 _held = threading.local()
 # Every lock held in this process, by holder: what renew_held() extends.

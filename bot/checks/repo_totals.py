@@ -19,13 +19,14 @@ from analyzers.engine import analyze, unanalysable
 from analyzers.findings import Finding
 from analyzers.policy import Policy
 from analyzers.progress import ConceptTotal, totals
-from bot import policy_source, store
-from bot.blob_cache import BlobCache, policy_key
-from bot.blobs import ObjectWant, contents, fetch_objects
-from bot.checks import count_by_key
-from bot.events import JobContext
-from bot.github import InstallationClient, chunks, get_json, installation_client
-from bot.locks import pull_lock
+from bot.checks import policy_source
+from bot.checks.blob_cache import BlobCache, policy_key
+from bot.checks.pull_lock import pull_lock
+from bot.checks.render import count_by_key
+from bot.github.api import InstallationClient, chunks, get_json, installation_client
+from bot.github.blobs import ObjectWant, contents, fetch_objects
+from bot.store import db as store
+from bot.work import JobContext
 
 log = logging.getLogger(__name__)
 

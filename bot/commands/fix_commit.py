@@ -22,7 +22,7 @@ from analyzers.engine import analyze
 from analyzers.findings import Finding, Fix
 from analyzers.fix import apply_fixes, attach_fixes
 from analyzers.policy import Policy
-from bot.github import InstallationClient
+from bot.github.api import InstallationClient
 
 if TYPE_CHECKING:
     from githubkit_schemas.latest.types import (

@@ -1,16 +1,16 @@
 """Run a ``/ssot`` command, or the check run's "Fix" button, for one pull request.
 
-The pipeline calls :func:`run_command` for a :class:`~bot.events.CheckRequest` that carries a
+:mod:`bot.events.route` calls :func:`run_command` for a :class:`~bot.work.CheckRequest` that carries a
 ``command`` (a PR comment) or the ``ssot-fix`` requested action (the check run's button).
 For a comment the bot reacts with ``eyes`` while it works, then ``+1`` (done) or
 ``confused`` (refused, unknown, or failed for good). Answers are issue comments on the pull
-request carrying :data:`bot.commands_text.REPLY_MARKER`.
+request carrying :data:`bot.commands.replies.REPLY_MARKER`.
 
 - ``rescan``: the pipeline's check of the current head (the one check run of that head is
   completed again);
 - ``explain CODE``: the rule's documentation page, or the known codes;
 - ``fix``: the proven fixes of the findings the PR adds, committed to a same-repository
-  branch (:mod:`bot.fix_commit`) when asked by the PR's author or a collaborator with
+  branch (:mod:`bot.commands.fix_commit`) when asked by the PR's author or a collaborator with
   write access; a fork, a refused push, or nothing to fix gets a reply instead (the push
   itself makes GitHub send ``synchronize``, which checks the new head);
 - ``accept REASON``: for write, maintain and admin collaborators only (the collaborator
@@ -32,13 +32,13 @@ from typing import Literal
 
 from githubkit.exception import RequestFailed
 
-from bot import commands_text as text
-from bot import store
-from bot.checks import FIX_IDENTIFIER
-from bot.events import CheckRequest, JobContext
-from bot.fix_commit import PushRefused, commit_fixes, plan_fixes
-from bot.github import InstallationClient, installation_client
-from bot.pipeline import PullContext, analyse_pull, check_pull_request, load_pull_context
+from bot.checks.pipeline import PullContext, analyse_pull, check_pull_request, load_pull_context
+from bot.checks.render import FIX_IDENTIFIER
+from bot.commands import replies
+from bot.commands.fix_commit import PushRefused, commit_fixes, plan_fixes
+from bot.github.api import InstallationClient, installation_client
+from bot.store import db as store
+from bot.work import CheckRequest, JobContext
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def run_command(request: CheckRequest, context: JobContext) -> None:
         if context.attempt >= context.settings.job_max_attempts:
             with contextlib.suppress(Exception):  # GitHub itself may be what fails
                 call.react("confused")
-                call.answer(text.failed_text(name, context.attempt))
+                call.answer(replies.failed_text(name, context.attempt))
         raise
     call.react("+1" if done else "confused")
 
@@ -122,18 +122,18 @@ def run_command(request: CheckRequest, context: JobContext) -> None:
 
 
 def _help(call: CommandCall) -> bool:
-    call.answer(text.help_text())
+    call.answer(replies.help_text())
     return True
 
 
 def _unknown(call: CommandCall) -> bool:
-    call.answer(text.help_text(unknown=call.name))
+    call.answer(replies.help_text(unknown=call.name))
     return False
 
 
 def _explain(call: CommandCall) -> bool:
-    call.answer(text.explain_text(call.argument))
-    return text.explain_known(call.argument)
+    call.answer(replies.explain_text(call.argument))
+    return replies.explain_known(call.argument)
 
 
 def _rescan(call: CommandCall) -> bool:
@@ -142,21 +142,21 @@ def _rescan(call: CommandCall) -> bool:
 
 def _fix(call: CommandCall) -> bool:
     if call.request.comment_id is not None and not _may_change_branch(call):
-        call.answer(text.fix_refused_permission_text(call.request.sender or "someone"))
+        call.answer(replies.fix_refused_permission_text(call.request.sender or "someone"))
         return False
     pull = _loaded(call)
     if pull is None:
         return False
     if pull.is_fork:
-        call.answer(text.fix_fork_text(pull.head_repo), pull.number)
+        call.answer(replies.fix_fork_text(pull.head_repo), pull.number)
         return False
     assert pull.policy is not None
     new = analyse_pull(pull, call.context).comparison.new
     plan = plan_fixes(new, pull.head_content, pull.policy.policy)
     if plan.empty:
-        call.answer(text.fix_nothing_text(len(plan.unfixable)), pull.number)
+        call.answer(replies.fix_nothing_text(len(plan.unfixable)), pull.number)
         return True
-    message = text.fix_commit_message(plan.fixed, call.request.sender, pull.number)
+    message = replies.fix_commit_message(plan.fixed, call.request.sender, pull.number)
     try:
         sha = commit_fixes(
             pull.gh,
@@ -168,13 +168,13 @@ def _fix(call: CommandCall) -> bool:
             message=message,
         )
     except PushRefused as refused:
-        reply = text.fix_refused_text(pull.head_ref, refused.status, refused.message)
+        reply = replies.fix_refused_text(pull.head_ref, refused.status, refused.message)
         call.answer(reply, pull.number)
         return False
     if sha is None:
-        call.answer(text.fix_nothing_text(len(plan.fixed) + len(plan.unfixable)), pull.number)
+        call.answer(replies.fix_nothing_text(len(plan.fixed) + len(plan.unfixable)), pull.number)
         return True
-    reply = text.fix_committed_text(
+    reply = replies.fix_committed_text(
         sha, pull.head_ref, plan.fixed, plan.contents, len(plan.unfixable)
     )
     call.answer(reply, pull.number)
@@ -184,18 +184,18 @@ def _fix(call: CommandCall) -> bool:
 def _accept(call: CommandCall) -> bool:
     user = call.request.sender
     permission, role = _permission(call, user)
-    if user is None or not text.can_write(permission, role):
-        call.answer(text.accept_refused_text(user or "someone", role or permission))
+    if user is None or not replies.can_write(permission, role):
+        call.answer(replies.accept_refused_text(user or "someone", role or permission))
         return False
     if not call.argument:
-        call.answer(text.accept_needs_reason_text())
+        call.answer(replies.accept_needs_reason_text())
         return False
     pull = _loaded(call)
     if pull is None:
         return False
     new = [f for f in analyse_pull(pull, call.context).comparison.new if f.suppressed is None]
     if not new:
-        call.answer(text.accept_nothing_text(), pull.number)
+        call.answer(replies.accept_nothing_text(), pull.number)
         return True
     now = store.utcnow()
     for finding in new:
@@ -211,7 +211,7 @@ def _accept(call: CommandCall) -> bool:
         )
     # The check run of the head lists them as accepted, and no longer fails on them.
     check_pull_request(call.request, call.context)
-    call.answer(text.accepted_text(new, user, call.argument, pull.head_sha), pull.number)
+    call.answer(replies.accepted_text(new, user, call.argument, pull.head_sha), pull.number)
     return True
 
 
@@ -234,11 +234,11 @@ def _loaded(call: CommandCall) -> PullContext | None:
     if pull is None:
         return None
     if pull.stale:
-        call.answer(text.head_moved_text(pull.head_sha, pull.current_head), pull.number)
+        call.answer(replies.head_moved_text(pull.head_sha, pull.current_head), pull.number)
         return None
     if pull.policy is None:
         error = str(pull.policy_error) if pull.policy_error is not None else None
-        call.answer(text.no_policy_text(error), pull.number)
+        call.answer(replies.no_policy_text(error), pull.number)
         return None
     return pull
 
@@ -252,7 +252,7 @@ def _may_change_branch(call: CommandCall) -> bool:
     author = ((issue or {}).get("user") or {}).get("login")
     if sender is not None and author is not None and sender.lower() == str(author).lower():
         return True
-    return text.can_write(*_permission(call, sender))
+    return replies.can_write(*_permission(call, sender))
 
 
 def _permission(call: CommandCall, user: str | None) -> tuple[str | None, str | None]:
@@ -275,4 +275,4 @@ def _is_own_reply(request: CheckRequest) -> bool:
     if request.event is None or request.command is None:
         return False
     comment = request.event.payload.get("comment") or {}
-    return text.is_own_reply(comment.get("body"))
+    return replies.is_own_reply(comment.get("body"))

@@ -1,8 +1,8 @@
 """``ssot demo``: one complete pull-request check by the real App against a simulated GitHub.
 
 The project's fake GitHub is served on 127.0.0.1 with the scenario of
-:mod:`bot.demo_scenario` (the example repository as ``main``, and a pull request on it).
-The App itself (:func:`bot.web.create_app`) is served on 127.0.0.1 too, with a generated
+:mod:`bot.demo.scenario` (the example repository as ``main``, and a pull request on it).
+The App itself (:func:`bot.web.app.create_app`) is served on 127.0.0.1 too, with a generated
 webhook secret and App key, and receives two of GitHub's real payloads, signed: ``push``
 (the default branch exists: the App counts the repository's totals) and
 ``pull_request.opened``. Each job runs inside its webhook request (Huey's immediate mode)
@@ -27,8 +27,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot import demo_scenario as scenario
-from bot.settings import Settings
+from bot.demo import scenario
+from bot.ops.settings import Settings
 
 WEBHOOK_TIMEOUT = 120.0  # seconds: the job runs inside the webhook request
 
@@ -61,9 +61,9 @@ def run_demo() -> DemoResult:
     """Set up the fake GitHub and the App, send the webhooks, read back what was posted."""
     import httpx
 
-    from bot.fake_github import FakeGitHubServer, FakeGitHubState, make_app_keypair, render
-    from bot.signature import sign
-    from bot.web import create_app
+    from bot.web.app import create_app
+    from bot.web.signature import sign
+    from fake_github import FakeGitHubServer, FakeGitHubState, make_app_keypair, render
 
     keys = make_app_keypair()
     state = FakeGitHubState.for_app(keys)

@@ -15,11 +15,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bot.fake_github import FakeGitHubState, PullRequest, Repository
+from fake_github import FakeGitHubState, PullRequest, Repository
 
-PAYLOADS = Path(__file__).resolve().parent / "demo_payloads"
+PAYLOADS = Path(__file__).resolve().parent / "payloads"
 
-SAMPLE_REPO = Path(__file__).resolve().parent.parent / "examples" / "sample-repo"
+SAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples" / "sample-repo"
 OPENED_PAYLOAD = PAYLOADS / "pull_request.opened.payload.json"
 PUSH_PAYLOAD = PAYLOADS / "push.with-installation.payload.json"
 OWNER, NAME, AUTHOR = "acme", "sample-repo", "alice"

@@ -10,8 +10,8 @@ import datetime as dt
 import logging
 from typing import Any
 
-from bot import store
-from bot.events import JobContext, WebhookEvent
+from bot.store import db as store
+from bot.work import JobContext, WebhookEvent
 
 log = logging.getLogger(__name__)
 

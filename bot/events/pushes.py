@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot import repo_totals
-from bot.events import JobContext, WebhookEvent
+from bot.checks import repo_totals
+from bot.work import JobContext, WebhookEvent
 
 
 def push(event: WebhookEvent, context: JobContext) -> None:

@@ -6,7 +6,7 @@
   five minutes before GitHub expires it (githubkit's own margin is one minute), so every job
   of a process shares one token exchange per installation and hour.
 - The API base URL is ``SSOT_GITHUB_URL`` (GitHub Enterprise Server: ``https://HOST/api/v3``).
-- Limits: each installation client goes through :mod:`bot.throttle`, which keeps GitHub's
+- Limits: each installation client goes through :mod:`bot.github.throttle`, which keeps GitHub's
   limits per installation across every worker: a told wait (``retry-after``, reset) is
   honoured by all of them, content-creating calls are made one at a time and within budget.
 - Retries: a rate limit whose ``retry-after`` is short, or one 5xx, is retried in place;
@@ -35,38 +35,21 @@ import httpx
 from githubkit import AppAuthStrategy, AppInstallationAuthStrategy, GitHub
 from githubkit.cache import MemCacheStrategy
 from githubkit.cache.mem_cache import MemCache
-from githubkit.exception import GitHubException, RateLimitExceeded, RequestFailed
-from githubkit.retry import RetryOption
+from githubkit.exception import RequestFailed
 from sqlalchemy.engine import Engine
 
-from bot import metrics, throttle
-from bot.settings import Settings
+from bot.github import throttle
+from bot.github.errors import GraphQLError, GraphQLRateLimited, NotConfigured
+from bot.github.throttle import retry_in_place
+from bot.ops import metrics
+from bot.ops.settings import Settings
 
 InstallationClient = GitHub[AppInstallationAuthStrategy]
 
 RENEW_EARLY = dt.timedelta(minutes=4)
-MAX_INLINE_WAIT = throttle.MAX_INLINE_WAIT  # longer waits: raise, the job is postponed
-SERVER_ERROR_WAIT = dt.timedelta(seconds=1)
 TIMEOUT_SECONDS = 30.0
 RAW = "application/vnd.github.raw+json"
 _GHES_API = re.compile(r"/api/v3/?$")
-
-
-class NotConfigured(RuntimeError):
-    """The App has no id or private key (run ``ssot serve`` and open / to create it)."""
-
-
-class GraphQLError(RuntimeError):
-    """A GraphQL request that returned no data; ``errors`` as GitHub sent them."""
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        self.errors = errors
-        messages = "; ".join(str(e.get("message", e)) for e in errors[:3])
-        super().__init__(f"GraphQL failed: {messages}")
-
-
-class GraphQLRateLimited(GraphQLError):
-    """GraphQL's own rate limit (errors of type RATE_LIMITED): the job retries later."""
 
 
 class _EarlyExpiryCache(MemCache):
@@ -130,18 +113,6 @@ _clients: dict[tuple[int, str, str], GitHub[AppAuthStrategy]] = {}
 _clients_lock = threading.Lock()
 
 
-def retry_in_place(exc: GitHubException, count: int) -> RetryOption:
-    """githubkit's retry decision: once, and only when the wait is short."""
-    if count >= 1:
-        return RetryOption(False)
-    if isinstance(exc, RateLimitExceeded):
-        wait = max(exc.retry_after, dt.timedelta(milliseconds=100))
-        return RetryOption(wait <= MAX_INLINE_WAIT, wait)
-    if isinstance(exc, RequestFailed) and exc.response.status_code >= 500:
-        return RetryOption(True, SERVER_ERROR_WAIT)
-    return RetryOption(False)
-
-
 def app_client(settings: Settings) -> GitHub[AppAuthStrategy]:
     """The App's client for ``settings`` (one per process, app id and API URL)."""
     pem = settings.private_key_pem()
@@ -171,7 +142,7 @@ def installation_client(
 ) -> InstallationClient:
     """A client acting as installation ``installation_id`` (its token shared per process).
 
-    Its requests pass the installation's gate (:mod:`bot.throttle`), kept in ``engine``'s
+    Its requests pass the installation's gate (:mod:`bot.github.throttle`), kept in ``engine``'s
     database so that every worker honours the same limits.
     """
     gh = app_client(settings)

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
-from bot.github import InstallationClient, get_raw_blob, graphql, graphql_string
+from bot.github.api import InstallationClient, get_raw_blob, graphql, graphql_string
 
 OID_FIELDS = "oid byteSize"
 TEXT_FIELDS = "oid byteSize isBinary isTruncated text"

@@ -39,17 +39,20 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
-from githubkit.exception import GitHubException, RateLimitExceeded
+from githubkit.exception import GitHubException, RateLimitExceeded, RequestFailed
 from githubkit.retry import RetryOption
 from githubkit.throttling import BaseThrottler
 from sqlalchemy.engine import Connection, Engine
 
-from bot import metrics, store
-from bot.events import RetryLater
+from bot.github.errors import GraphQLRateLimited
+from bot.ops import metrics
+from bot.store import db as store
+from bot.work import RetryLater
 
 log = logging.getLogger(__name__)
 
 MAX_INLINE_WAIT = dt.timedelta(seconds=10)  # longer: the job is postponed, its worker freed
+SERVER_ERROR_WAIT = dt.timedelta(seconds=1)
 LOCK_WAIT = dt.timedelta(seconds=60)  # for the write lock; then the job is postponed
 MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
@@ -104,6 +107,18 @@ def is_content_creating(request: httpx.Request) -> bool:
     return True
 
 
+def retry_in_place(exc: GitHubException, count: int) -> RetryOption:
+    """githubkit's retry decision: once, and only when the wait is short."""
+    if count >= 1:
+        return RetryOption(False)
+    if isinstance(exc, RateLimitExceeded):
+        wait = max(exc.retry_after, dt.timedelta(milliseconds=100))
+        return RetryOption(wait <= MAX_INLINE_WAIT, wait)
+    if isinstance(exc, RequestFailed) and exc.response.status_code >= 500:
+        return RetryOption(True, SERVER_ERROR_WAIT)
+    return RetryOption(False)
+
+
 def _causes(exc: BaseException) -> Iterator[BaseException]:
     # githubkit wraps what fails inside a send (the token exchange of the auth flow) in a
     # RequestError: the rate limit is its cause.
@@ -117,8 +132,6 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 def told_wait(exc: BaseException) -> dt.datetime | None:
     """Until when a failed job should wait, when what failed it was "not now"; else None."""
-    from bot.github import GraphQLRateLimited  # bot.github imports this module
-
     now = store.utcnow()
     for cause in _causes(exc):
         if isinstance(cause, RetryLater):
@@ -197,8 +210,6 @@ class InstallationGate:
 
     def retry_decision(self, exc: GitHubException, count: int) -> RetryOption:
         """githubkit's ``auto_retry``, also for a rate limit met by the token exchange."""
-        from bot.github import retry_in_place  # bot.github imports this module
-
         limited = next((c for c in _causes(exc) if isinstance(c, RateLimitExceeded)), None)
         return retry_in_place(limited or exc, count)
 

@@ -31,10 +31,16 @@ from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import github, handlers, locks, metrics, store, sweeper, throttle
-from bot.events import JobContext, WebhookEvent
-from bot.logging_setup import log_context, payload_context
-from bot.settings import Settings
+from bot.checks import pull_lock
+from bot.events import dispatch
+from bot.github import throttle
+from bot.github.errors import NotConfigured
+from bot.jobs import sweeper
+from bot.ops import metrics
+from bot.ops.logs import log_context, payload_context
+from bot.ops.settings import Settings
+from bot.store import db as store
+from bot.work import JobContext, WebhookEvent
 
 log = logging.getLogger(__name__)
 
@@ -155,14 +161,14 @@ class JobQueue:
         """Every 10 minutes: ask GitHub to send again the failed deliveries we never stored."""
         try:
             return len(sweeper.redeliver_failed(self.settings, self.engine))
-        except github.NotConfigured:
+        except NotConfigured:
             return 0
 
     def reconcile_open_pulls(self) -> int:
         """Every 10 minutes: check open pull requests whose head has no completed check run."""
         try:
             return len(sweeper.reconcile_open_pulls(self.settings, self.context))
-        except github.NotConfigured:
+        except NotConfigured:
             return 0
 
     # --- consuming ---------------------------------------------------------------------
@@ -174,7 +180,7 @@ class JobQueue:
         failed, or held by another worker's live lease). A handler's error is recorded and the
         delivery retried later with back-off, until ``job_max_attempts``. Every log line of
         the job carries the delivery, installation, repository and pull request; its outcome
-        and duration are counted (bot.metrics).
+        and duration are counted (bot.ops.metrics).
         """
         started = time.perf_counter()
         self._postponed.value = False
@@ -247,7 +253,7 @@ class JobQueue:
         settings = self.settings
         delivery_id = claimed.id
         attempt = claimed.attempts
-        handler = handlers.find_handler(claimed.event, claimed.action)
+        handler = dispatch.find_handler(claimed.event, claimed.action)
         context = dataclasses.replace(self.context, delivery_id=delivery_id, attempt=attempt)
         try:
             if handler is not None:
@@ -365,7 +371,7 @@ def _heartbeat(context: JobContext, delivery_id: str) -> Iterator[None]:
                 if not context.renew_lease():
                     log.warning("delivery %s: lease lost to another worker", delivery_id)
                     return
-                locks.renew_held(context, delivery_id)
+                pull_lock.renew_held(context, delivery_id)
             except Exception:  # the database is away: the next beat tries again
                 log.warning("delivery %s: lease not renewed", delivery_id, exc_info=True)
 

@@ -6,7 +6,7 @@ JWT, kept 3 days) and asks GitHub once per GUID to deliver again each failed one
 App never stored. :func:`reconcile_open_pulls` is the safety net behind it: an open pull
 request whose head has no completed "SSOT guard" check run is checked now.
 
-Both run as Huey periodic tasks (bot.jobs) and may be called directly (tests, operators).
+Both run as Huey periodic tasks (bot.jobs.queue) and may be called directly (tests, operators).
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from typing import Any
 from githubkit.exception import RequestFailed
 from sqlalchemy.engine import Engine
 
-from bot import github, pipeline, store
-from bot.checks import CHECK_NAME
-from bot.events import CheckRequest, JobContext, RetryLater
-from bot.settings import Settings
-from bot.throttle import RateLimited
+from bot.checks import pipeline
+from bot.checks.render import CHECK_NAME
+from bot.github import api
+from bot.github.throttle import RateLimited
+from bot.ops.settings import Settings
+from bot.store import db as store
+from bot.work import CheckRequest, JobContext, RetryLater
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def _hook_delivery(item: dict[str, Any]) -> HookDelivery | None:
 
 def list_hook_deliveries(settings: Settings, *, since: dt.datetime) -> Iterator[HookDelivery]:
     """The App's delivery attempts, newest first, back to ``since`` (cursor pagination)."""
-    gh = github.app_client(settings)
+    gh = api.app_client(settings)
     next_url: str | None = "/app/hook/deliveries"
     query: dict[str, Any] | None = {"per_page": 100}
     for _ in range(MAX_DELIVERY_PAGES):
@@ -119,7 +121,7 @@ def redeliver_failed(
         latest.setdefault(delivery.guid, delivery)
     candidates = [g for g in latest if g not in succeeded]
     stored = store.known_delivery_ids(engine, candidates)
-    gh = github.app_client(settings)
+    gh = api.app_client(settings)
     requested: list[str] = []
     for guid in reversed(candidates):  # oldest first
         if guid in stored:
@@ -150,8 +152,8 @@ def redeliver_failed(
     return requested
 
 
-def _has_completed_check(gh: github.InstallationClient, repository: str, sha: str) -> bool:
-    data = github.get_optional(
+def _has_completed_check(gh: api.InstallationClient, repository: str, sha: str) -> bool:
+    data = api.get_optional(
         gh,
         f"/repos/{repository}/commits/{sha}/check-runs",
         {"check_name": CHECK_NAME, "filter": "all", "per_page": 100},
@@ -188,15 +190,15 @@ def _reconcile_installation(
     settings: Settings, context: JobContext, installation_id: int, checked: list[tuple[str, int]]
 ) -> None:
     try:
-        gh = github.installation_client(settings, installation_id, engine=context.engine)
-        repos = github.get_pages(gh, "/installation/repositories", key="repositories")
+        gh = api.installation_client(settings, installation_id, engine=context.engine)
+        repos = api.get_pages(gh, "/installation/repositories", key="repositories")
     except RequestFailed as exc:
         log.warning("reconcile: installation %s unreadable: %s", installation_id, exc)
         return
     for repo in repos:
         repository = str(repo["full_name"])
         try:
-            pulls = github.get_pages(gh, f"/repos/{repository}/pulls", {"state": "open"})
+            pulls = api.get_pages(gh, f"/repos/{repository}/pulls", {"state": "open"})
         except RequestFailed as exc:
             log.warning("reconcile: %s: pulls unreadable: %s", repository, exc)
             continue
@@ -207,7 +209,7 @@ def _reconcile_installation(
             try:
                 if _has_completed_check(gh, repository, sha):
                     continue
-                pipeline.run_pull_request_check(
+                pipeline.check_pull_request(
                     CheckRequest(
                         installation_id=installation_id,
                         repository=repository,

@@ -30,7 +30,7 @@ from contextlib import contextmanager, suppress
 from typing import IO, Any, Literal
 from urllib.parse import urlsplit
 
-from bot.settings import Settings
+from bot.ops.settings import Settings
 
 CONTEXT_FIELDS = ("delivery_id", "installation_id", "repository", "pull_request")
 REDACTED = "[REDACTED]"

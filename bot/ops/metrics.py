@@ -11,7 +11,7 @@ Counted where it happens:
 - ``ssot_github_requests_total{method,status}``, ``ssot_github_request_seconds`` and
   ``ssot_github_rate_limit_remaining{resource}``: every GitHub API response, through
   :func:`github_event_hooks` on the githubkit client (or :func:`record_github_call`).
-- ``ssot_github_waits_total{kind}``: each wait GitHub asked an installation for (bot.throttle).
+- ``ssot_github_waits_total{kind}``: each wait GitHub asked an installation for (bot.github.throttle).
 - ``ssot_findings_posted_total{kind}``: :func:`record_findings_posted` after a report is
   posted (``kind``: annotation, review_comment).
 
@@ -142,7 +142,7 @@ def record_job(event: str | None, outcome: str, seconds: float | None) -> None:
 
 
 def record_github_wait(kind: str) -> None:
-    """Count one wait GitHub asked for (bot.throttle records it for every worker)."""
+    """Count one wait GitHub asked for (bot.github.throttle records it for every worker)."""
     GITHUB_WAITS.labels(kind if kind in WAIT_KINDS else "other").inc()
 
 

@@ -129,7 +129,7 @@ def _cached_findings_columns() -> list[sa.Column[Any]]:
 
 # Findings of one git blob at one path under one policy (and engine version), for one
 # installation: a blob is content-addressed, so a row never goes stale. ``findings`` is the
-# JSON that bot.blob_cache encodes (the findings, with the fixes proven so far): it quotes the
+# JSON that bot.checks.blob_cache encodes (the findings, with the fixes proven so far): it quotes the
 # installation's code, so it is the installation's, and goes when it uninstalls.
 findings_cache = sa.Table(
     "findings_cache",
@@ -180,7 +180,7 @@ minimized_comments = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
 )
 
-# Failed deliveries (GUIDs) the bot asked GitHub to deliver again (bot.sweeper): once each.
+# Failed deliveries (GUIDs) the bot asked GitHub to deliver again (bot.jobs.sweeper): once each.
 redelivery_requests = sa.Table(
     "redelivery_requests",
     metadata,
@@ -191,7 +191,7 @@ redelivery_requests = sa.Table(
 )
 
 
-# GitHub's limits per installation, shared by every worker (bot.throttle): until when GitHub
+# GitHub's limits per installation, shared by every worker (bot.github.throttle): until when GitHub
 # asked us to stop calling (a rate limit's retry-after or reset), and the content-creating
 # calls of the last hour (GitHub's budget of 80 a minute and 500 an hour).
 rate_limits = sa.Table(
@@ -991,7 +991,7 @@ def record_minimized(
             pass
 
 
-# --- GitHub's limits per installation (bot.throttle) ---------------------------------------
+# --- GitHub's limits per installation (bot.github.throttle) ---------------------------------------
 
 
 def blocked_until(engine: Engine, installation_id: int) -> dt.datetime | None:

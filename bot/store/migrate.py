@@ -1,6 +1,6 @@
 """Schema migrations (Alembic) and ``ssot migrate``.
 
-The schema of ``bot.store.metadata`` is built and changed only by the revisions in
+The schema of ``bot.store.db.metadata`` is built and changed only by the revisions in
 ``bot/migrations/versions/``. ``ssot migrate`` applies them up to the newest ("head"), in one
 transaction, under a PostgreSQL advisory lock so that two runs at once (two deploy jobs)
 apply each revision once.
@@ -38,7 +38,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from bot import store
+from bot.store import db as store
 
 log = logging.getLogger(__name__)
 
@@ -238,8 +238,8 @@ def migrate_command(argv: list[str]) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
 
-    from bot.logging_setup import configure_logging
-    from bot.settings import SettingsError, load_settings
+    from bot.ops.logs import configure_logging
+    from bot.ops.settings import SettingsError, load_settings
 
     try:
         settings = load_settings()

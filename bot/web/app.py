@@ -6,7 +6,7 @@ queue and the HTTP client, and enqueues again the deliveries left over by the la
 Routes: ``POST /api/github/webhooks`` (store, enqueue, answer at once), ``GET /`` (setup page
 without credentials, else a status page), ``GET /setup/callback`` (manifest flow), and for
 operations ``/healthz`` (alive), ``/readyz`` (database and job queue reachable, see
-bot.health) and ``/metrics`` (Prometheus, see bot.metrics).
+bot.web.health) and ``/metrics`` (Prometheus, see bot.ops.metrics).
 """
 
 from __future__ import annotations
@@ -37,15 +37,19 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 
-from bot import handlers, health, manifest, metrics, migrate, store
-from bot.jobs import JobQueue, describe_backend
-from bot.logging_setup import log_context, payload_context
-from bot.settings import ENV_FILE, Settings
-from bot.signature import verify
+from bot.events import dispatch
+from bot.jobs.queue import JobQueue, describe_backend
+from bot.ops import metrics
+from bot.ops.logs import log_context, payload_context
+from bot.ops.settings import ENV_FILE, Settings
+from bot.store import db as store
+from bot.store import migrate
+from bot.web import health, manifest
+from bot.web.signature import verify
 
 log = logging.getLogger(__name__)
 
-MAX_HEADER_CHARS = 100  # a delivery GUID or an event name is far shorter (see bot.store)
+MAX_HEADER_CHARS = 100  # a delivery GUID or an event name is far shorter (see bot.store.db)
 PARSE_IN_THREAD_BYTES = 1024 * 1024  # parse big payloads off the event loop
 SETUP_STATES_KEPT = 50
 WRITE_BATCH_MAX = 200  # deliveries stored in one transaction by the DeliveryWriter
@@ -486,7 +490,7 @@ def _settle(settled: list[tuple[asyncio.Future[bool], bool | BaseException]]) ->
 
 def _insert_deliveries(engine: Engine, batch: list[_PendingWrite]) -> list[bool]:
     """Insert the deliveries of ``batch`` in one transaction; False for each id already
-    stored (or repeated within the batch), as :func:`bot.store.insert_delivery` would."""
+    stored (or repeated within the batch), as :func:`bot.store.db.insert_delivery` would."""
     c = store.deliveries.c
     ids = {p.delivery.id for p in batch}
     rows: list[dict[str, Any]] = []
@@ -580,7 +584,7 @@ def _new_delivery(
     full_name = repository.get("full_name") if isinstance(repository, dict) else None
     full_name = full_name if isinstance(full_name, str) and len(full_name) <= 300 else None
     reason = None
-    if handlers.find_handler(event, action) is None:
+    if dispatch.find_handler(event, action) is None:
         reason = f"no handler for {event}" + (f".{action}" if action else "")
     elif installation_id is None:
         reason = "no installation in the payload: a repository webhook, not the App"

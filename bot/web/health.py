@@ -24,8 +24,8 @@ import anyio
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot import migrate
-from bot.logging_setup import REDACTOR
+from bot.ops.logs import REDACTOR
+from bot.store import migrate
 
 CHECK_TIMEOUT_SECONDS = 3.0
 MAX_DETAIL_CHARS = 300

@@ -22,7 +22,7 @@ import httpx
 import yaml  # type: ignore[import-untyped]  # no stubs installed (types-PyYAML)
 from dotenv.parser import parse_stream
 
-from bot.settings import env_name
+from bot.ops.settings import env_name
 
 WEBHOOK_PATH = "/api/github/webhooks"
 CALLBACK_PATH = "/setup/callback"
@@ -47,7 +47,7 @@ def find_manifest() -> Path:
     """``app.yml`` of the working directory, else the one beside the package (a checkout)."""
     for candidate in (
         Path.cwd() / MANIFEST_FILE,
-        Path(__file__).resolve().parents[1] / MANIFEST_FILE,
+        Path(__file__).resolve().parents[2] / MANIFEST_FILE,
     ):
         if candidate.is_file():
             return candidate

@@ -17,9 +17,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot import store
-from bot.signature import sign
-from bot.web import Runtime
+from bot.store import db as store
+from bot.web.app import Runtime
+from bot.web.signature import sign
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOKS = Path(

@@ -12,10 +12,10 @@ import pytest
 from bot_testing import FAKE_PEM, SECRET, runtime
 from fastapi.testclient import TestClient
 
-from bot import pipeline
-from bot.events import CheckRequest, JobContext
-from bot.settings import Settings
-from bot.web import create_app
+from bot.events import route
+from bot.ops.settings import Settings
+from bot.web.app import create_app
+from bot.work import CheckRequest, JobContext
 
 SettingsFactory = Callable[..., Settings]
 
@@ -65,11 +65,11 @@ def engine(client: TestClient) -> Any:
 
 @pytest.fixture
 def checks(monkeypatch: pytest.MonkeyPatch) -> list[CheckRequest]:
-    """Every call the handlers make to the (not yet written) pipeline, which it replaces."""
+    """Every check request the handlers make (to the pipeline or a command), recorded instead."""
     calls: list[CheckRequest] = []
 
     def record(request: CheckRequest, context: JobContext) -> None:
         calls.append(request)
 
-    monkeypatch.setattr(pipeline, "run_pull_request_check", record)
+    monkeypatch.setattr(route, "run_check_request", record)
     return calls

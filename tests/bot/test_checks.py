@@ -8,8 +8,8 @@ from analyzers.baseline import Comparison
 from analyzers.findings import Finding, Fix
 from analyzers.policy_loader import PolicyError
 from analyzers.report import build_check_report
-from bot import checks
-from bot.checks import (
+from bot.checks import render as checks
+from bot.checks.render import (
     ExistingComment,
     apply_acceptances,
     comment_body,
@@ -23,7 +23,7 @@ from bot.checks import (
     review_body,
     suggestion,
 )
-from bot.store import AcceptedFinding
+from bot.store.db import AcceptedFinding
 
 WHEN = dt.datetime(2025, 1, 6, tzinfo=dt.UTC)
 

@@ -19,10 +19,14 @@ from bot_testing import payload, post_webhook, runtime
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
-from bot import store
-from bot.commands_text import REPLY_MARKER, can_write, is_own_reply
-from bot.demo_scenario import opened_payload, repository_fields, sample_files
-from bot.fake_github import (
+from bot.commands.replies import REPLY_MARKER, can_write, is_own_reply
+from bot.demo.scenario import opened_payload, repository_fields, sample_files
+from bot.events.issue_comments import parse_command
+from bot.github.api import forget_tokens
+from bot.ops.settings import Settings
+from bot.store import db as store
+from bot.web.app import create_app
+from fake_github import (
     AppKeyPair,
     FakeGitHubServer,
     FakeGitHubState,
@@ -32,10 +36,6 @@ from bot.fake_github import (
     Repository,
     make_app_keypair,
 )
-from bot.github import forget_tokens
-from bot.handlers.commands import parse_command
-from bot.settings import Settings
-from bot.web import create_app
 
 SettingsFactory = Callable[..., Settings]
 

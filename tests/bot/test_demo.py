@@ -10,33 +10,33 @@ from pathlib import Path
 import pytest
 from bot_testing import WEBHOOKS
 
-from bot import demo, demo_scenario
+from bot.demo import command, scenario
 
 
 @pytest.fixture(scope="module")
-def result() -> demo.DemoResult:
+def result() -> command.DemoResult:
     """One run of the demo (the fake GitHub and the App, in this process)."""
-    return demo.run_demo()
+    return command.run_demo()
 
 
 @pytest.fixture(scope="module")
-def printed(result: demo.DemoResult) -> str:
+def printed(result: command.DemoResult) -> str:
     """What ``ssot demo`` prints for that run."""
     out = io.StringIO()
-    demo.print_result(result, out)
+    command.print_result(result, out)
     return out.getvalue()
 
 
 def test_ssot_demo_is_the_demo_command_of_the_app() -> None:
     [entry] = [ep for ep in entry_points(group="ssot.commands") if ep.name == "demo"]
-    assert entry.value == "bot.demo:demo_command"
+    assert entry.value == "bot.demo.command:demo_command"
 
 
 @pytest.mark.parametrize(
     ("bundled", "fixture"),
     [
-        (demo_scenario.OPENED_PAYLOAD, "pull_request/opened.payload.json"),
-        (demo_scenario.PUSH_PAYLOAD, "push/with-installation.payload.json"),
+        (scenario.OPENED_PAYLOAD, "pull_request/opened.payload.json"),
+        (scenario.PUSH_PAYLOAD, "push/with-installation.payload.json"),
     ],
 )
 def test_the_bundled_payloads_are_githubs_real_ones(bundled: Path, fixture: str) -> None:
@@ -68,7 +68,7 @@ def test_the_demo_prints_review_comments_with_suggestion_blocks(printed: str) ->
 
 
 def test_ssot_demo_json_prints_the_posted_objects(capsys: pytest.CaptureFixture[str]) -> None:
-    assert demo.demo_command(["--json"]) == 0
+    assert command.demo_command(["--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     [run] = data["check_runs"]
     assert (run["status"], run["conclusion"]) == ("completed", "failure")
@@ -79,7 +79,7 @@ def test_ssot_demo_json_prints_the_posted_objects(capsys: pytest.CaptureFixture[
     assert any("```suggestion" in c["body"] for c in data["review_comments"])
 
 
-def test_the_demo_shows_new_fixed_and_unchanged_findings(result: demo.DemoResult) -> None:
+def test_the_demo_shows_new_fixed_and_unchanged_findings(result: command.DemoResult) -> None:
     [run] = result.check_runs
     summary = run["output"]["summary"]
     assert "3 new findings" in summary and "1 fixed" in summary and "2 unchanged" in summary

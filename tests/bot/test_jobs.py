@@ -27,11 +27,14 @@ from bot_testing import (
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
-from bot import handlers, locks, manifest, store
-from bot.events import JobContext, RetryLater, WebhookEvent
-from bot.jobs import JobQueue, retry_delay
-from bot.settings import Settings
-from bot.web import create_app
+from bot.checks import pull_lock as locks
+from bot.events import dispatch
+from bot.jobs.queue import JobQueue, retry_delay
+from bot.ops.settings import Settings
+from bot.store import db as store
+from bot.web import manifest
+from bot.web.app import create_app
+from bot.work import JobContext, RetryLater, WebhookEvent
 
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
@@ -75,13 +78,13 @@ def state_of(jobs: JobQueue, delivery_id: str) -> store.Delivery:
 def test_every_handled_event_is_subscribed_in_app_yml() -> None:
     app_yml = manifest.load_manifest(ROOT / "app.yml")
     subscribed = set(app_yml["default_events"])
-    assert {event for event, _ in handlers.DISPATCH} <= subscribed
+    assert {event for event, _ in dispatch.DISPATCH} <= subscribed
 
 
 def test_unknown_events_and_actions_have_no_handler() -> None:
-    assert handlers.find_handler("pull_request", "labeled") is None
-    assert handlers.find_handler("ping", None) is None
-    assert handlers.find_handler("pull_request", "opened") is not None
+    assert dispatch.find_handler("pull_request", "labeled") is None
+    assert dispatch.find_handler("ping", None) is None
+    assert dispatch.find_handler("pull_request", "opened") is not None
 
 
 def test_a_job_runs_the_handler_of_its_event_and_action(
@@ -93,7 +96,7 @@ def test_a_job_runs_the_handler_of_its_event_and_action(
         assert context.engine is jobs.engine
         seen.append(event)
 
-    monkeypatch.setattr(handlers, "DISPATCH", {("pull_request", "opened"): handler})
+    monkeypatch.setattr(dispatch, "DISPATCH", {("pull_request", "opened"): handler})
     add(jobs, "pull_request", "pull_request/opened", "d1")
     assert jobs.process_delivery("d1") == store.DONE
     [event] = seen
@@ -173,7 +176,7 @@ def test_repositories_added_to_an_unknown_installation_create_it(jobs: JobQueue)
 def test_a_delivery_is_processed_once(jobs: JobQueue, monkeypatch: pytest.MonkeyPatch) -> None:
     runs: list[str] = []
     monkeypatch.setattr(
-        handlers, "DISPATCH", {("installation", "created"): lambda e, c: runs.append(e.delivery_id)}
+        dispatch, "DISPATCH", {("installation", "created"): lambda e, c: runs.append(e.delivery_id)}
     )
     add(jobs, "installation", "installation/created", "d1")
     assert jobs.process_delivery("d1") == store.DONE
@@ -188,7 +191,7 @@ def test_a_long_job_renews_its_lease(jobs: JobQueue, monkeypatch: pytest.MonkeyP
         assert context.renew_lease(3600)
         leases.append(state_of(jobs, event.delivery_id).lease_until)
 
-    monkeypatch.setattr(handlers, "DISPATCH", {("installation", "created"): long_job})
+    monkeypatch.setattr(dispatch, "DISPATCH", {("installation", "created"): long_job})
     add(jobs, "installation", "installation/created", "d1")
     assert jobs.process_delivery("d1") == store.DONE
     [lease] = leases
@@ -225,7 +228,7 @@ def test_a_job_longer_than_its_lease_keeps_it_and_its_pull_request_lock(
                 )
             )
 
-    monkeypatch.setattr(handlers, "DISPATCH", {("installation", "created"): slow})
+    monkeypatch.setattr(dispatch, "DISPATCH", {("installation", "created"): slow})
     add(jobs, "installation", "installation/created", "d1")
     assert jobs.process_delivery("d1") == store.DONE
     assert taken == [None, False]
@@ -238,7 +241,7 @@ def test_not_now_postpones_without_spending_an_attempt(
     def busy(event: WebhookEvent, context: JobContext) -> None:
         raise RetryLater("GitHub asked to wait", at=store.utcnow() + dt.timedelta(seconds=90))
 
-    monkeypatch.setattr(handlers, "DISPATCH", {("installation", "created"): busy})
+    monkeypatch.setattr(dispatch, "DISPATCH", {("installation", "created"): busy})
     add(jobs, "installation", "installation/created", "d1")
     labels = {"event": "installation", "outcome": "postponed"}
     counted = REGISTRY.get_sample_value("ssot_jobs_run_total", labels) or 0
@@ -267,7 +270,7 @@ def test_a_failing_handler_is_retried_with_backoff_then_failed(
     def boom(event: WebhookEvent, context: JobContext) -> None:
         raise RuntimeError("GitHub said 502")
 
-    monkeypatch.setattr(handlers, "DISPATCH", {("installation", "created"): boom})
+    monkeypatch.setattr(dispatch, "DISPATCH", {("installation", "created"): boom})
     add(jobs, "installation", "installation/created", "d1")
     before = store.utcnow()
     assert jobs.process_delivery("d1") == store.QUEUED
@@ -410,7 +413,7 @@ def test_a_sqlite_huey_consumer_process_runs_the_jobs_end_to_end(
         assert [d.state for d in stored(engine)] == [store.QUEUED]  # waiting in jobs.db
 
         worker = subprocess.Popen(
-            [sys.executable, "-m", "bot.worker"], cwd=tmp_path, env=_env(settings)
+            [sys.executable, "-m", "bot.jobs.worker"], cwd=tmp_path, env=_env(settings)
         )
         try:
             _wait_for(lambda: _done(engine, "e2e-1"))

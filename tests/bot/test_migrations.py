@@ -1,4 +1,4 @@
-"""Schema migrations: ``ssot migrate`` builds exactly the schema of ``bot.store.metadata``,
+"""Schema migrations: ``ssot migrate`` builds exactly the schema of ``bot.store.db.metadata``,
 on SQLite and on PostgreSQL, and a table or column added to store.py without a revision is
 caught here."""
 
@@ -17,8 +17,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
-from bot import migrate, store
-from bot.migrate import SchemaState, migrate_command
+from bot.store import db as store
+from bot.store import migrate
+from bot.store.migrate import SchemaState, migrate_command
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)

@@ -18,11 +18,15 @@ from bot_testing import FAKE_PEM, SECRET, payload, payload_bytes, post_webhook, 
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot import github, logging_setup, metrics, pipeline, store
-from bot.events import CheckRequest, JobContext
-from bot.fake_github import FakeGitHubServer, FakeGitHubState, make_app_keypair
-from bot.settings import Settings
-from bot.web import create_app
+from bot.events import route
+from bot.github import api
+from bot.ops import logs as logging_setup
+from bot.ops import metrics
+from bot.ops.settings import Settings
+from bot.store import db as store
+from bot.web.app import create_app
+from bot.work import CheckRequest, JobContext
+from fake_github import FakeGitHubServer, FakeGitHubState, make_app_keypair
 
 CLIENT_SECRET = "client-secret-0123456789abcdef"
 NOWHERE_DATABASE = "postgresql+psycopg://ssot:dbpass-s3cret@127.0.0.1:1/nowhere"
@@ -90,12 +94,12 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[CheckRequest]:
     calls: list[CheckRequest] = []
 
     def record(request: CheckRequest, context: JobContext) -> None:
-        logging.getLogger("bot.pipeline").info(
+        logging.getLogger("bot.checks.pipeline").info(
             "checking %s#%s", request.repository, request.pull_number
         )
         calls.append(request)
 
-    monkeypatch.setattr(pipeline, "run_pull_request_check", record)
+    monkeypatch.setattr(route, "run_check_request", record)
     return calls
 
 
@@ -267,7 +271,7 @@ def test_readyz_gives_up_on_a_check_that_hangs() -> None:
 
     import anyio
 
-    from bot import health
+    from bot.web import health
 
     result = anyio.run(lambda: health.run_check("slow", lambda: time.sleep(2), timeout=0.2))
     assert not result.ok and "no answer within 0.2 s" in result.detail
@@ -285,14 +289,18 @@ def test_logs_are_json_lines_with_the_delivery_context(
     assert records
     mine = [r for r in records if r.get("delivery_id") == "ctx-1"]
     loggers = {r["logger"] for r in mine}
-    assert {"bot.web", "bot.pipeline", "bot.jobs"} <= loggers  # route, handler, job
+    assert {
+        "bot.web.app",
+        "bot.checks.pipeline",
+        "bot.jobs.queue",
+    } <= loggers  # route, handler, job
     for record in mine:
         assert record["installation_id"] == 1
         assert record["repository"] == "Codertocat/Hello-World"
         assert record["pull_request"] == 2
         assert {"time", "level", "logger", "message"} <= record.keys()
     # The context ends with the request: a line logged afterwards carries none of it.
-    logging.getLogger("bot.web").info("after the request")
+    logging.getLogger("bot.web.app").info("after the request")
     last = captured.records()[-1]
     assert last["message"] == "after the request" and "delivery_id" not in last
 
@@ -308,7 +316,7 @@ def test_log_context_follows_a_comment_on_a_pull_request(
     web = [
         r
         for r in captured.records()
-        if r.get("delivery_id") == "ctx-2" and r["logger"] == "bot.web"
+        if r.get("delivery_id") == "ctx-2" and r["logger"] == "bot.web.app"
     ]
     assert web and web[0]["pull_request"] == 7
 
@@ -389,11 +397,11 @@ def test_no_secret_reaches_the_logs_during_a_webhook_and_a_job(
     keys = make_app_keypair()
     state = FakeGitHubState.for_app(keys)
     installation = state.create_installation("Codertocat", account_type="User")
-    github.forget_tokens()
-    careless = logging.getLogger("bot.pipeline")
+    api.forget_tokens()
+    careless = logging.getLogger("bot.checks.pipeline")
 
     def careless_check(request: CheckRequest, context: JobContext) -> None:
-        gh = github.installation_client(
+        gh = api.installation_client(
             context.settings, request.installation_id, engine=context.engine
         )
         response = gh.request("GET", "/installation/repositories")
@@ -405,7 +413,7 @@ def test_no_secret_reaches_the_logs_during_a_webhook_and_a_job(
             f"failed with {dict(response.raw_request.headers)} and key {keys.private_key_pem}"
         )
 
-    monkeypatch.setattr(pipeline, "run_pull_request_check", careless_check)
+    monkeypatch.setattr(route, "run_check_request", careless_check)
     with FakeGitHubServer(state) as server:
         settings = make_settings(
             app_id=keys.app_id,
@@ -437,7 +445,7 @@ def test_no_secret_reaches_the_logs_during_a_webhook_and_a_job(
     assert "PRIVATE KEY-----" not in text
     assert "eyJ" not in text  # no JWT (the App's, sent to exchange the token)
     for record in captured.records():  # all JSON, context on the job's lines
-        if record.get("logger") == "bot.jobs" and "failed" in record["message"]:
+        if record.get("logger") == "bot.jobs.queue" and "failed" in record["message"]:
             assert (
                 record["delivery_id"] == delivery and record["installation_id"] == installation.id
             )
@@ -464,7 +472,7 @@ def _write_concurrently(writer: Any, deliveries: list[store.NewDelivery]) -> lis
 
 @pytest.fixture
 def queue_and_engine(settings: Settings) -> Iterator[tuple[Any, Any]]:
-    from bot.jobs import JobQueue
+    from bot.jobs.queue import JobQueue
 
     engine = store.open_database(settings.database_url)
     jobs = JobQueue(settings, engine)  # a real SqliteHuey: pending tasks can be counted
@@ -475,7 +483,7 @@ def queue_and_engine(settings: Settings) -> Iterator[tuple[Any, Any]]:
 def test_the_writer_stores_each_id_once_and_enqueues_what_it_stored(
     queue_and_engine: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot import web
+    from bot.web import app as web
 
     jobs, engine = queue_and_engine
     sizes: list[int] = []
@@ -508,7 +516,7 @@ def test_the_writer_falls_back_to_one_transaction_each_on_a_conflict(
 ) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    from bot import web
+    from bot.web import app as web
 
     jobs, engine = queue_and_engine
     now = store.utcnow()
@@ -530,7 +538,7 @@ def test_the_writer_falls_back_to_one_transaction_each_on_a_conflict(
 def test_a_database_error_fails_the_requests_of_its_batch_only(
     settings: Settings, checks: list[CheckRequest], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot import web
+    from bot.web import app as web
 
     calls = {"n": 0}
     real = web._insert_deliveries
@@ -578,7 +586,7 @@ def test_enqueue_many_keeps_the_order_on_sqlite(queue_and_engine: tuple[Any, Any
 
 @pytest.mark.services
 def test_enqueue_many_keeps_the_order_on_redis(make_settings: Callable[..., Settings]) -> None:
-    from bot.jobs import JobQueue
+    from bot.jobs.queue import JobQueue
 
     redis = pytest.importorskip("redis")
     url = "redis://127.0.0.1:6379/13"
@@ -721,7 +729,7 @@ def test_every_setting_in_deploy_is_one_the_app_reads() -> None:
 
     import yaml
 
-    from bot.settings import Settings, env_name
+    from bot.ops.settings import Settings, env_name
 
     known = {env_name(name) for name in Settings.model_fields}
     used: dict[str, str] = {}
@@ -880,7 +888,7 @@ def test_web_and_worker_processes_scale_out_on_postgresql_and_redis(
     [finished] = [
         r for r in worker_lines if r.get("delivery_id") == "scale-1" and "done" in r["message"]
     ]
-    assert finished["installation_id"] == 957387 and finished["logger"] == "bot.jobs"
+    assert finished["installation_id"] == 957387 and finished["logger"] == "bot.jobs.queue"
 
 
 def _children(pid: int) -> list[int]:
@@ -961,4 +969,4 @@ def test_ssot_serve_shows_the_job_counters_of_its_worker_process(
         for line in (tmp_path / "serve.log").read_text().splitlines()
         if line.strip()
     ]
-    assert any(r.get("delivery_id") == "emb-1" and r["logger"] == "bot.jobs" for r in lines)
+    assert any(r.get("delivery_id") == "emb-1" and r["logger"] == "bot.jobs.queue" for r in lines)

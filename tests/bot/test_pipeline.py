@@ -19,9 +19,13 @@ import pytest
 from bot_testing import payload, post_webhook, runtime
 from fastapi.testclient import TestClient
 
-from bot import pipeline, store
-from bot.checks import CHECK_NAME, fingerprints_in
-from bot.fake_github import (
+from bot.checks import pipeline
+from bot.checks.render import CHECK_NAME, fingerprints_in
+from bot.github.api import forget_tokens
+from bot.ops.settings import Settings
+from bot.store import db as store
+from bot.web.app import create_app
+from fake_github import (
     AppKeyPair,
     CheckRun,
     FakeGitHubServer,
@@ -32,10 +36,7 @@ from bot.fake_github import (
     make_app_keypair,
     render,
 )
-from bot.fake_github.gitdiff import commentable_lines
-from bot.github import forget_tokens
-from bot.settings import Settings
-from bot.web import create_app
+from fake_github.gitdiff import commentable_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = (ROOT / "examples" / "websocket-ssot.toml").read_text(encoding="utf-8")

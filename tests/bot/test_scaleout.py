@@ -1,6 +1,6 @@
 """Scale-out under stress: real ``ssot serve --role web`` and ``ssot worker`` processes on
 PostgreSQL and Redis, reporting to the fake GitHub served on loopback by the test process
-(:class:`bot.fake_github.cluster.Cluster`).
+(:class:`fake_github.cluster.Cluster`).
 
 Each test gets its own PostgreSQL schema, its own job queue name on Redis
 (``SSOT_QUEUE_NAME``), its own App key pair, webhook secret and fake GitHub, so tests can run
@@ -27,9 +27,9 @@ import pytest
 from test_migrations import POSTGRES
 from test_pipeline import BAD, BASE_FILES, CLEAN, NAME
 
-from bot import store
-from bot.fake_github import CheckRun, PullRequest
-from bot.fake_github.cluster import Cluster, unreachable, wait_for
+from bot.store import db as store
+from fake_github import CheckRun, PullRequest
+from fake_github.cluster import Cluster, unreachable, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -235,7 +235,7 @@ def test_a_burst_of_fifty_prs_gets_one_check_per_latest_head_and_no_stale_failur
 
 def told_waits(world: World) -> list[tuple[float, float, str]]:
     """``(when the App learnt it, until, reason)`` of each wait GitHub told, from the workers'
-    logs (bot.throttle logs each one as it records it for every worker)."""
+    logs (bot.github.throttle logs each one as it records it for every worker)."""
     told = []
     for name in world.processes:
         for line in world.log(name).splitlines():

@@ -1,5 +1,5 @@
 """Service faults: the App's broker or database goes away for a few seconds while real
-``ssot serve --role web`` and ``ssot worker`` processes run (bot.fake_github.cluster).
+``ssot serve --role web`` and ``ssot worker`` processes run (fake_github.cluster).
 
 The promise (issue: "nothing accepted is lost"): every delivery is either accepted (2xx) and
 then processed, or refused with a non-2xx status, which makes GitHub mark it failed so that
@@ -44,11 +44,11 @@ from test_ops import sample, scrape
 from test_pipeline import BAD, CLEAN
 from test_scaleout import REDIS_URL, World
 
-from bot import store
-from bot.fake_github import PullRequest
-from bot.fake_github.cluster import ClusterError, free_port, unreachable, wait_for
-from bot.settings import Settings
-from bot.web import create_app
+from bot.ops.settings import Settings
+from bot.store import db as store
+from bot.web.app import create_app
+from fake_github import PullRequest
+from fake_github.cluster import ClusterError, free_port, unreachable, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 

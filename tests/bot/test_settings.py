@@ -11,7 +11,7 @@ import pytest
 from bot_testing import FAKE_PEM, ROOT
 
 from bot import serve
-from bot.settings import MAX_WEBHOOK_BYTES, Settings, SettingsError, get_settings, load_settings
+from bot.ops.settings import MAX_WEBHOOK_BYTES, Settings, SettingsError, get_settings, load_settings
 
 
 @pytest.fixture(autouse=True)

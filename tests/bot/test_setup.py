@@ -15,9 +15,9 @@ import pytest
 from bot_testing import FAKE_PEM, ROOT
 from fastapi.testclient import TestClient
 
-from bot import manifest
-from bot.settings import Settings
-from bot.web import create_app
+from bot.ops.settings import Settings
+from bot.web import manifest
+from bot.web.app import create_app
 
 CONVERSION = {
     "id": 424242,

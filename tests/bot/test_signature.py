@@ -6,7 +6,7 @@ import hmac
 
 import pytest
 
-from bot.signature import sign, verify
+from bot.web.signature import sign, verify
 
 GITHUB_SECRET = "It's a Secret to Everybody"
 GITHUB_BODY = b"Hello, World!"
@@ -57,7 +57,7 @@ def test_verify_compares_in_constant_time(monkeypatch: pytest.MonkeyPatch) -> No
         calls.append((a, b))
         return compare_digest(a, b)
 
-    monkeypatch.setattr(hmac, "compare_digest", spy)  # the module bot.signature uses
+    monkeypatch.setattr(hmac, "compare_digest", spy)  # the module bot.web.signature uses
     assert verify(GITHUB_SECRET, GITHUB_BODY, GITHUB_SIGNATURE)
     assert not verify(GITHUB_SECRET, GITHUB_BODY, GITHUB_SIGNATURE[:-1] + "0")
     assert len(calls) == 2

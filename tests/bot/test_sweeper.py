@@ -15,10 +15,14 @@ from bot_testing import payload
 from githubkit.exception import RequestFailed
 from sqlalchemy.engine import Engine
 
-from bot import store, sweeper
-from bot.checks import CHECK_NAME
-from bot.events import JobContext
-from bot.fake_github import (
+from bot.checks.render import CHECK_NAME
+from bot.github.api import forget_tokens
+from bot.jobs import sweeper
+from bot.jobs.queue import JobQueue
+from bot.ops.settings import Settings
+from bot.store import db as store
+from bot.work import JobContext
+from fake_github import (
     FakeGitHubServer,
     FakeGitHubState,
     Installation,
@@ -26,9 +30,6 @@ from bot.fake_github import (
     Repository,
     make_app_keypair,
 )
-from bot.github import forget_tokens
-from bot.jobs import JobQueue
-from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICY = (ROOT / "examples" / "websocket-ssot.toml").read_text(encoding="utf-8")

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from bot_testing import payload
 from sqlalchemy.engine import Engine
 
-from bot import store
-from bot.jobs import JobQueue
-from bot.settings import Settings
+from bot.jobs.queue import JobQueue
+from bot.ops.settings import Settings
+from bot.store import db as store
 
 GONE, KEPT = 957387, 42
 REPO = {GONE: "gone/repo", KEPT: "kept/repo"}

@@ -1,4 +1,4 @@
-"""GitHub's limits per installation (bot.throttle), against the fake GitHub on loopback.
+"""GitHub's limits per installation (bot.github.throttle), against the fake GitHub on loopback.
 
 The fake counts what GitHub would refuse: content-creating calls of one installation in
 flight at once (``serial_content_creation``), more than a budget per minute, calls made while
@@ -26,11 +26,13 @@ from githubkit.exception import RateLimitExceeded
 from prometheus_client import REGISTRY
 from test_migrations import postgres_schema
 
-from bot import github, store
-from bot.fake_github import FakeGitHubServer, FakeGitHubState, Repository, make_app_keypair
-from bot.fake_github.state import AppKeyPair
-from bot.settings import Settings
-from bot.throttle import RateLimited, WriteBudget, is_content_creating
+from bot.github import api
+from bot.github.errors import GraphQLRateLimited
+from bot.github.throttle import RateLimited, WriteBudget, is_content_creating
+from bot.ops.settings import Settings
+from bot.store import db as store
+from fake_github import FakeGitHubServer, FakeGitHubState, Repository, make_app_keypair
+from fake_github.state import AppKeyPair
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
@@ -90,10 +92,10 @@ class Setup:
     settings: Settings
     engine: sa.Engine
 
-    def client(self) -> github.InstallationClient:
-        return github.installation_client(self.settings, self.installation_id, engine=self.engine)
+    def client(self) -> api.InstallationClient:
+        return api.installation_client(self.settings, self.installation_id, engine=self.engine)
 
-    def create_run(self, gh: github.InstallationClient, name: str) -> None:
+    def create_run(self, gh: api.InstallationClient, name: str) -> None:
         gh.request(
             "POST",
             f"/repos/{self.repo.full_name}/check-runs",
@@ -112,7 +114,7 @@ def setup(make_settings: Any) -> Iterator[Setup]:
     repo = state.create_repo(
         "Codertocat", "Hello-World", files={"README.md": "# Hi\n"}, default_branch="master"
     )
-    github.forget_tokens()
+    api.forget_tokens()
     with FakeGitHubServer(state) as server:
         settings = make_settings(
             app_id=keys.app_id, private_key=keys.private_key_pem, github_url=server.url
@@ -166,7 +168,7 @@ def test_a_told_wait_is_honoured_by_every_client_of_the_installation(setup: Setu
 
     # Another installation is not held back.
     other = setup.state.create_installation("octo-org", account_type="Organization")
-    gh = github.installation_client(setup.settings, other.id, engine=setup.engine)
+    gh = api.installation_client(setup.settings, other.id, engine=setup.engine)
     assert gh.request("GET", "/installation/repositories").status_code == 200
 
 
@@ -184,8 +186,8 @@ def test_a_graphql_rate_limit_holds_every_client_of_the_installation_a_minute(
     setup: Setup,
 ) -> None:
     setup.server.faults.graphql_rate_limit(1)
-    with pytest.raises(github.GraphQLRateLimited):
-        github.graphql(setup.client(), "query { viewer { login } }")
+    with pytest.raises(GraphQLRateLimited):
+        api.graphql(setup.client(), "query { viewer { login } }")
     calls = len(setup.state.calls)
     with pytest.raises(RateLimited) as raised:
         setup.client().request("GET", f"/repos/{setup.repo.full_name}")
@@ -235,13 +237,14 @@ def test_the_content_budget_is_kept_and_a_long_wait_postpones(
 
 WRITER = """
 import sys
-from bot import github, store
-from bot.settings import Settings
+from bot.github import api
+from bot.store import db as store
+from bot.ops.settings import Settings
 
 settings = Settings(_env_file=None)
 engine = store.create_engine(settings.database_url)
 installation, repo, sha, tag = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-gh = github.installation_client(settings, installation, engine=engine)
+gh = api.installation_client(settings, installation, engine=engine)
 for i in range(6):
     gh.request("POST", f"/repos/{repo}/check-runs", json={"name": f"{tag}-{i}", "head_sha": sha})
 """

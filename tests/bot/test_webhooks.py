@@ -20,10 +20,10 @@ from bot_testing import (
 )
 from fastapi.testclient import TestClient
 
-from bot import store
-from bot.events import CheckRequest
-from bot.settings import Settings
-from bot.web import create_app
+from bot.ops.settings import Settings
+from bot.store import db as store
+from bot.web.app import create_app
+from bot.work import CheckRequest
 
 pytestmark = pytest.mark.usefixtures("checks")
 
@@ -151,7 +151,7 @@ def test_every_real_payload_is_answered_2xx(
 ) -> None:
     # The jobs run with GitHub out of the picture: PR checks are recorded (``checks``) and the
     # default branch's recount on push is recorded here.
-    from bot import repo_totals
+    from bot.checks import repo_totals
 
     recounts: list[str] = []
     monkeypatch.setattr(
@@ -338,12 +338,12 @@ def test_rerunning_a_check_suite_checks_its_prs(
 def test_a_redelivery_of_a_delivery_that_failed_for_good_runs_it_again(
     make_settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot import handlers
+    from bot.events import dispatch
 
     def broken(event: Any, context: Any) -> None:
         raise RuntimeError("GitHub is down")
 
-    monkeypatch.setattr(handlers, "DISPATCH", {("installation", "created"): broken})
+    monkeypatch.setattr(dispatch, "DISPATCH", {("installation", "created"): broken})
     body = payload_bytes("installation/created")
     with TestClient(create_app(make_settings(job_max_attempts=1), immediate_jobs=True)) as client:
         engine = runtime(client).engine
@@ -352,7 +352,7 @@ def test_a_redelivery_of_a_delivery_that_failed_for_good_runs_it_again(
 
         ran: list[str] = []
         monkeypatch.setattr(
-            handlers,
+            dispatch,
             "DISPATCH",
             {("installation", "created"): lambda e, c: ran.append(e.delivery_id)},
         )

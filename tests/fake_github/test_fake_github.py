@@ -33,7 +33,7 @@ from githubkit.exception import (
     SecondaryRateLimitExceeded,
 )
 
-from bot.fake_github import (
+from fake_github import (
     AppKeyPair,
     FakeGitHubServer,
     FakeGitHubState,
@@ -42,7 +42,7 @@ from bot.fake_github import (
     Repository,
     make_app_keypair,
 )
-from bot.fake_github.gitdiff import blob_sha, commentable_lines, unified_patch
+from fake_github.gitdiff import blob_sha, commentable_lines, unified_patch
 
 OWNER, NAME = "acme", "monorepo"
 

@@ -1,1 +1,1 @@
-"""Alembic migrations of the App's database (``ssot migrate``); see bot.migrate."""
+"""Alembic migrations of the App's database (``ssot migrate``); see bot.store.migrate."""

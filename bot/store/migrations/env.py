@@ -1,6 +1,6 @@
-"""Alembic's environment for the App's database: the target is ``bot.store.metadata``.
+"""Alembic's environment for the App's database: the target is ``bot.store.db.metadata``.
 
-``bot.migrate`` runs Alembic with an open connection in ``config.attributes["connection"]``
+``bot.store.migrate`` runs Alembic with an open connection in ``config.attributes["connection"]``
 (one transaction, and on PostgreSQL an advisory lock, around the whole upgrade); without one,
 the URL in the ``sqlalchemy.url`` option is used. ``--sql`` (offline mode) prints the SQL.
 """
@@ -14,7 +14,7 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.types import TypeDecorator
 
-from bot import store
+from bot.store import db as store
 
 config = context.config
 target_metadata = store.metadata
@@ -52,7 +52,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
-    """Migrate through the connection bot.migrate opened (or one to the configured URL)."""
+    """Migrate through the connection bot.store.migrate opened (or one to the configured URL)."""
     connection: sa.Connection | None = config.attributes.get("connection")
     if connection is not None:
         context.configure(connection=connection, **_options(connection))

@@ -1,4 +1,4 @@
-"""GitHub's limits per installation: ``rate_limits`` and ``github_writes`` (bot.throttle).
+"""GitHub's limits per installation: ``rate_limits`` and ``github_writes`` (bot.github.throttle).
 
 Revision ID: 0003
 Revises: 0002

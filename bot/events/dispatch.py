@@ -1,10 +1,10 @@
-"""Webhook handlers, one module per event family, gathered in one dispatch table.
+"""The dispatch table: every webhook event the App handles, one line each.
 
 A handler is ``handler(event: WebhookEvent, context: JobContext) -> None``. It runs in a job
 (never in the webhook request); raising makes the delivery retry with back-off. A delivery
 whose ``(event, action)`` is not in :data:`DISPATCH` is acknowledged, stored as ``ignored``
 (without its body) and never processed. To handle a new event, write the function in the
-module of its family and add one line here.
+module of its event and add one line here.
 """
 
 from __future__ import annotations
@@ -12,8 +12,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from bot.events import Handler
-from bot.handlers import commands, installations, pull_requests, pushes
+from bot.events import (
+    check_runs,
+    check_suites,
+    installations,
+    issue_comments,
+    pull_requests,
+    pushes,
+)
+from bot.work import Handler
 
 DISPATCH: Mapping[tuple[str, str | None], Handler] = MappingProxyType(
     {
@@ -29,10 +36,10 @@ DISPATCH: Mapping[tuple[str, str | None], Handler] = MappingProxyType(
         ("pull_request", "synchronize"): pull_requests.pull_request_changed,
         ("pull_request", "ready_for_review"): pull_requests.pull_request_changed,
         ("pull_request", "edited"): pull_requests.pull_request_edited,
-        ("check_suite", "rerequested"): pull_requests.check_suite_rerequested,
-        ("issue_comment", "created"): commands.comment_created,
-        ("check_run", "rerequested"): commands.check_run_rerequested,
-        ("check_run", "requested_action"): commands.check_run_requested_action,
+        ("check_suite", "rerequested"): check_suites.check_suite_rerequested,
+        ("issue_comment", "created"): issue_comments.comment_created,
+        ("check_run", "rerequested"): check_runs.check_run_rerequested,
+        ("check_run", "requested_action"): check_runs.check_run_requested_action,
         ("push", None): pushes.push,
     }
 )
