@@ -43,7 +43,7 @@ from pydantic import SecretStr  # noqa: E402
 
 from bot.checks.render import CHECK_NAME  # noqa: E402
 from bot.ops.settings import Settings  # noqa: E402
-from bot.store import db as store  # noqa: E402
+from bot.store import deliveries, tables  # noqa: E402
 from bot.web.app import Runtime, create_app  # noqa: E402
 from bot.web.signature import sign  # noqa: E402
 from fake_github import (  # noqa: E402
@@ -160,8 +160,8 @@ class Bench:
         started = time.perf_counter()  # accepted: now a worker takes the job
         state = self.runtime.jobs.process_delivery(delivery)
         seconds = time.perf_counter() - started
-        stored = store.get_delivery(self.runtime.engine, delivery)
-        assert state == store.DONE, stored.error if stored else state
+        stored = deliveries.get_delivery(self.runtime.engine, delivery)
+        assert state == tables.DONE, stored.error if stored else state
         runs = self.state.check_runs_for(repo, head_sha=pr.head_sha, name=CHECK_NAME)
         assert len(runs) == 1 and runs[0].status == "completed", runs
         run = runs[0]

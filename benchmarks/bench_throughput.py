@@ -43,7 +43,7 @@ sys.path.insert(0, str(REPO))
 
 import httpx  # noqa: E402
 
-from bot.store import db as store  # noqa: E402
+from bot.store import tables  # noqa: E402
 from fake_github import PullRequest, Repository  # noqa: E402
 from fake_github.cluster import Cluster, ClusterError, unreachable, wait_for  # noqa: E402
 
@@ -165,7 +165,7 @@ def measure(
                 if now - checked > 1:  # a dead worker or a failed job: stop early
                     checked = now
                     cluster.alive()
-                    failed = cluster.states(deliveries).get(store.FAILED, 0)
+                    failed = cluster.states(deliveries).get(tables.FAILED, 0)
                     if failed:
                         raise ClusterError(f"{failed} deliveries failed with {workers} worker(s)")
                 time.sleep(0.05)
@@ -174,7 +174,7 @@ def measure(
             # Let the jobs finish (their reviews come after the check run) to count the calls.
             remaining = max(deadline - time.monotonic(), 5.0)
             wait_for(
-                lambda: cluster.states(deliveries).get(store.DONE, 0) == prs,
+                lambda: cluster.states(deliveries).get(tables.DONE, 0) == prs,
                 remaining,
                 "every delivery to be done after its check run was completed",
             )

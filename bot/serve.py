@@ -84,10 +84,9 @@ def _prepare_database(settings: Settings, command: str) -> bool:
     """Migrate an embedded SQLite database; check a server one. False: do not start."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.store import db as store
-    from bot.store import migrate
+    from bot.store import db, migrate
 
-    engine = store.create_engine(settings.database_url)
+    engine = db.create_engine(settings.database_url)
     try:
         status = migrate.ensure_schema(engine)
         log.info("database: %s", status.describe())
@@ -278,11 +277,11 @@ def worker_command(argv: list[str]) -> int:
 
     from bot.jobs.queue import JobQueue
     from bot.ops import metrics
-    from bot.store import db as store
+    from bot.store import db
 
     if args.metrics_port is not None:
         metrics.serve_metrics(args.metrics_port, args.metrics_host)
-    engine = store.create_engine(settings.database_url)
+    engine = db.create_engine(settings.database_url)
     try:
         JobQueue(settings, engine).run_consumer(workers=args.workers, parent_pid=args.parent_pid)
     except KeyboardInterrupt:

@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from bot.ops.settings import Settings
-from bot.store import db as store
-from bot.store.db import Delivery
+from bot.store import db, deliveries
+from bot.store.deliveries import Delivery
 
 
 @dataclass(frozen=True)
@@ -63,10 +63,10 @@ class JobContext:
         """
         if self.delivery_id is None:
             return True
-        until = store.utcnow() + dt.timedelta(
+        until = db.utcnow() + dt.timedelta(
             seconds=self.settings.job_lease_seconds if seconds is None else seconds
         )
-        return store.renew_lease(self.engine, self.delivery_id, self.attempt, until=until)
+        return deliveries.renew_lease(self.engine, self.delivery_id, self.attempt, until=until)
 
 
 class RetryLater(RuntimeError):

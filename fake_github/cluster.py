@@ -34,7 +34,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
 from bot.checks.render import CHECK_NAME
-from bot.store import db as store
+from bot.store import db, tables
+from bot.store import deliveries as delivery_store
 
 from .faults import Faults
 from .server import FakeGitHubServer
@@ -153,7 +154,7 @@ class Cluster:
             stack.callback(self._flush_queue)
             self.server = FakeGitHubServer(self.state, self.faults).start()
             stack.callback(self.server.stop)
-            self.engine = store.create_engine(self.database_url)
+            self.engine = db.create_engine(self.database_url)
             stack.callback(self.engine.dispose)
             stack.callback(self.stop)  # first out: the processes
             self.env = {
@@ -365,15 +366,15 @@ class Cluster:
         """The App's check runs on ``sha``."""
         return self.state.check_runs_for(repo, head_sha=sha, name=CHECK_NAME)
 
-    def delivery(self, delivery_id: str) -> store.Delivery:
-        found = store.get_delivery(self.engine, delivery_id)
+    def delivery(self, delivery_id: str) -> delivery_store.Delivery:
+        found = delivery_store.get_delivery(self.engine, delivery_id)
         if found is None:
             raise ClusterError(f"delivery {delivery_id} is not stored")
         return found
 
     def states(self, delivery_ids: list[str]) -> dict[str, int]:
         """How many of ``delivery_ids`` are in each job state."""
-        c = store.deliveries.c
+        c = tables.deliveries.c
         with self.engine.connect() as connection:
             rows = connection.execute(
                 sa.select(c.state, sa.func.count()).where(c.id.in_(delivery_ids)).group_by(c.state)
@@ -383,21 +384,21 @@ class Cluster:
     def all_done(self, delivery_ids: list[str]) -> bool:
         """True once every delivery is done; :class:`ClusterError` if one failed for good."""
         states = self.states(delivery_ids)
-        if states.get(store.FAILED):
+        if states.get(tables.FAILED):
             raise ClusterError("deliveries failed:\n" + self.failures(delivery_ids))
-        return states.get(store.DONE, 0) == len(set(delivery_ids))
+        return states.get(tables.DONE, 0) == len(set(delivery_ids))
 
     def failures(self, delivery_ids: list[str]) -> str:
-        c = store.deliveries.c
+        c = tables.deliveries.c
         with self.engine.connect() as connection:
             rows = connection.execute(
-                sa.select(c.id, c.error).where(c.id.in_(delivery_ids), c.state == store.FAILED)
+                sa.select(c.id, c.error).where(c.id.in_(delivery_ids), c.state == tables.FAILED)
             ).all()
         return "\n".join(f"{delivery}: {error}" for delivery, error in rows)
 
     def retried(self, delivery_ids: list[str]) -> int:
         """How many of ``delivery_ids`` took more than one attempt."""
-        c = store.deliveries.c
+        c = tables.deliveries.c
         with self.engine.connect() as connection:
             count = connection.execute(
                 sa.select(sa.func.count()).where(c.id.in_(delivery_ids), c.attempts > 1)
@@ -408,7 +409,7 @@ class Cluster:
         with self.engine.connect() as connection:
             return int(
                 connection.execute(
-                    sa.select(sa.func.count()).select_from(store.deliveries)
+                    sa.select(sa.func.count()).select_from(tables.deliveries)
                 ).scalar_one()
             )
 
@@ -416,10 +417,10 @@ class Cluster:
         """When every delivery lease and pull-request lock held now has lapsed."""
         with self.engine.connect() as connection:
             times = [
-                *connection.execute(sa.select(store.deliveries.c.lease_until)).scalars(),
-                *connection.execute(sa.select(store.pull_locks.c.until)).scalars(),
+                *connection.execute(sa.select(tables.deliveries.c.lease_until)).scalars(),
+                *connection.execute(sa.select(tables.pull_locks.c.until)).scalars(),
             ]
-        return max((t for t in times if t is not None), default=store.utcnow())
+        return max((t for t in times if t is not None), default=db.utcnow())
 
 
 def _with_schema(url: str, schema: str) -> str:

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from analyzers.engine import ENGINE_VERSION
 from analyzers.findings import Finding
 from analyzers.policy import Policy
-from bot.store import db as store
+from bot.store import db, findings_cache
 
 FIXABLE_RULES = frozenset({"SSOT001", "SSOT003"})  # the rules analyzers.fix rewrites
 
@@ -78,7 +78,9 @@ class BlobCache:
         if not wanted:
             return
         by_hash = {(sha, path_hash(path)): (sha, path) for sha, path in wanted}
-        rows = store.get_blob_findings(self.engine, self.installation_id, self.key, list(by_hash))
+        rows = findings_cache.get_blob_findings(
+            self.engine, self.installation_id, self.key, list(by_hash)
+        )
         for hashed, data in rows.items():
             self._found[by_hash[hashed]] = Entry.decode(data)
 
@@ -100,8 +102,8 @@ class BlobCache:
         if not self._new:
             return 0
         rows = [(sha, path_hash(path), entry.encode()) for (sha, path), entry in self._new.items()]
-        store.put_blob_findings(
-            self.engine, self.installation_id, self.key, rows, now=store.utcnow()
+        findings_cache.put_blob_findings(
+            self.engine, self.installation_id, self.key, rows, now=db.utcnow()
         )
         self._found.update(self._new)
         count = len(self._new)

@@ -36,7 +36,9 @@ from bot.checks.pull_context import (
 )
 from bot.checks.pull_lock import PullRequestBusy, pull_lock
 from bot.github import api
-from bot.store import db as store
+from bot.store import acceptances, db
+from bot.store import comments as comment_store
+from bot.store import totals as totals_store
 from bot.work import CheckRequest, JobContext
 
 __all__ = [
@@ -126,12 +128,12 @@ def _report(pull: PullContext, context: JobContext) -> CheckOutcome | None:
         return _post_only(pull, external, render.render_invalid_policy(pull.policy_error))
     run = publish.ensure_check_run(gh, owner, repo, pull.head_sha, external)
     result = analyse_pull(pull, context)
-    accepted = store.accepted_for_pull(
+    accepted = acceptances.accepted_for_pull(
         context.engine, installation_id=pull.installation_id, repo=pull.repository, pr=pull.number
     )
     comparison = render.apply_acceptances(result.comparison, accepted)
     assert pull.policy is not None
-    stored = store.get_repo_totals(
+    stored = totals_store.get_repo_totals(
         context.engine, installation_id=pull.installation_id, repo=pull.repository
     )
     totals, notes = repo_totals.pull_totals(
@@ -208,12 +210,12 @@ def _review(
     context: JobContext,
     result: ChangeResult,
     new: list[Finding],
-    accepted: list[store.AcceptedFinding],
+    accepted: list[acceptances.AcceptedFinding],
 ) -> tuple[int, int]:
     """Post the review of new findings and minimise outdated comments; (posted, minimised)."""
     gh, owner, repo = pull.gh, pull.owner, pull.repo
     existing = publish.bot_review_comments(gh, owner, repo, pull.number, context.settings.app_id)
-    done = store.minimized_among(context.engine, [c.node_id for c in existing])
+    done = comment_store.minimized_among(context.engine, [c.node_id for c in existing])
     live = [c for c in existing if c.node_id not in done]
 
     def commentable(path: str, line: int) -> bool:
@@ -236,12 +238,12 @@ def _review(
     minimized: list[str] = []
     if outdated:
         minimized = publish.minimize(gh, [c.node_id for c in outdated])
-        store.record_minimized(
+        comment_store.record_minimized(
             context.engine,
             minimized,
             installation_id=pull.installation_id,
             repo=pull.repository,
             pr=pull.number,
-            now=store.utcnow(),
+            now=db.utcnow(),
         )
     return posted, len(minimized)

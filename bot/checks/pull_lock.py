@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from bot.store import db as store
+from bot.store import db, locks
 from bot.work import JobContext, RetryLater
 
 _held = threading.local()
@@ -43,9 +43,9 @@ def pull_lock(context: JobContext, installation_id: int, repo: str, pr: int) -> 
         yield
         return
     holder = f"{context.delivery_id or 'direct'}/{os.getpid()}/{uuid.uuid4().hex[:12]}"
-    now = store.utcnow()
+    now = db.utcnow()
     until = now + dt.timedelta(seconds=context.settings.job_lease_seconds)
-    if not store.acquire_pull_lock(
+    if not locks.acquire_pull_lock(
         context.engine,
         installation_id=installation_id,
         repo=key[1],
@@ -67,7 +67,7 @@ def pull_lock(context: JobContext, installation_id: int, repo: str, pr: int) -> 
         held.discard(key)
         with _holders_guard:
             _holders.pop(holder, None)
-        store.release_pull_lock(
+        locks.release_pull_lock(
             context.engine, installation_id=installation_id, repo=key[1], pr=pr, holder=holder
         )
 
@@ -76,10 +76,10 @@ def renew_held(context: JobContext, delivery_id: str) -> int:
     """Extend by a full lease every lock this process holds for ``delivery_id``; how many."""
     with _holders_guard:
         mine = [(h, k) for h, k in _holders.items() if h.startswith(f"{delivery_id}/")]
-    until = store.utcnow() + dt.timedelta(seconds=context.settings.job_lease_seconds)
+    until = db.utcnow() + dt.timedelta(seconds=context.settings.job_lease_seconds)
     renewed = 0
     for holder, (installation_id, repo, pr) in mine:
-        renewed += store.renew_pull_lock(
+        renewed += locks.renew_pull_lock(
             context.engine,
             installation_id=installation_id,
             repo=repo,

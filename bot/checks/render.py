@@ -25,7 +25,7 @@ from analyzers.report import Report, render
 from analyzers.report.model import sort_key
 from analyzers.report.text import plural
 from analyzers.rules import RULES
-from bot.store.db import AcceptedFinding
+from bot.store.acceptances import AcceptedFinding
 
 CHECK_NAME = "SSOT guard"
 MAX_TEXT = 65_535  # check run summary and text

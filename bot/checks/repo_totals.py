@@ -25,7 +25,8 @@ from bot.checks.pull_lock import pull_lock
 from bot.checks.render import count_by_key
 from bot.github.api import InstallationClient, chunks, get_json, installation_client
 from bot.github.blobs import ObjectWant, contents, fetch_objects
-from bot.store import db as store
+from bot.store import db
+from bot.store import totals as totals_store
 from bot.work import JobContext
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ def size_reason(size: int, policy: Policy) -> str:
 
 
 def pull_totals(
-    stored: store.RepoTotals | None,
+    stored: totals_store.RepoTotals | None,
     policy: Policy,
     comparison: Comparison,
     default_branch: str,
@@ -67,7 +68,7 @@ def pull_totals(
 
 def refresh(
     context: JobContext, installation_id: int, repository: str, commit_sha: str
-) -> store.RepoTotals | None:
+) -> totals_store.RepoTotals | None:
     """Scan ``repository`` at ``commit_sha`` and store its totals (None: it has no policy)."""
     owner, repo = repository.split("/", 1)
     with pull_lock(context, installation_id, repository, 0):
@@ -87,15 +88,15 @@ def refresh(
             and not policy.excluded.match(e["path"])
         ]
         findings = scan_blobs(gh, owner, repo, commit_sha, blobs, policy, context, installation_id)
-        result = store.RepoTotals(
+        result = totals_store.RepoTotals(
             policy_key=policy_key(policy),
             commit_sha=commit_sha,
             totals=[(t.concept, t.rule, t.count, t.target) for t in totals(findings, policy)],
             files=len(blobs),
             truncated=bool(tree.get("truncated")),
-            computed_at=store.utcnow(),
+            computed_at=db.utcnow(),
         )
-        store.save_repo_totals(
+        totals_store.save_repo_totals(
             context.engine, installation_id=installation_id, repo=repository, totals=result
         )
         log.info("%s: totals at %s over %d files", repository, commit_sha[:12], len(blobs))

@@ -37,7 +37,7 @@ from bot.checks.render import FIX_IDENTIFIER
 from bot.commands import replies
 from bot.commands.fix_commit import PushRefused, commit_fixes, plan_fixes
 from bot.github.api import InstallationClient, installation_client
-from bot.store import db as store
+from bot.store import acceptances, db
 from bot.work import CheckRequest, JobContext
 
 log = logging.getLogger(__name__)
@@ -197,9 +197,9 @@ def _accept(call: CommandCall) -> bool:
     if not new:
         call.answer(replies.accept_nothing_text(), pull.number)
         return True
-    now = store.utcnow()
+    now = db.utcnow()
     for finding in new:
-        store.accept_finding(
+        acceptances.accept_finding(
             call.context.engine,
             installation_id=call.request.installation_id,
             repo=call.request.repository,

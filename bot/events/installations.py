@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 from typing import Any
 
-from bot.store import db as store
+from bot.store import db, installations
 from bot.work import JobContext, WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -28,14 +28,14 @@ def _timestamp(value: Any) -> dt.datetime | None:
 
 def _save(event: WebhookEvent, context: JobContext, *, with_repositories: bool) -> None:
     installation = event.payload["installation"]
-    store.save_installation(
+    installations.save_installation(
         context.engine,
         int(installation["id"]),
         account=str(installation["account"]["login"]),
         repository_selection=installation.get("repository_selection"),
         repositories=_names(event.payload.get("repositories")) if with_repositories else None,
         suspended_at=_timestamp(installation.get("suspended_at")),
-        now=store.utcnow(),
+        now=db.utcnow(),
     )
 
 
@@ -51,7 +51,7 @@ def installation_created(event: WebhookEvent, context: JobContext) -> None:
 
 def installation_deleted(event: WebhookEvent, context: JobContext) -> None:
     """The App was uninstalled: forget the installation and every row of it (tenant data)."""
-    store.delete_installation(
+    installations.delete_installation(
         context.engine,
         int(event.payload["installation"]["id"]),
         keep_delivery=context.delivery_id,
@@ -69,11 +69,11 @@ def repositories_changed(event: WebhookEvent, context: JobContext) -> None:
     added = _names(event.payload.get("repositories_added"))
     removed = _names(event.payload.get("repositories_removed"))
     installation_id = int(event.payload["installation"]["id"])
-    if not store.change_repositories(
-        context.engine, installation_id, added=added, removed=removed, now=store.utcnow()
+    if not installations.change_repositories(
+        context.engine, installation_id, added=added, removed=removed, now=db.utcnow()
     ):
         # Installed before this App kept state (or its `created` was lost): start from here.
         _save(event, context, with_repositories=False)
-        store.change_repositories(
-            context.engine, installation_id, added=added, removed=removed, now=store.utcnow()
+        installations.change_repositories(
+            context.engine, installation_id, added=added, removed=removed, now=db.utcnow()
         )

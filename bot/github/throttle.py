@@ -46,7 +46,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.github.errors import GraphQLRateLimited
 from bot.ops import metrics
-from bot.store import db as store
+from bot.store import db, limits
 from bot.work import RetryLater
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 
 def told_wait(exc: BaseException) -> dt.datetime | None:
     """Until when a failed job should wait, when what failed it was "not now"; else None."""
-    now = store.utcnow()
+    now = db.utcnow()
     for cause in _causes(exc):
         if isinstance(cause, RetryLater):
             return cause.at
@@ -146,7 +146,7 @@ def told_wait(exc: BaseException) -> dt.datetime | None:
 def _told(response: httpx.Response) -> tuple[dt.datetime, str, str] | None:
     """Until when ``response`` asks the installation to wait, why, and which kind of wait
     (a metrics label); None: it does not."""
-    now = store.utcnow()
+    now = db.utcnow()
     remaining = response.headers.get("x-ratelimit-remaining")
     reset = response.headers.get("x-ratelimit-reset", "")
     if response.status_code in (403, 429):
@@ -191,15 +191,15 @@ class InstallationGate:
         """
         # Read again after each sleep: another worker may have been told a longer wait since.
         while True:
-            until = store.blocked_until(self.engine, self.installation_id)
-            if until is None or until <= store.utcnow():
+            until = limits.blocked_until(self.engine, self.installation_id)
+            if until is None or until <= db.utcnow():
                 return
             _sleep_until(until, f"GitHub asked installation {self.installation_id} to wait")
 
     def block(self, until: dt.datetime, reason: str, kind: str) -> None:
         """Remember that GitHub asked this installation to wait until ``until``; ``kind``:
         ``retry_after``, ``reset``, ``secondary`` or ``graphql`` (counted in metrics)."""
-        store.block_installation(self.engine, self.installation_id, until=until, reason=reason)
+        limits.block_installation(self.engine, self.installation_id, until=until, reason=reason)
         metrics.record_github_wait(kind)
         log.warning(
             "GitHub asked installation %s to wait until %s (%s)",
@@ -226,8 +226,8 @@ class InstallationGate:
     def writing(self) -> Iterator[None]:
         """Hold this installation's write slot: alone, within budget, and counted."""
         with _installation_mutex(self.engine, self.installation_id):
-            now = store.utcnow()
-            recent = store.recent_writes(self.engine, self.installation_id, since=now - HOUR)
+            now = db.utcnow()
+            recent = limits.recent_writes(self.engine, self.installation_id, since=now - HOUR)
             slot = self.budget.next_slot(recent, now)
             if slot > now:
                 _sleep_until(
@@ -235,8 +235,8 @@ class InstallationGate:
                 )
             # Again: GitHub may have said "wait" while this call waited for its turn.
             self.wait_until_allowed()
-            now = store.utcnow()
-            store.record_write(self.engine, self.installation_id, at=now, forget_before=now - HOUR)
+            now = db.utcnow()
+            limits.record_write(self.engine, self.installation_id, at=now, forget_before=now - HOUR)
             yield
 
 
@@ -262,7 +262,7 @@ class _Throttler(BaseThrottler):
 
 
 def _sleep_until(until: dt.datetime, why: str) -> None:
-    wait = until - store.utcnow()
+    wait = until - db.utcnow()
     if wait <= dt.timedelta(0):
         return
     if wait > MAX_INLINE_WAIT:
@@ -300,7 +300,7 @@ def _busy(installation_id: int) -> RetryLater:
     return RetryLater(
         f"another worker has been writing to GitHub for installation {installation_id} for "
         f"{LOCK_WAIT.total_seconds():.0f} s",
-        at=store.utcnow() + dt.timedelta(seconds=5),
+        at=db.utcnow() + dt.timedelta(seconds=5),
     )
 
 

@@ -39,7 +39,7 @@ from bot.jobs import sweeper
 from bot.ops import metrics
 from bot.ops.logs import log_context, payload_context
 from bot.ops.settings import Settings
-from bot.store import db as store
+from bot.store import db, deliveries, findings_cache, tables
 from bot.work import JobContext, WebhookEvent
 
 log = logging.getLogger(__name__)
@@ -134,11 +134,11 @@ class JobQueue:
 
         ``all_queued`` (at start-up): every queued delivery, not only those overdue.
         """
-        now = store.utcnow()
-        due = store.deliveries_due(self.engine, now=now, all_queued=all_queued)
+        now = db.utcnow()
+        due = deliveries.deliveries_due(self.engine, now=now, all_queued=all_queued)
         for delivery_id in due:
             # Postpone first: an immediate-mode job may run inside enqueue() and set its own.
-            store.postpone_requeue(
+            deliveries.postpone_requeue(
                 self.engine,
                 [delivery_id],
                 until=now + dt.timedelta(seconds=self.settings.job_lease_seconds),
@@ -151,10 +151,12 @@ class JobQueue:
     def prune(self) -> int:
         """Forget done and ignored deliveries older than a week (and old redelivery requests,
         and what a previous release's workers left in the shared findings cache)."""
-        store.prune_redeliveries(self.engine, requested_before=store.utcnow() - DELIVERY_RETENTION)
-        store.empty_legacy_cache(self.engine)
-        return store.prune_deliveries(
-            self.engine, received_before=store.utcnow() - DELIVERY_RETENTION
+        deliveries.prune_redeliveries(
+            self.engine, requested_before=db.utcnow() - DELIVERY_RETENTION
+        )
+        findings_cache.empty_legacy_cache(self.engine)
+        return deliveries.prune_deliveries(
+            self.engine, received_before=db.utcnow() - DELIVERY_RETENTION
         )
 
     def redeliver_failed(self) -> int:
@@ -186,10 +188,10 @@ class JobQueue:
         self._postponed.value = False
         with log_context(delivery_id=delivery_id):
             try:
-                claimed = store.claim_delivery(
+                claimed = deliveries.claim_delivery(
                     self.engine,
                     delivery_id,
-                    now=store.utcnow(),
+                    now=db.utcnow(),
                     lease_seconds=self.settings.job_lease_seconds,
                     max_attempts=self.settings.job_max_attempts,
                 )
@@ -230,9 +232,11 @@ class JobQueue:
                     except SQLAlchemyError:
                         self._retry_after_lease(delivery_id)
                         raise
-                outcome = {store.DONE: "done", store.QUEUED: "retry", store.FAILED: "failed"}.get(
-                    state or "", "lost"
-                )
+                outcome = {
+                    tables.DONE: "done",
+                    tables.QUEUED: "retry",
+                    tables.FAILED: "failed",
+                }.get(state or "", "lost")
                 if self._postponed.value:
                     outcome = "postponed"
                 return state
@@ -249,7 +253,7 @@ class JobQueue:
         except Exception:
             log.warning("delivery %s: not enqueued again; the sweeper will", delivery_id)
 
-    def _run(self, claimed: store.Delivery, event: WebhookEvent | None) -> str | None:
+    def _run(self, claimed: deliveries.Delivery, event: WebhookEvent | None) -> str | None:
         settings = self.settings
         delivery_id = claimed.id
         attempt = claimed.attempts
@@ -266,43 +270,43 @@ class JobQueue:
             error = f"attempt {attempt}: {type(exc).__name__}: {exc}"
             if attempt >= settings.job_max_attempts:
                 log.exception("delivery %s failed for good (%s)", delivery_id, claimed.event)
-                store.mark_failed(self.engine, delivery_id, attempt, error, retry_at=None)
-                return store.FAILED
+                deliveries.mark_failed(self.engine, delivery_id, attempt, error, retry_at=None)
+                return tables.FAILED
             delay = retry_delay(attempt, settings.job_retry_seconds)
             log.warning(
                 "delivery %s failed, retry in %.0f s: %s", delivery_id, delay, error, exc_info=True
             )
-            retry_at = store.utcnow() + dt.timedelta(seconds=delay)
-            if store.mark_failed(self.engine, delivery_id, attempt, error, retry_at=retry_at):
+            retry_at = db.utcnow() + dt.timedelta(seconds=delay)
+            if deliveries.mark_failed(self.engine, delivery_id, attempt, error, retry_at=retry_at):
                 self.enqueue(delivery_id, delay=delay)
-            return store.QUEUED
-        if not store.mark_done(self.engine, delivery_id, attempt):
+            return tables.QUEUED
+        if not deliveries.mark_done(self.engine, delivery_id, attempt):
             log.warning(
                 "delivery %s: lease lost before done (job longer than the lease?)", delivery_id
             )
             return None
         log.info("delivery %s done (%s.%s)", delivery_id, claimed.event, claimed.action)
-        return store.DONE
+        return tables.DONE
 
     def _postpone(
-        self, claimed: store.Delivery, attempt: int, exc: Exception, retry_at: dt.datetime
+        self, claimed: deliveries.Delivery, attempt: int, exc: Exception, retry_at: dt.datetime
     ) -> str | None:
         # Spread the jobs that wait for one reset time over a few seconds.
-        delay = (retry_at - store.utcnow()).total_seconds()
+        delay = (retry_at - db.utcnow()).total_seconds()
         delay = max(delay, 0.0) + random.uniform(0.0, min(5.0, 0.1 * delay + 0.5))
         self._postponed.value = True
         reason = f"postponed: {type(exc).__name__}: {exc}"
         log.info("delivery %s %s (in %.1f s)", claimed.id, reason, delay)
-        if not store.postpone(
+        if not deliveries.postpone(
             self.engine,
             claimed.id,
             attempt,
             reason,
-            retry_at=store.utcnow() + dt.timedelta(seconds=delay),
+            retry_at=db.utcnow() + dt.timedelta(seconds=delay),
         ):
             return None
         self.enqueue(claimed.id, delay=delay)
-        return store.QUEUED
+        return tables.QUEUED
 
     def run_consumer(self, *, workers: int | None = None, parent_pid: int | None = None) -> None:
         """Run the Huey consumer here, in the main thread (it installs signal handlers).

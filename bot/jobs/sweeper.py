@@ -25,7 +25,7 @@ from bot.checks.render import CHECK_NAME
 from bot.github import api
 from bot.github.throttle import RateLimited
 from bot.ops.settings import Settings
-from bot.store import db as store
+from bot.store import db, deliveries, installations
 from bot.work import CheckRequest, JobContext, RetryLater
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def redeliver_failed(
     before (``redelivery_requests``: once per GUID, even if the redelivery fails too).
     Returns the GUIDs re-requested.
     """
-    now = store.utcnow()
+    now = db.utcnow()
     since = since if since is not None else now - DELIVERY_WINDOW
     latest: dict[str, HookDelivery] = {}  # per GUID, its newest attempt
     succeeded: set[str] = set()
@@ -120,14 +120,14 @@ def redeliver_failed(
             succeeded.add(delivery.guid)
         latest.setdefault(delivery.guid, delivery)
     candidates = [g for g in latest if g not in succeeded]
-    stored = store.known_delivery_ids(engine, candidates)
+    stored = deliveries.known_delivery_ids(engine, candidates)
     gh = api.app_client(settings)
     requested: list[str] = []
     for guid in reversed(candidates):  # oldest first
         if guid in stored:
             continue
         attempt = latest[guid]
-        if not store.claim_redelivery(
+        if not deliveries.claim_redelivery(
             engine,
             guid,
             hook_delivery_id=attempt.id,
@@ -141,10 +141,10 @@ def redeliver_failed(
             if exc.response.status_code in (404, 410, 422):
                 log.warning("redeliver %s: GitHub refused (%s)", guid, exc.response.status_code)
                 continue  # gone or not redeliverable: do not ask again
-            store.release_redelivery(engine, guid)  # transient: the next sweep asks again
+            deliveries.release_redelivery(engine, guid)  # transient: the next sweep asks again
             raise
         except Exception:
-            store.release_redelivery(engine, guid)
+            deliveries.release_redelivery(engine, guid)
             raise
         requested.append(guid)
     if requested:
@@ -172,7 +172,7 @@ def reconcile_open_pulls(settings: Settings, context: JobContext) -> list[tuple[
     of each pull request checked.
     """
     checked: list[tuple[str, int]] = []
-    for installation in store.list_installations(context.engine):
+    for installation in installations.list_installations(context.engine):
         if installation.suspended_at is not None:
             continue
         try:

@@ -1,7 +1,7 @@
 """Schema migrations (Alembic) and ``ssot migrate``.
 
 The schema of ``bot.store.db.metadata`` is built and changed only by the revisions in
-``bot/migrations/versions/``. ``ssot migrate`` applies them up to the newest ("head"), in one
+``bot/store/migrations/versions/``. ``ssot migrate`` applies them up to the newest ("head"), in one
 transaction, under a PostgreSQL advisory lock so that two runs at once (two deploy jobs)
 apply each revision once.
 
@@ -38,7 +38,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from bot.store import db as store
+from bot.store import db
+from bot.store.tables import metadata as schema
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def alembic_config(
 def head_revision() -> str:
     """The newest revision of this code."""
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None, "bot/migrations/versions holds no revision"
+    assert head is not None, "bot/store/migrations/versions holds no revision"
     return head
 
 
@@ -123,7 +124,7 @@ def status_of(connection: sa.Connection) -> SchemaStatus:
     head = head_revision()
     tables = set(sa.inspect(connection).get_table_names())
     if VERSION_TABLE not in tables:
-        ours = tables & set(store.metadata.tables)
+        ours = tables & set(schema.tables)
         state = SchemaState.UNVERSIONED if ours else SchemaState.EMPTY
         return SchemaStatus(None, head, state)
     current = MigrationContext.configure(connection).get_current_revision()
@@ -163,7 +164,7 @@ def upgrade(engine: Engine, revision: str = "head") -> SchemaStatus:
         before = status_of(connection)
         config = alembic_config(connection=connection)
         if before.state is SchemaState.UNVERSIONED:
-            store.metadata.create_all(connection)
+            schema.create_all(connection)
             command.stamp(config, "head")
             log.info("adopted a database without migrations: stamped at %s", before.head)
         else:
@@ -231,7 +232,7 @@ def migrate_command(argv: list[str]) -> int:
     action.add_argument(
         "--new-revision",
         metavar="MESSAGE",
-        help="(developers) write a revision for the changes made to bot/store.py",
+        help="(developers) write a revision for the changes made to bot/store/tables.py",
     )
     try:
         args = parser.parse_args(argv)
@@ -251,7 +252,7 @@ def migrate_command(argv: list[str]) -> int:
     if args.sql:
         command.upgrade(alembic_config(settings.database_url), "head", sql=True)
         return EXIT_OK
-    engine = store.create_engine(settings.database_url)
+    engine = db.create_engine(settings.database_url)
     try:
         if args.check:
             status = schema_status(engine)

@@ -42,8 +42,8 @@ from bot.jobs.queue import JobQueue, describe_backend
 from bot.ops import metrics
 from bot.ops.logs import log_context, payload_context
 from bot.ops.settings import ENV_FILE, Settings
-from bot.store import db as store
-from bot.store import migrate
+from bot.store import db, migrate, tables
+from bot.store import deliveries as delivery_store
 from bot.web import health, manifest
 from bot.web.signature import verify
 
@@ -153,7 +153,7 @@ def create_app(
         """The setup page while the App has no credentials, else the status page."""
         rt = runtime(request)
         if rt.settings.has_credentials:
-            counts = await run_in_threadpool(store.count_deliveries, rt.engine)
+            counts = await run_in_threadpool(delivery_store.count_deliveries, rt.engine)
             installed = await run_in_threadpool(_count_installations, rt.engine)
             return HTMLResponse(_status_page(rt.settings, counts, installed))
         if rt.created_app is not None:
@@ -304,30 +304,34 @@ async def _receive_webhook(rt: Runtime, request: Request, answer: _Answer) -> Re
             )
 
 
-async def _store_and_enqueue(rt: Runtime, delivery: store.NewDelivery, answer: _Answer) -> Response:
+async def _store_and_enqueue(
+    rt: Runtime, delivery: delivery_store.NewDelivery, answer: _Answer
+) -> Response:
     delivery_id = delivery.id
-    now = store.utcnow()
+    now = db.utcnow()
     requeue_at = now + dt.timedelta(seconds=rt.settings.job_lease_seconds)
     if rt.writer is not None:  # stored and enqueued together with concurrent deliveries
         inserted = await rt.writer.store(delivery, now=now, requeue_at=requeue_at)
         enqueued = inserted
     else:
         inserted = await run_in_threadpool(
-            lambda: store.insert_delivery(rt.engine, delivery, now=now, requeue_at=requeue_at)
+            lambda: delivery_store.insert_delivery(
+                rt.engine, delivery, now=now, requeue_at=requeue_at
+            )
         )
         enqueued = False
     if not inserted:
         # GitHub's "Redeliver" keeps the id: a delivery we gave up on gets a new chance;
         # any other state means it had (or is having) its one effect.
-        if delivery.state == store.IGNORED or not await run_in_threadpool(
-            lambda: store.requeue_failed(rt.engine, delivery_id, requeue_at=requeue_at)
+        if delivery.state == tables.IGNORED or not await run_in_threadpool(
+            lambda: delivery_store.requeue_failed(rt.engine, delivery_id, requeue_at=requeue_at)
         ):
             answer.outcome = "duplicate"
             log.info("delivery %s is a duplicate: already stored", delivery_id)
             return JSONResponse({"delivery": delivery_id, "status": "duplicate"}, status_code=200)
         answer.outcome = "redelivered"
         log.info("delivery %s redelivered after it failed: queued again", delivery_id)
-    if delivery.state == store.IGNORED:
+    if delivery.state == tables.IGNORED:
         answer.outcome = "ignored"
         log.info(
             "delivery %s (%s.%s) ignored: %s",
@@ -355,7 +359,7 @@ async def _store_and_enqueue(rt: Runtime, delivery: store.NewDelivery, answer: _
 
 @dataclass
 class _PendingWrite:
-    delivery: store.NewDelivery
+    delivery: delivery_store.NewDelivery
     now: dt.datetime
     requeue_at: dt.datetime
     loop: asyncio.AbstractEventLoop
@@ -391,7 +395,7 @@ class DeliveryWriter:
         self._thread.join(timeout)
 
     async def store(
-        self, delivery: store.NewDelivery, *, now: dt.datetime, requeue_at: dt.datetime
+        self, delivery: delivery_store.NewDelivery, *, now: dt.datetime, requeue_at: dt.datetime
     ) -> bool:
         """Store ``delivery`` (and enqueue its job if it is queued); False for a duplicate id.
 
@@ -440,13 +444,15 @@ class DeliveryWriter:
         except IntegrityError:
             # Another replica stored one of these ids meanwhile: one transaction each.
             inserted = [
-                store.insert_delivery(self.engine, p.delivery, now=p.now, requeue_at=p.requeue_at)
+                delivery_store.insert_delivery(
+                    self.engine, p.delivery, now=p.now, requeue_at=p.requeue_at
+                )
                 for p in batch
             ]
         ids = [
             p.delivery.id
             for p, new in zip(batch, inserted, strict=True)
-            if new and p.delivery.state == store.QUEUED
+            if new and p.delivery.state == tables.QUEUED
         ]
         if ids:
             try:
@@ -464,7 +470,7 @@ def _due_now(engine: Engine, delivery_ids: list[str]) -> None:
     a queued delivery only once its ``lease_until`` passed, ``SSOT_JOB_LEASE_SECONDS`` (10
     minutes by default) after it arrived."""
     try:
-        store.postpone_requeue(engine, delivery_ids, until=store.utcnow())
+        delivery_store.postpone_requeue(engine, delivery_ids, until=db.utcnow())
     except Exception as exc:  # stored all the same: the sweeper takes them after the lease
         log.warning(
             "deliveries %s not enqueued, not marked due either (%s)",
@@ -491,7 +497,7 @@ def _settle(settled: list[tuple[asyncio.Future[bool], bool | BaseException]]) ->
 def _insert_deliveries(engine: Engine, batch: list[_PendingWrite]) -> list[bool]:
     """Insert the deliveries of ``batch`` in one transaction; False for each id already
     stored (or repeated within the batch), as :func:`bot.store.db.insert_delivery` would."""
-    c = store.deliveries.c
+    c = tables.deliveries.c
     ids = {p.delivery.id for p in batch}
     rows: list[dict[str, Any]] = []
     inserted: list[bool] = []
@@ -515,12 +521,12 @@ def _insert_deliveries(engine: Engine, batch: list[_PendingWrite]) -> list[bool]
                     "body": d.body,
                     "state": d.state,
                     "attempts": 0,
-                    "lease_until": p.requeue_at if d.state == store.QUEUED else None,
+                    "lease_until": p.requeue_at if d.state == tables.QUEUED else None,
                     "error": d.error,
                 }
             )
         if rows:
-            conn.execute(store.deliveries.insert(), rows)
+            conn.execute(tables.deliveries.insert(), rows)
     return inserted
 
 
@@ -528,9 +534,9 @@ def _open_database(url: str) -> Engine:
     """The engine; an embedded SQLite file gets its tables, a server database is only checked
     (``ssot migrate`` changes it). An unreachable server database is logged, not fatal:
     /readyz reports it until it answers."""
-    engine = store.create_engine(url)
+    engine = db.create_engine(url)
     if engine.dialect.name == "sqlite":
-        store.create_schema(engine)
+        db.create_schema(engine)
         return engine
     try:
         status = migrate.schema_status(engine)
@@ -548,7 +554,7 @@ def _state_collectors(engine: Engine, jobs: JobQueue) -> list[metrics.CachedGaug
             "ssot_jobs",
             "Deliveries in the durable store, by job state (the same in every replica).",
             "state",
-            lambda: store.count_deliveries(engine),
+            lambda: delivery_store.count_deliveries(engine),
         ),
         metrics.CachedGauges(
             "ssot_queue_pending",
@@ -574,7 +580,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 def _new_delivery(
     delivery_id: str, event: str, payload: dict[str, Any], body: bytes
-) -> store.NewDelivery:
+) -> delivery_store.NewDelivery:
     action = payload.get("action")
     action = action if isinstance(action, str) and len(action) <= MAX_HEADER_CHARS else None
     installation = payload.get("installation")
@@ -588,7 +594,7 @@ def _new_delivery(
         reason = f"no handler for {event}" + (f".{action}" if action else "")
     elif installation_id is None:
         reason = "no installation in the payload: a repository webhook, not the App"
-    return store.NewDelivery(
+    return delivery_store.NewDelivery(
         id=delivery_id,
         event=event,
         action=action,
@@ -596,7 +602,7 @@ def _new_delivery(
         repository=full_name,
         # Ignored deliveries keep their metadata (one effect per id) but not their body.
         body=None if reason else body,
-        state=store.IGNORED if reason else store.QUEUED,
+        state=tables.IGNORED if reason else tables.QUEUED,
         error=reason,
     )
 
@@ -604,7 +610,7 @@ def _new_delivery(
 def _count_installations(engine: Engine) -> int:
     with engine.begin() as conn:
         return int(
-            conn.execute(sa.select(sa.func.count()).select_from(store.installations)).scalar_one()
+            conn.execute(sa.select(sa.func.count()).select_from(tables.installations)).scalar_one()
         )
 
 

@@ -17,7 +17,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from bot.store import db as store
+from bot.store import deliveries, tables
 from bot.web.app import Runtime
 from bot.web.signature import sign
 
@@ -70,11 +70,11 @@ def post_webhook(
     return client.post("/api/github/webhooks", content=body, headers=all_headers)
 
 
-def stored(engine: Any) -> list[store.Delivery]:
+def stored(engine: Any) -> list[deliveries.Delivery]:
     """Every stored delivery, oldest first."""
     with engine.begin() as conn:
-        rows = conn.execute(store.deliveries.select().order_by(store.deliveries.c.received_at))
-        return [store.Delivery(**row._asdict()) for row in rows]
+        rows = conn.execute(tables.deliveries.select().order_by(tables.deliveries.c.received_at))
+        return [deliveries.Delivery(**row._asdict()) for row in rows]
 
 
 def runtime(client: TestClient) -> Runtime:

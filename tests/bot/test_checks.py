@@ -23,7 +23,7 @@ from bot.checks.render import (
     review_body,
     suggestion,
 )
-from bot.store.db import AcceptedFinding
+from bot.store.acceptances import AcceptedFinding
 
 WHEN = dt.datetime(2025, 1, 6, tzinfo=dt.UTC)
 

@@ -24,7 +24,7 @@ from bot.demo.scenario import opened_payload, repository_fields, sample_files
 from bot.events.issue_comments import parse_command
 from bot.github.api import forget_tokens
 from bot.ops.settings import Settings
-from bot.store import db as store
+from bot.store import acceptances, tables
 from bot.web.app import create_app
 from fake_github import (
     AppKeyPair,
@@ -383,7 +383,7 @@ def test_fix_button_of_an_older_head_changes_nothing(world: World, pr: PullReque
 
 
 def accepted(world: World, pr: PullRequest) -> set[str]:
-    return store.accepted_fingerprints(
+    return acceptances.accepted_fingerprints(
         world.engine, installation_id=world.installation.id, repo=world.repo.full_name, pr=pr.number
     )
 
@@ -397,7 +397,7 @@ def test_accept_by_a_write_collaborator_is_recorded_and_the_check_passes(
     assert world.reactions(command) == ["eyes", "+1"]
     assert len(accepted(world, pr)) == 2
     with world.engine.begin() as conn:
-        rows = conn.execute(store.accepted_findings.select()).all()
+        rows = conn.execute(tables.accepted_findings.select()).all()
     assert {(row.user, row.reason) for row in rows} == {("bob", "the old client is removed in #42")}
     [run] = world.check_runs(pr)
     assert (run.status, run.conclusion) == ("completed", "success")

@@ -31,7 +31,8 @@ from bot.checks import pull_lock as locks
 from bot.events import dispatch
 from bot.jobs.queue import JobQueue, retry_delay
 from bot.ops.settings import Settings
-from bot.store import db as store
+from bot.store import acceptances, db, deliveries, installations, tables
+from bot.store import locks as lock_store
 from bot.web import manifest
 from bot.web.app import create_app
 from bot.work import JobContext, RetryLater, WebhookEvent
@@ -41,7 +42,7 @@ NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 @pytest.fixture
 def jobs(settings: Settings) -> Iterator[JobQueue]:
-    engine = store.open_database(settings.database_url)
+    engine = db.open_database(settings.database_url)
     yield JobQueue(settings, engine, immediate=True)
     engine.dispose()
 
@@ -51,9 +52,9 @@ def add(jobs: JobQueue, event: str, fixture: str, delivery_id: str, **changes: A
     data = payload(fixture)
     data.update(changes)
     installation = data.get("installation") or {}
-    assert store.insert_delivery(
+    assert deliveries.insert_delivery(
         jobs.engine,
-        store.NewDelivery(
+        deliveries.NewDelivery(
             id=delivery_id,
             event=event,
             action=data.get("action"),
@@ -61,13 +62,13 @@ def add(jobs: JobQueue, event: str, fixture: str, delivery_id: str, **changes: A
             repository=(data.get("repository") or {}).get("full_name"),
             body=json.dumps(data).encode(),
         ),
-        now=store.utcnow(),
+        now=db.utcnow(),
         requeue_at=None,
     )
 
 
-def state_of(jobs: JobQueue, delivery_id: str) -> store.Delivery:
-    delivery = store.get_delivery(jobs.engine, delivery_id)
+def state_of(jobs: JobQueue, delivery_id: str) -> deliveries.Delivery:
+    delivery = deliveries.get_delivery(jobs.engine, delivery_id)
     assert delivery is not None
     return delivery
 
@@ -98,19 +99,19 @@ def test_a_job_runs_the_handler_of_its_event_and_action(
 
     monkeypatch.setattr(dispatch, "DISPATCH", {("pull_request", "opened"): handler})
     add(jobs, "pull_request", "pull_request/opened", "d1")
-    assert jobs.process_delivery("d1") == store.DONE
+    assert jobs.process_delivery("d1") == tables.DONE
     [event] = seen
     assert (event.delivery_id, event.name, event.action) == ("d1", "pull_request", "opened")
     assert event.installation_id == 1
     assert event.payload["pull_request"]["number"] == 2
-    assert state_of(jobs, "d1").state == store.DONE
+    assert state_of(jobs, "d1").state == tables.DONE
 
 
 def test_a_pipeline_error_puts_the_delivery_back_for_a_retry(jobs: JobQueue) -> None:
     # The job runs the real pipeline; without usable App credentials it fails, and the
     # delivery is queued again with its error recorded rather than lost or marked done.
     add(jobs, "pull_request", "pull_request/opened", "d1")
-    assert jobs.process_delivery("d1") == store.QUEUED
+    assert jobs.process_delivery("d1") == tables.QUEUED
     delivery = state_of(jobs, "d1")
     assert delivery.attempts == 1
     assert delivery.error
@@ -122,14 +123,14 @@ def test_a_pipeline_error_puts_the_delivery_back_for_a_retry(jobs: JobQueue) -> 
 def test_installation_events_keep_the_installations_table(jobs: JobQueue) -> None:
     add(jobs, "installation", "installation/created", "i1")
     jobs.process_delivery("i1")
-    installation = store.get_installation(jobs.engine, 957387)
+    installation = installations.get_installation(jobs.engine, 957387)
     assert installation is not None
     assert installation.account == "Codertocat"
     assert installation.repositories == ["Codertocat/Hello-World"]
 
     add(jobs, "installation_repositories", "installation_repositories/added", "i2")
     jobs.process_delivery("i2")
-    installation = store.get_installation(jobs.engine, 957387)
+    installation = installations.get_installation(jobs.engine, 957387)
     assert installation is not None
     assert installation.repositories == ["Codertocat/Hello-World", "Codertocat/Space"]
 
@@ -138,7 +139,7 @@ def test_installation_events_keep_the_installations_table(jobs: JobQueue) -> Non
     removed["repositories_removed"] = [{"full_name": "Codertocat/Hello-World"}]
     add(jobs, "installation_repositories", "installation_repositories/removed", "i3", **removed)
     jobs.process_delivery("i3")
-    installation = store.get_installation(jobs.engine, 957387)
+    installation = installations.get_installation(jobs.engine, 957387)
     assert installation is not None
     assert installation.repositories == ["Codertocat/Space"]
 
@@ -146,27 +147,27 @@ def test_installation_events_keep_the_installations_table(jobs: JobQueue) -> Non
     deleted["installation"]["id"] = 957387
     add(jobs, "installation", "installation/deleted", "i4", **deleted)
     jobs.process_delivery("i4")
-    assert store.get_installation(jobs.engine, 957387) is None
-    assert {d.state for d in stored(jobs.engine)} == {store.DONE}
+    assert installations.get_installation(jobs.engine, 957387) is None
+    assert {d.state for d in stored(jobs.engine)} == {tables.DONE}
 
 
 def test_suspend_and_unsuspend_are_recorded(jobs: JobQueue) -> None:
     add(jobs, "installation", "installation/suspend", "s1")
     jobs.process_delivery("s1")
-    suspended = store.get_installation(jobs.engine, 16598467)
+    suspended = installations.get_installation(jobs.engine, 16598467)
     assert suspended is not None and suspended.suspended_at == dt.datetime(
         2021, 4, 29, 2, 32, 50, tzinfo=dt.UTC
     )
     add(jobs, "installation", "installation/unsuspend", "s2")
     jobs.process_delivery("s2")
-    resumed = store.get_installation(jobs.engine, 16598467)
+    resumed = installations.get_installation(jobs.engine, 16598467)
     assert resumed is not None and resumed.suspended_at is None
 
 
 def test_repositories_added_to_an_unknown_installation_create_it(jobs: JobQueue) -> None:
     add(jobs, "installation_repositories", "installation_repositories/added", "r1")
     jobs.process_delivery("r1")
-    installation = store.get_installation(jobs.engine, 957387)
+    installation = installations.get_installation(jobs.engine, 957387)
     assert installation is not None and installation.repositories == ["Codertocat/Space"]
 
 
@@ -179,7 +180,7 @@ def test_a_delivery_is_processed_once(jobs: JobQueue, monkeypatch: pytest.Monkey
         dispatch, "DISPATCH", {("installation", "created"): lambda e, c: runs.append(e.delivery_id)}
     )
     add(jobs, "installation", "installation/created", "d1")
-    assert jobs.process_delivery("d1") == store.DONE
+    assert jobs.process_delivery("d1") == tables.DONE
     assert jobs.process_delivery("d1") is None  # a second job for it (enqueued twice)
     assert runs == ["d1"]
 
@@ -193,9 +194,9 @@ def test_a_long_job_renews_its_lease(jobs: JobQueue, monkeypatch: pytest.MonkeyP
 
     monkeypatch.setattr(dispatch, "DISPATCH", {("installation", "created"): long_job})
     add(jobs, "installation", "installation/created", "d1")
-    assert jobs.process_delivery("d1") == store.DONE
+    assert jobs.process_delivery("d1") == tables.DONE
     [lease] = leases
-    assert lease is not None and lease > store.utcnow() + dt.timedelta(minutes=59)
+    assert lease is not None and lease > db.utcnow() + dt.timedelta(minutes=59)
 
 
 def test_a_job_longer_than_its_lease_keeps_it_and_its_pull_request_lock(
@@ -204,20 +205,20 @@ def test_a_job_longer_than_its_lease_keeps_it_and_its_pull_request_lock(
     """Lease 1 s, a handler of 2.5 s that never renews by itself: the job's heartbeat does,
     so neither the delivery nor the pull request's lock can be taken meanwhile."""
     settings = make_settings(job_lease_seconds=1)
-    jobs = JobQueue(settings, store.open_database(settings.database_url), immediate=True)
+    jobs = JobQueue(settings, db.open_database(settings.database_url), immediate=True)
     taken: list[object] = []
 
     def slow(event: WebhookEvent, context: JobContext) -> None:
         with locks.pull_lock(context, 1, "o/r", 7):
             time.sleep(2.5)  # past the lease, twice
-            now = store.utcnow()
+            now = db.utcnow()
             taken.append(
-                store.claim_delivery(
+                deliveries.claim_delivery(
                     jobs.engine, event.delivery_id, now=now, lease_seconds=1, max_attempts=5
                 )
             )
             taken.append(
-                store.acquire_pull_lock(
+                lock_store.acquire_pull_lock(
                     jobs.engine,
                     installation_id=1,
                     repo="o/r",
@@ -230,7 +231,7 @@ def test_a_job_longer_than_its_lease_keeps_it_and_its_pull_request_lock(
 
     monkeypatch.setattr(dispatch, "DISPATCH", {("installation", "created"): slow})
     add(jobs, "installation", "installation/created", "d1")
-    assert jobs.process_delivery("d1") == store.DONE
+    assert jobs.process_delivery("d1") == tables.DONE
     assert taken == [None, False]
     assert state_of(jobs, "d1").attempts == 1
 
@@ -239,48 +240,48 @@ def test_not_now_postpones_without_spending_an_attempt(
     jobs: JobQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def busy(event: WebhookEvent, context: JobContext) -> None:
-        raise RetryLater("GitHub asked to wait", at=store.utcnow() + dt.timedelta(seconds=90))
+        raise RetryLater("GitHub asked to wait", at=db.utcnow() + dt.timedelta(seconds=90))
 
     monkeypatch.setattr(dispatch, "DISPATCH", {("installation", "created"): busy})
     add(jobs, "installation", "installation/created", "d1")
     labels = {"event": "installation", "outcome": "postponed"}
     counted = REGISTRY.get_sample_value("ssot_jobs_run_total", labels) or 0
     for _ in range(jobs.settings.job_max_attempts + 2):
-        assert jobs.process_delivery("d1") == store.QUEUED
-        store.postpone_requeue(jobs.engine, ["d1"], until=store.utcnow())  # "later" is now
+        assert jobs.process_delivery("d1") == tables.QUEUED
+        deliveries.postpone_requeue(jobs.engine, ["d1"], until=db.utcnow())  # "later" is now
     delivery = state_of(jobs, "d1")
-    assert (delivery.state, delivery.attempts) == (store.QUEUED, 0)
+    assert (delivery.state, delivery.attempts) == (tables.QUEUED, 0)
     assert delivery.error == "postponed: RetryLater: GitHub asked to wait"
     assert REGISTRY.get_sample_value("ssot_jobs_run_total", labels) == counted + 7
 
 
 def test_a_live_lease_is_not_taken_by_another_worker(jobs: JobQueue) -> None:
     add(jobs, "installation", "installation/created", "d1")
-    store.claim_delivery(jobs.engine, "d1", now=store.utcnow(), lease_seconds=600, max_attempts=5)
+    deliveries.claim_delivery(jobs.engine, "d1", now=db.utcnow(), lease_seconds=600, max_attempts=5)
     assert jobs.process_delivery("d1") is None
-    assert state_of(jobs, "d1").state == store.RUNNING
+    assert state_of(jobs, "d1").state == tables.RUNNING
 
 
 def test_a_failing_handler_is_retried_with_backoff_then_failed(
     make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = make_settings(job_max_attempts=2)
-    jobs = JobQueue(settings, store.open_database(settings.database_url), immediate=True)
+    jobs = JobQueue(settings, db.open_database(settings.database_url), immediate=True)
 
     def boom(event: WebhookEvent, context: JobContext) -> None:
         raise RuntimeError("GitHub said 502")
 
     monkeypatch.setattr(dispatch, "DISPATCH", {("installation", "created"): boom})
     add(jobs, "installation", "installation/created", "d1")
-    before = store.utcnow()
-    assert jobs.process_delivery("d1") == store.QUEUED
+    before = db.utcnow()
+    assert jobs.process_delivery("d1") == tables.QUEUED
     first = state_of(jobs, "d1")
     assert first.error == "attempt 1: RuntimeError: GitHub said 502"
     assert first.lease_until is not None
     assert first.lease_until >= before + dt.timedelta(seconds=retry_delay(1))
-    assert jobs.process_delivery("d1") == store.FAILED
+    assert jobs.process_delivery("d1") == tables.FAILED
     final = state_of(jobs, "d1")
-    assert (final.state, final.attempts) == (store.FAILED, 2)
+    assert (final.state, final.attempts) == (tables.FAILED, 2)
     assert jobs.process_delivery("d1") is None  # failed is final
 
 
@@ -292,32 +293,34 @@ def test_retry_delays_grow_and_are_capped() -> None:
 def test_a_delivery_whose_worker_died_is_enqueued_again_and_completes(jobs: JobQueue) -> None:
     add(jobs, "installation", "installation/created", "d1")
     # A worker claimed it, then was killed: the delivery stays running until its lease ends.
-    claimed = store.claim_delivery(jobs.engine, "d1", now=NOW, lease_seconds=60, max_attempts=5)
-    assert claimed is not None and claimed.state == store.RUNNING
+    claimed = deliveries.claim_delivery(
+        jobs.engine, "d1", now=NOW, lease_seconds=60, max_attempts=5
+    )
+    assert claimed is not None and claimed.state == tables.RUNNING
     assert jobs.requeue_due() == 1  # the lease (in 2025) has expired
     delivery = state_of(jobs, "d1")
-    assert (delivery.state, delivery.attempts) == (store.DONE, 2)
-    assert store.get_installation(jobs.engine, 957387) is not None
+    assert (delivery.state, delivery.attempts) == (tables.DONE, 2)
+    assert installations.get_installation(jobs.engine, 957387) is not None
 
 
 def test_a_delivery_whose_worker_keeps_dying_is_failed(
     make_settings: Callable[..., Settings],
 ) -> None:
     settings = make_settings(job_max_attempts=1)
-    jobs = JobQueue(settings, store.open_database(settings.database_url), immediate=True)
+    jobs = JobQueue(settings, db.open_database(settings.database_url), immediate=True)
     add(jobs, "installation", "installation/created", "d1")
-    store.claim_delivery(jobs.engine, "d1", now=NOW, lease_seconds=60, max_attempts=1)
+    deliveries.claim_delivery(jobs.engine, "d1", now=NOW, lease_seconds=60, max_attempts=1)
     jobs.requeue_due()
     delivery = state_of(jobs, "d1")
-    assert delivery.state == store.FAILED
+    assert delivery.state == tables.FAILED
     assert delivery.error is not None and "lease expired" in delivery.error
 
 
 def test_queued_deliveries_are_enqueued_again_only_when_overdue(jobs: JobQueue) -> None:
     add(jobs, "installation", "installation/created", "d1")
-    store.postpone_requeue(jobs.engine, ["d1"], until=store.utcnow() + dt.timedelta(hours=1))
-    assert store.deliveries_due(jobs.engine, now=store.utcnow()) == []
-    assert store.deliveries_due(jobs.engine, now=store.utcnow(), all_queued=True) == ["d1"]
+    deliveries.postpone_requeue(jobs.engine, ["d1"], until=db.utcnow() + dt.timedelta(hours=1))
+    assert deliveries.deliveries_due(jobs.engine, now=db.utcnow()) == []
+    assert deliveries.deliveries_due(jobs.engine, now=db.utcnow(), all_queued=True) == ["d1"]
 
 
 def test_a_restarted_app_finishes_what_a_killed_one_stored(
@@ -325,24 +328,24 @@ def test_a_restarted_app_finishes_what_a_killed_one_stored(
 ) -> None:
     # The first process stored the delivery and was killed before it could enqueue it.
     settings = make_settings()
-    jobs = JobQueue(settings, store.open_database(settings.database_url), immediate=True)
+    jobs = JobQueue(settings, db.open_database(settings.database_url), immediate=True)
     add(jobs, "installation", "installation/created", "d1")
     jobs.engine.dispose()
     with TestClient(create_app(settings, immediate_jobs=True)) as client:
         engine = runtime(client).engine
-        assert [d.state for d in stored(engine)] == [store.DONE]
+        assert [d.state for d in stored(engine)] == [tables.DONE]
 
 
 def test_old_done_deliveries_are_pruned(jobs: JobQueue) -> None:
     add(jobs, "installation", "installation/created", "d1")
     jobs.process_delivery("d1")
     assert (
-        store.prune_deliveries(jobs.engine, received_before=store.utcnow() - dt.timedelta(days=7))
+        deliveries.prune_deliveries(jobs.engine, received_before=db.utcnow() - dt.timedelta(days=7))
         == 0
     )
     assert (
-        store.prune_deliveries(
-            jobs.engine, received_before=store.utcnow() + dt.timedelta(seconds=1)
+        deliveries.prune_deliveries(
+            jobs.engine, received_before=db.utcnow() + dt.timedelta(seconds=1)
         )
         == 1
     )
@@ -357,10 +360,12 @@ def test_accepted_findings_are_recorded_once_per_installation(jobs: JobQueue) ->
         "reason": "legacy",
         "now": NOW,
     }
-    assert store.accept_finding(jobs.engine, installation_id=1, **values)
-    assert not store.accept_finding(jobs.engine, installation_id=1, **values)
-    assert store.accept_finding(jobs.engine, installation_id=2, **values)
-    assert store.accepted_fingerprints(jobs.engine, installation_id=1, repo="o/r", pr=3) == {"fp"}
+    assert acceptances.accept_finding(jobs.engine, installation_id=1, **values)
+    assert not acceptances.accept_finding(jobs.engine, installation_id=1, **values)
+    assert acceptances.accept_finding(jobs.engine, installation_id=2, **values)
+    assert acceptances.accepted_fingerprints(jobs.engine, installation_id=1, repo="o/r", pr=3) == {
+        "fp"
+    }
 
 
 # --- a real consumer process -----------------------------------------------------------
@@ -396,8 +401,8 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
 
 
 def _done(engine: Any, delivery_id: str) -> bool:
-    delivery = store.get_delivery(engine, delivery_id)
-    return delivery is not None and delivery.state == store.DONE
+    delivery = deliveries.get_delivery(engine, delivery_id)
+    return delivery is not None and delivery.state == tables.DONE
 
 
 @pytest.mark.slow
@@ -410,22 +415,22 @@ def test_a_sqlite_huey_consumer_process_runs_the_jobs_end_to_end(
             client, "installation", payload_bytes("installation/created"), delivery="e2e-1"
         )
         assert response.status_code == 202
-        assert [d.state for d in stored(engine)] == [store.QUEUED]  # waiting in jobs.db
+        assert [d.state for d in stored(engine)] == [tables.QUEUED]  # waiting in jobs.db
 
         worker = subprocess.Popen(
             [sys.executable, "-m", "bot.jobs.worker"], cwd=tmp_path, env=_env(settings)
         )
         try:
             _wait_for(lambda: _done(engine, "e2e-1"))
-            assert store.get_installation(engine, 957387) is not None
+            assert installations.get_installation(engine, 957387) is not None
 
             # A delivery whose worker was killed mid-job: the sweeper hands it to this one.
             jobs: JobQueue = runtime(client).jobs
             add(jobs, "installation_repositories", "installation_repositories/added", "e2e-2")
-            store.claim_delivery(engine, "e2e-2", now=NOW, lease_seconds=60, max_attempts=5)
+            deliveries.claim_delivery(engine, "e2e-2", now=NOW, lease_seconds=60, max_attempts=5)
             assert jobs.requeue_due() == 1
             _wait_for(lambda: _done(engine, "e2e-2"))
-            installation = store.get_installation(engine, 957387)
+            installation = installations.get_installation(engine, 957387)
             assert installation is not None and "Codertocat/Space" in installation.repositories
         finally:
             assert _stop(worker) == 0
@@ -512,7 +517,7 @@ def test_ssot_serve_processes_a_replayed_delivery_and_stops_its_worker(
             SECRET,
         ]
         assert replay_command([*argv, "--delivery", "serve-1"]) == 0
-        engine = store.create_engine(settings.database_url)
+        engine = db.create_engine(settings.database_url)
         _wait_for(lambda: _done(engine, "serve-1"))
         assert replay_command([*argv, "--secret", "wrong"]) == 1  # 401
         engine.dispose()
@@ -545,7 +550,7 @@ def test_jobs_go_to_redis_when_ssot_redis_url_is_set(
     except redis.exceptions.ConnectionError:
         pytest.skip("no Redis on 127.0.0.1:6379")
     settings = make_settings(redis_url=url)
-    jobs = JobQueue(settings, store.open_database(settings.database_url))
+    jobs = JobQueue(settings, db.open_database(settings.database_url))
     try:
         assert type(jobs.huey).__name__ == "RedisHuey"
         jobs.huey.flush()

@@ -17,15 +17,15 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
-from bot.store import db as store
-from bot.store import migrate
+from bot.store import acceptances, db, deliveries, installations, migrate, tables
 from bot.store.migrate import SchemaState, migrate_command
+from bot.store.tables import metadata as schema
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
-def differences(engine: Engine, metadata: sa.MetaData = store.metadata) -> list[Any]:
+def differences(engine: Engine, metadata: sa.MetaData = schema) -> list[Any]:
     """What autogenerate would write to turn the database into ``metadata``."""
     with engine.connect() as connection:
         context = MigrationContext.configure(
@@ -38,7 +38,7 @@ def check_constraint_names(engine: Engine) -> dict[str, set[str]]:
     inspector = sa.inspect(engine)
     return {
         table: {c["name"] for c in inspector.get_check_constraints(table) if c.get("name")}
-        for table in store.metadata.tables
+        for table in schema.tables
     }
 
 
@@ -49,20 +49,20 @@ def expected_check_constraints() -> dict[str, set[str]]:
             for c in table.constraints
             if isinstance(c, sa.CheckConstraint) and isinstance(c.name, str)
         }
-        for name, table in store.metadata.tables.items()
+        for name, table in schema.tables.items()
     }
 
 
 def assert_schema_is_store_metadata(engine: Engine) -> None:
     tables = set(sa.inspect(engine).get_table_names())
-    missing = set(store.metadata.tables) - tables
+    missing = set(schema.tables) - tables
     assert not missing, (
-        f"bot/store.py defines {sorted(missing)} but no migration creates them: "
+        f"bot/store/tables.py defines {sorted(missing)} but no migration creates them: "
         "run `ssot migrate --new-revision 'what changed'` and review the file it writes"
     )
-    assert tables == set(store.metadata.tables) | {migrate.VERSION_TABLE}
+    assert tables == set(schema.tables) | {migrate.VERSION_TABLE}
     assert differences(engine) == [], (
-        "the migrated schema differs from bot/store.py: write a revision "
+        "the migrated schema differs from bot/store/tables.py: write a revision "
         "(`ssot migrate --new-revision ...`)"
     )
     assert check_constraint_names(engine) == expected_check_constraints()
@@ -74,7 +74,7 @@ def assert_schema_is_store_metadata(engine: Engine) -> None:
 
 @pytest.fixture
 def sqlite(tmp_path: Path) -> Iterator[Engine]:
-    engine = store.create_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    engine = db.create_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     yield engine
     engine.dispose()
 
@@ -90,7 +90,7 @@ def test_upgrade_head_on_a_fresh_sqlite_file_builds_exactly_the_store_schema(
 def test_the_comparison_catches_a_table_or_column_without_a_revision(sqlite: Engine) -> None:
     migrate.upgrade(sqlite)
     drifted = sa.MetaData()
-    for table in store.metadata.tables.values():
+    for table in schema.tables.values():
         table.to_metadata(drifted)
     sa.Table("blob_cache", drifted, sa.Column("sha", sa.String(64), primary_key=True))
     drifted.tables["deliveries"].append_column(sa.Column("note", sa.Text))
@@ -108,19 +108,19 @@ def test_downgrade_to_base_drops_everything_and_upgrade_rebuilds_it(sqlite: Engi
 
 
 def test_a_database_created_before_migrations_is_adopted_with_its_rows(sqlite: Engine) -> None:
-    store.create_schema(sqlite)  # what `ssot serve` did before migrations existed
-    store.insert_delivery(
+    db.create_schema(sqlite)  # what `ssot serve` did before migrations existed
+    deliveries.insert_delivery(
         sqlite,
-        store.NewDelivery("old-1", "push", None, 1, "o/r", b"{}"),
+        deliveries.NewDelivery("old-1", "push", None, 1, "o/r", b"{}"),
         now=NOW,
         requeue_at=None,
     )
     assert migrate.schema_status(sqlite).state is SchemaState.UNVERSIONED
     assert migrate.upgrade(sqlite).state is SchemaState.UNVERSIONED
     assert_schema_is_store_metadata(sqlite)
-    assert store.get_delivery(sqlite, "old-1") is not None
+    assert deliveries.get_delivery(sqlite, "old-1") is not None
     migrate.upgrade(sqlite)  # and again: nothing to do
-    assert store.get_delivery(sqlite, "old-1") is not None
+    assert deliveries.get_delivery(sqlite, "old-1") is not None
 
 
 def test_ssot_migrate_applies_and_checks(
@@ -134,7 +134,7 @@ def test_ssot_migrate_applies_and_checks(
     assert migrate_command([]) == 0
     assert f"schema at {migrate.head_revision()} (head)" in capsys.readouterr().out
     assert migrate_command(["--check"]) == 0
-    engine = store.create_engine(url)
+    engine = db.create_engine(url)
     try:
         assert_schema_is_store_metadata(engine)
     finally:
@@ -155,7 +155,7 @@ def test_ssot_migrate_sql_prints_the_ddl(
     monkeypatch.setenv("SSOT_DATABASE_URL", POSTGRES)  # offline: nothing is connected
     assert migrate_command(["--sql"]) == 0
     sql = capsys.readouterr().out
-    for table in store.metadata.tables:
+    for table in schema.tables:
         assert f"CREATE TABLE {table}" in sql
     assert "TIMESTAMP WITH TIME ZONE" in sql
 
@@ -199,7 +199,7 @@ def postgres_schema() -> Iterator[str]:
 
 @pytest.fixture
 def pg(pg_url: str) -> Iterator[Engine]:
-    engine = store.create_engine(pg_url)
+    engine = db.create_engine(pg_url)
     yield engine
     engine.dispose()
 
@@ -221,7 +221,7 @@ def test_two_migrations_at_once_on_postgresql_both_succeed(pg_url: str) -> None:
     errors: list[BaseException] = []
 
     def run() -> None:
-        engine = store.create_engine(pg_url)
+        engine = db.create_engine(pg_url)
         try:
             migrate.upgrade(engine)
         except BaseException as exc:
@@ -235,7 +235,7 @@ def test_two_migrations_at_once_on_postgresql_both_succeed(pg_url: str) -> None:
     for thread in threads:
         thread.join(60)
     assert errors == []
-    engine = store.create_engine(pg_url)
+    engine = db.create_engine(pg_url)
     try:
         assert_schema_is_store_metadata(engine)
     finally:
@@ -251,38 +251,42 @@ def test_the_store_works_on_postgresql(
     assert migrate_command([]) == 0
 
     body = b'{"action": "opened", "x": "\\u00e9"}'
-    new = store.NewDelivery("pg-1", "pull_request", "opened", 42, "o/r", body)
+    new = deliveries.NewDelivery("pg-1", "pull_request", "opened", 42, "o/r", body)
     later = NOW + dt.timedelta(minutes=10)
-    assert store.insert_delivery(pg, new, now=NOW, requeue_at=later)
-    assert not store.insert_delivery(pg, new, now=NOW, requeue_at=later)  # one effect per id
-    claimed = store.claim_delivery(pg, "pg-1", now=NOW, lease_seconds=60, max_attempts=2)
+    assert deliveries.insert_delivery(pg, new, now=NOW, requeue_at=later)
+    assert not deliveries.insert_delivery(pg, new, now=NOW, requeue_at=later)  # one effect per id
+    claimed = deliveries.claim_delivery(pg, "pg-1", now=NOW, lease_seconds=60, max_attempts=2)
     assert claimed is not None and claimed.body == body and claimed.received_at == NOW
     assert claimed.lease_until == NOW + dt.timedelta(seconds=60)
-    assert store.claim_delivery(pg, "pg-1", now=NOW, lease_seconds=60, max_attempts=2) is None
+    assert deliveries.claim_delivery(pg, "pg-1", now=NOW, lease_seconds=60, max_attempts=2) is None
     expired = NOW + dt.timedelta(minutes=5)
-    assert store.deliveries_due(pg, now=expired) == ["pg-1"]
-    assert store.claim_delivery(pg, "pg-1", now=expired, lease_seconds=60, max_attempts=2)
+    assert deliveries.deliveries_due(pg, now=expired) == ["pg-1"]
+    assert deliveries.claim_delivery(pg, "pg-1", now=expired, lease_seconds=60, max_attempts=2)
     # A third claim after the second lease expired: out of attempts, failed with a reason.
-    assert store.claim_delivery(pg, "pg-1", now=later, lease_seconds=60, max_attempts=2) is None
-    failed = store.get_delivery(pg, "pg-1")
-    assert failed is not None and failed.state == store.FAILED and "gave up" in (failed.error or "")
-    assert store.requeue_failed(pg, "pg-1", requeue_at=later)
-    again = store.claim_delivery(pg, "pg-1", now=later, lease_seconds=60, max_attempts=2)
-    assert again is not None and store.mark_done(pg, "pg-1", again.attempts)
-    assert store.count_deliveries(pg)["done"] == 1
+    assert (
+        deliveries.claim_delivery(pg, "pg-1", now=later, lease_seconds=60, max_attempts=2) is None
+    )
+    failed = deliveries.get_delivery(pg, "pg-1")
+    assert (
+        failed is not None and failed.state == tables.FAILED and "gave up" in (failed.error or "")
+    )
+    assert deliveries.requeue_failed(pg, "pg-1", requeue_at=later)
+    again = deliveries.claim_delivery(pg, "pg-1", now=later, lease_seconds=60, max_attempts=2)
+    assert again is not None and deliveries.mark_done(pg, "pg-1", again.attempts)
+    assert deliveries.count_deliveries(pg)["done"] == 1
 
-    store.save_installation(
+    installations.save_installation(
         pg, 42, account="o", repository_selection="selected", repositories=["o/b", "o/a"],
         suspended_at=None, now=NOW,
     )  # fmt: skip
-    assert store.change_repositories(pg, 42, added=["o/c"], removed=["o/a"], now=NOW)
-    installation = store.get_installation(pg, 42)
+    assert installations.change_repositories(pg, 42, added=["o/c"], removed=["o/a"], now=NOW)
+    installation = installations.get_installation(pg, 42)
     assert installation is not None and installation.repositories == ["o/b", "o/c"]
 
     accept = {"installation_id": 42, "repo": "o/r", "pr": 1, "fingerprint": "f", "user": "u"}
-    assert store.accept_finding(pg, **accept, reason="ok", now=NOW)
-    assert not store.accept_finding(pg, **accept, reason="again", now=NOW)
-    assert store.accepted_fingerprints(pg, installation_id=42, repo="o/r", pr=1) == {"f"}
+    assert acceptances.accept_finding(pg, **accept, reason="ok", now=NOW)
+    assert not acceptances.accept_finding(pg, **accept, reason="again", now=NOW)
+    assert acceptances.accepted_fingerprints(pg, installation_id=42, repo="o/r", pr=1) == {"f"}
 
 
 @pytest.mark.services
@@ -290,7 +294,7 @@ def test_every_table_round_trips_its_column_types_on_postgresql(pg: Engine) -> N
     """Whatever tables store.py gains: each column type (JSON, bytes, aware timestamps,
     booleans, big integers) comes back from PostgreSQL as it went in."""
     migrate.upgrade(pg)
-    for table in store.metadata.sorted_tables:
+    for table in schema.sorted_tables:
         row = {column.name: _value_for(column) for column in table.columns}
         with pg.begin() as connection:
             connection.execute(table.insert().values(**row))
@@ -300,9 +304,9 @@ def test_every_table_round_trips_its_column_types_on_postgresql(pg: Engine) -> N
 
 def _value_for(column: sa.Column[Any]) -> Any:
     if column.name == "state":
-        return store.QUEUED
+        return tables.QUEUED
     kind = column.type
-    if isinstance(kind, store.UTCDateTime):
+    if isinstance(kind, tables.UTCDateTime):
         return NOW
     if isinstance(kind, sa.JSON):
         return {"list": [1, "é", None], "nested": {"ok": True}}
@@ -344,7 +348,7 @@ def test_web_and_worker_refuse_to_start_on_a_database_that_is_not_migrated(
 def test_postgres_connections_give_up_on_a_database_that_vanished(pg_url: str) -> None:
     """libpq's timeouts are set (a URL may override one), so a dead connection fails its
     statement instead of holding a worker thread for good."""
-    engine = store.create_engine(pg_url + "&connect_timeout=5")
+    engine = db.create_engine(pg_url + "&connect_timeout=5")
     try:
         with engine.connect() as connection:
             raw = connection.connection.dbapi_connection

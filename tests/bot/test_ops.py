@@ -23,7 +23,8 @@ from bot.github import api
 from bot.ops import logs as logging_setup
 from bot.ops import metrics
 from bot.ops.settings import Settings
-from bot.store import db as store
+from bot.store import db, installations, tables
+from bot.store import deliveries as delivery_store
 from bot.web.app import create_app
 from bot.work import CheckRequest, JobContext
 from fake_github import FakeGitHubServer, FakeGitHubState, make_app_keypair
@@ -430,8 +431,8 @@ def test_no_secret_reaches_the_logs_during_a_webhook_and_a_job(
                 client, "pull_request", json.dumps(data).encode(), delivery=delivery
             )
             assert response.status_code == 202
-            stored = store.get_delivery(runtime(client).engine, delivery)
-            assert stored is not None and stored.state == store.QUEUED  # failed, will retry
+            stored = delivery_store.get_delivery(runtime(client).engine, delivery)
+            assert stored is not None and stored.state == tables.QUEUED  # failed, will retry
             post_webhook(
                 client, "pull_request", b"{}", headers={"X-Hub-Signature-256": "sha256=bad"}
             )
@@ -454,15 +455,15 @@ def test_no_secret_reaches_the_logs_during_a_webhook_and_a_job(
 # --- the webhook route's batching writer (group commit) --------------------------------------
 
 
-def _new(delivery_id: str, state: str = store.QUEUED) -> store.NewDelivery:
-    return store.NewDelivery(delivery_id, "pull_request", "opened", 1, "o/r", b"{}", state)
+def _new(delivery_id: str, state: str = tables.QUEUED) -> delivery_store.NewDelivery:
+    return delivery_store.NewDelivery(delivery_id, "pull_request", "opened", 1, "o/r", b"{}", state)
 
 
-def _write_concurrently(writer: Any, deliveries: list[store.NewDelivery]) -> list[Any]:
+def _write_concurrently(writer: Any, deliveries: list[delivery_store.NewDelivery]) -> list[Any]:
     import asyncio
 
     async def run() -> list[Any]:
-        now = store.utcnow()
+        now = db.utcnow()
         return await asyncio.gather(
             *(writer.store(d, now=now, requeue_at=now) for d in deliveries), return_exceptions=True
         )
@@ -474,7 +475,7 @@ def _write_concurrently(writer: Any, deliveries: list[store.NewDelivery]) -> lis
 def queue_and_engine(settings: Settings) -> Iterator[tuple[Any, Any]]:
     from bot.jobs.queue import JobQueue
 
-    engine = store.open_database(settings.database_url)
+    engine = db.open_database(settings.database_url)
     jobs = JobQueue(settings, engine)  # a real SqliteHuey: pending tasks can be counted
     yield jobs, engine
     engine.dispose()
@@ -497,7 +498,7 @@ def test_the_writer_stores_each_id_once_and_enqueues_what_it_stored(
     writer = web.DeliveryWriter(engine, jobs).start()
     try:
         batch = [_new(f"w-{i % 40}") for i in range(80)]  # every id twice, at once
-        batch.append(_new("w-ignored", store.IGNORED))
+        batch.append(_new("w-ignored", tables.IGNORED))
         results = _write_concurrently(writer, batch)
         assert _write_concurrently(writer, [_new("w-1")]) == [False]  # stored before
     finally:
@@ -507,7 +508,7 @@ def test_the_writer_stores_each_id_once_and_enqueues_what_it_stored(
     for i in range(40):
         pair = [r for d, r in zip(batch, results, strict=True) if d.id == f"w-{i}"]
         assert sorted(pair) == [False, True]
-    assert store.count_deliveries(engine)["queued"] == 40
+    assert delivery_store.count_deliveries(engine)["queued"] == 40
     assert jobs.huey.pending_count() == 40  # ignored ones are stored, not enqueued
 
 
@@ -519,8 +520,8 @@ def test_the_writer_falls_back_to_one_transaction_each_on_a_conflict(
     from bot.web import app as web
 
     jobs, engine = queue_and_engine
-    now = store.utcnow()
-    store.insert_delivery(engine, _new("taken"), now=now, requeue_at=now)
+    now = db.utcnow()
+    delivery_store.insert_delivery(engine, _new("taken"), now=now, requeue_at=now)
 
     def raced(engine: Any, batch: Any) -> list[bool]:  # another replica won a race
         raise IntegrityError("INSERT", {}, Exception("duplicate key"))
@@ -573,7 +574,7 @@ def test_a_delivery_stored_by_the_writer_is_answered_even_if_the_queue_is_down(
         monkeypatch.setattr(jobs, "enqueue_many", broken)
         response = post_webhook(client, "pull_request", payload_bytes("pull_request/opened"))
         assert response.status_code == 202
-        stored = store.count_deliveries(runtime(client).engine)
+        stored = delivery_store.count_deliveries(runtime(client).engine)
     assert stored["queued"] == 1  # the sweeper enqueues it
 
 
@@ -595,7 +596,7 @@ def test_enqueue_many_keeps_the_order_on_redis(make_settings: Callable[..., Sett
     except redis.exceptions.ConnectionError:
         pytest.skip("Redis is not reachable at 127.0.0.1:6379")
     settings = make_settings(redis_url=url)
-    engine = store.open_database(settings.database_url)
+    engine = db.open_database(settings.database_url)
     jobs = JobQueue(settings, engine)
     try:
         jobs.huey.flush()
@@ -844,15 +845,15 @@ def test_web_and_worker_processes_scale_out_on_postgresql_and_redis(
         with httpx.Client(base_url=web) as client:
             response = post_webhook(client, "installation", body, delivery="scale-1")
         assert response.status_code == 202
-        engine = store.create_engine(database_url)
+        engine = db.create_engine(database_url)
         try:
 
             def done() -> bool:
-                delivery = store.get_delivery(engine, "scale-1")
-                return delivery is not None and delivery.state == store.DONE
+                delivery = delivery_store.get_delivery(engine, "scale-1")
+                return delivery is not None and delivery.state == tables.DONE
 
             _wait_for(done)
-            assert store.get_installation(engine, 957387) is not None
+            assert installations.get_installation(engine, 957387) is not None
         finally:
             engine.dispose()
         worker_metrics = httpx.get(f"http://127.0.0.1:{worker_port}/metrics").text

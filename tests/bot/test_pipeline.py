@@ -23,7 +23,8 @@ from bot.checks import pipeline
 from bot.checks.render import CHECK_NAME, fingerprints_in
 from bot.github.api import forget_tokens
 from bot.ops.settings import Settings
-from bot.store import db as store
+from bot.store import acceptances, db, deliveries, locks, tables
+from bot.store import totals as totals_store
 from bot.web.app import create_app
 from fake_github import (
     AppKeyPair,
@@ -112,18 +113,18 @@ class World:
 
     def send(
         self, event: str, data: dict[str, Any], *, delivery: str | None = None
-    ) -> store.Delivery:
+    ) -> deliveries.Delivery:
         """Post a webhook; the job runs inside the request. Returns the stored delivery."""
         delivery = delivery or str(uuid.uuid4())
         response = post_webhook(self.client, event, json.dumps(data).encode(), delivery=delivery)
         assert response.status_code in (200, 202), response.text
-        stored = store.get_delivery(self.engine, delivery)
+        stored = deliveries.get_delivery(self.engine, delivery)
         assert stored is not None
         return stored
 
-    def send_pr(self, action: str, pr: PullRequest, **changes: Any) -> store.Delivery:
+    def send_pr(self, action: str, pr: PullRequest, **changes: Any) -> deliveries.Delivery:
         stored = self.send("pull_request", self.pr_payload(action, pr, **changes))
-        assert stored.state == store.DONE, stored.error
+        assert stored.state == tables.DONE, stored.error
         return stored
 
     def runs(self, sha: str) -> list[CheckRun]:
@@ -224,7 +225,7 @@ def test_a_new_base_branch_checks_the_pr_again(world: World) -> None:
     data["changes"] = {"base": {"ref": {"from": "master"}, "sha": {"from": pr.base_sha}}}
     data["pull_request"]["base"]["ref"] = "release"
     pr.base_ref = "release"
-    assert world.send("pull_request", data).state == store.DONE
+    assert world.send("pull_request", data).state == tables.DONE
     run = world.run(pr.head_sha)
     assert run.conclusion == "failure" and run.updates >= 2  # checked again, same run
 
@@ -280,7 +281,7 @@ def test_accepted_findings_do_not_fail_and_say_who_and_why(world: World) -> None
     pr = world.open_pr({"app/feature.py": BAD})
     world.send_pr("opened", pr)
     fingerprint = fingerprints_in(review_comments(world, pr)[0].body)[0]
-    store.accept_finding(
+    acceptances.accept_finding(
         world.engine,
         installation_id=world.installation.id,
         repo=f"{OWNER}/{NAME}",
@@ -288,7 +289,7 @@ def test_accepted_findings_do_not_fail_and_say_who_and_why(world: World) -> None
         fingerprint=fingerprint,
         user="maintainer",
         reason="removed in the next release",
-        now=store.utcnow(),
+        now=db.utcnow(),
     )
     world.send_pr("synchronize", pr)
 
@@ -313,7 +314,7 @@ def test_duplicate_deliveries_and_reruns_keep_one_check_run_and_one_comment(worl
     point_repository(rerun["repository"], world.repo)
     rerun["check_run"]["head_sha"] = pr.head_sha
     rerun["check_run"]["pull_requests"] = [{"number": pr.number}]
-    assert world.send("check_run", rerun).state == store.DONE
+    assert world.send("check_run", rerun).state == tables.DONE
 
     run = world.run(pr.head_sha)
     assert run.conclusion == "failure"
@@ -546,7 +547,7 @@ def test_a_late_event_for_an_old_head_posts_no_failure(world: World) -> None:
     old_head = pr.head_sha
     world.push(pr, {"app/feature.py": CLEAN})
     check = world.send("pull_request", world.pr_payload("synchronize", pr, head_sha=old_head))
-    assert check.state == store.DONE
+    assert check.state == tables.DONE
     # The payload claims the old head; the PR's current head decides.
     assert all(r.conclusion != "failure" for r in world.runs(old_head))
     world.send_pr("synchronize", pr)
@@ -556,8 +557,8 @@ def test_a_late_event_for_an_old_head_posts_no_failure(world: World) -> None:
 def test_jobs_for_one_pr_never_run_at_once_a_locked_one_is_postponed(world: World) -> None:
     pr = world.open_pr({"app/feature.py": BAD})
     repo = f"{OWNER}/{NAME}".lower()
-    now = store.utcnow()
-    assert store.acquire_pull_lock(
+    now = db.utcnow()
+    assert locks.acquire_pull_lock(
         world.engine,
         installation_id=world.installation.id,
         repo=repo,
@@ -568,20 +569,20 @@ def test_jobs_for_one_pr_never_run_at_once_a_locked_one_is_postponed(world: Worl
     )
     delivery = world.send("pull_request", world.pr_payload("opened", pr))
     # Postponed by a few seconds, not a failed attempt: a busy PR never exhausts the attempts.
-    assert delivery.state == store.QUEUED and delivery.attempts == 0
+    assert delivery.state == tables.QUEUED and delivery.attempts == 0
     assert delivery.error is not None and "postponed: PullRequestBusy" in delivery.error
     assert delivery.lease_until is not None
-    assert delivery.lease_until - store.utcnow() < __import__("datetime").timedelta(seconds=10)
+    assert delivery.lease_until - db.utcnow() < __import__("datetime").timedelta(seconds=10)
     assert world.runs(pr.head_sha) == []
 
-    store.release_pull_lock(
+    locks.release_pull_lock(
         world.engine,
         installation_id=world.installation.id,
         repo=repo,
         pr=pr.number,
         holder="another worker",
     )
-    assert runtime(world.client).jobs.process_delivery(delivery.id) == store.DONE
+    assert runtime(world.client).jobs.process_delivery(delivery.id) == tables.DONE
     assert world.run(pr.head_sha).conclusion == "failure"
 
 
@@ -605,9 +606,9 @@ def test_a_refused_token_is_forgotten_and_the_retry_exchanges_a_new_one(world: W
     world.state.expire_tokens()  # GitHub revoked it: the next call answers 401
     world.push(pr, {"app/other.py": CLEAN})
     delivery = world.send("pull_request", world.pr_payload("synchronize", pr))
-    assert delivery.state == store.QUEUED and "401" in (delivery.error or "")
+    assert delivery.state == tables.QUEUED and "401" in (delivery.error or "")
 
-    assert runtime(world.client).jobs.process_delivery(delivery.id) == store.DONE
+    assert runtime(world.client).jobs.process_delivery(delivery.id) == tables.DONE
     assert len(world.state.calls_matching(method="POST", path="/access_tokens")) == 2
     assert world.run(pr.head_sha).conclusion == "failure"
 
@@ -637,9 +638,9 @@ def test_server_errors_make_the_job_retry(world: World) -> None:
     pr = world.open_pr({"app/feature.py": BAD})
     world.server.faults.server_error(3, path=r"/pulls/\d+/files")
     delivery = world.send("pull_request", world.pr_payload("opened", pr))
-    assert delivery.state == store.QUEUED and "500" in (delivery.error or "")
+    assert delivery.state == tables.QUEUED and "500" in (delivery.error or "")
 
-    assert runtime(world.client).jobs.process_delivery(delivery.id) == store.DONE
+    assert runtime(world.client).jobs.process_delivery(delivery.id) == tables.DONE
     assert world.run(pr.head_sha).conclusion == "failure"
 
 
@@ -648,16 +649,16 @@ def test_a_closed_or_missing_pr_gets_nothing(world: World) -> None:
     data = world.pr_payload("opened", pr)
     world.state.close_pull_request(world.repo, pr.number)
     data["pull_request"]["state"] = "closed"
-    assert world.send("pull_request", data).state == store.DONE
+    assert world.send("pull_request", data).state == tables.DONE
     missing = world.pr_payload("opened", pr)
     missing["number"] = missing["pull_request"]["number"] = 999
-    assert world.send("pull_request", missing).state == store.DONE
+    assert world.send("pull_request", missing).state == tables.DONE
     rerun = payload("check_run/rerequested")
     rerun["installation"]["id"] = world.installation.id
     point_repository(rerun["repository"], world.repo)
     rerun["check_run"]["head_sha"] = pr.head_sha
     rerun["check_run"]["pull_requests"] = []  # a fork's run names no PR: found by its head
-    assert world.send("check_run", rerun).state == store.DONE
+    assert world.send("check_run", rerun).state == tables.DONE
     assert world.runs(pr.head_sha) == []
 
 
@@ -674,22 +675,22 @@ def test_a_short_rate_limit_is_waited_out_a_long_one_postpones_the_job(world: Wo
     world.server.faults.secondary_rate_limit(1, retry_after=600, path="/check-runs$")
     delivery = world.send("pull_request", world.pr_payload("synchronize", pr))
     # Postponed to the time GitHub gave, without counting as a failed attempt.
-    assert delivery.state == store.QUEUED and delivery.attempts == 0
+    assert delivery.state == tables.QUEUED and delivery.attempts == 0
     assert "SecondaryRateLimitExceeded" in (delivery.error or "")
     assert delivery.lease_until is not None
-    wait = (delivery.lease_until - store.utcnow()).total_seconds()
+    wait = (delivery.lease_until - db.utcnow()).total_seconds()
     assert 590 < wait < 700
     # Every job of the installation honours the wait, without calling GitHub.
     calls = len(world.state.calls)
-    assert runtime(world.client).jobs.process_delivery(delivery.id) == store.QUEUED
+    assert runtime(world.client).jobs.process_delivery(delivery.id) == tables.QUEUED
     assert len(world.state.calls) == calls
-    again = store.get_delivery(world.engine, delivery.id)
+    again = deliveries.get_delivery(world.engine, delivery.id)
     assert again is not None and "RateLimited" in (again.error or "")
 
     # Ten minutes later (the stored wait moved to the past), the job runs.
     with world.engine.begin() as conn:
-        conn.execute(store.rate_limits.update().values(blocked_until=store.utcnow()))
-    assert runtime(world.client).jobs.process_delivery(delivery.id) == store.DONE
+        conn.execute(tables.rate_limits.update().values(blocked_until=db.utcnow()))
+    assert runtime(world.client).jobs.process_delivery(delivery.id) == tables.DONE
     assert world.run(pr.head_sha).conclusion == "failure"
 
 
@@ -716,8 +717,8 @@ def test_a_push_to_the_default_branch_counts_the_repository_and_prs_add_to_it(
     world: World,
 ) -> None:
     sha = world.state.commit(world.repo, "master", {"app/more.py": legacy_imports(2, "X")}, "Debt")
-    assert world.send("push", push_payload(world, sha)).state == store.DONE
-    totals = store.get_repo_totals(
+    assert world.send("push", push_payload(world, sha)).state == tables.DONE
+    totals = totals_store.get_repo_totals(
         world.engine, installation_id=world.installation.id, repo=f"{OWNER}/{NAME}"
     )
     assert totals is not None and totals.commit_sha == sha and not totals.truncated
@@ -733,7 +734,8 @@ def test_a_push_to_the_default_branch_counts_the_repository_and_prs_add_to_it(
 
     world.state.clear_calls()
     assert (
-        world.send("push", push_payload(world, sha), delivery=str(uuid.uuid4())).state == store.DONE
+        world.send("push", push_payload(world, sha), delivery=str(uuid.uuid4())).state
+        == tables.DONE
     )
     graphql = world.state.calls_matching(path="/graphql")
     assert len(graphql) == 1  # a repeat scan reads the policy only: every blob is cached
@@ -742,9 +744,9 @@ def test_a_push_to_the_default_branch_counts_the_repository_and_prs_add_to_it(
 def test_pushes_to_other_branches_and_tags_are_ignored(world: World) -> None:
     data = push_payload(world, world.repo.branches["master"])
     data["ref"] = "refs/tags/v1"
-    assert world.send("push", data).state == store.DONE
+    assert world.send("push", data).state == tables.DONE
     assert (
-        store.get_repo_totals(
+        totals_store.get_repo_totals(
             world.engine, installation_id=world.installation.id, repo=f"{OWNER}/{NAME}"
         )
         is None
@@ -761,7 +763,7 @@ def test_a_truncated_tree_listing_is_said_in_the_summary(
 
     monkeypatch.setattr(render, "git_tree", truncated)
     assert (
-        world.send("push", push_payload(world, world.repo.branches["master"])).state == store.DONE
+        world.send("push", push_payload(world, world.repo.branches["master"])).state == tables.DONE
     )
     pr = world.open_pr({"app/feature.py": BAD})
     world.send_pr("opened", pr)

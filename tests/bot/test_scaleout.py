@@ -27,7 +27,7 @@ import pytest
 from test_migrations import POSTGRES
 from test_pipeline import BAD, BASE_FILES, CLEAN, NAME
 
-from bot.store import db as store
+from bot.store import db, tables
 from fake_github import CheckRun, PullRequest
 from fake_github.cluster import Cluster, unreachable, wait_for
 
@@ -108,13 +108,13 @@ def test_a_worker_killed_mid_job_leaves_the_job_to_another_worker(
         [run] = world.runs_of(pr.head_sha)
         assert run.status != "completed", "worker A finished before it was killed"
         stolen = world.delivery("kill-1")
-        assert stolen.state == store.RUNNING and stolen.attempts == 1
+        assert stolen.state == tables.RUNNING and stolen.attempts == 1
         # Fast again: B's whole job (about 10 calls) must fit in its own 3 s lease, as the
         # pipeline does not renew it.
         world.server.faults.latency = 0.02
 
         wait_for(
-            lambda: store.utcnow() > world.leases_over() + dt.timedelta(seconds=0.3),
+            lambda: db.utcnow() > world.leases_over() + dt.timedelta(seconds=0.3),
             10,
             "the leases to lapse",
         )

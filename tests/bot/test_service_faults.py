@@ -45,7 +45,8 @@ from test_pipeline import BAD, CLEAN
 from test_scaleout import REDIS_URL, World
 
 from bot.ops.settings import Settings
-from bot.store import db as store
+from bot.store import db, tables
+from bot.store import deliveries as delivery_store
 from bot.web.app import create_app
 from fake_github import PullRequest
 from fake_github.cluster import ClusterError, free_port, unreachable, wait_for
@@ -256,7 +257,7 @@ def behind_a_proxy(tmp_path: Path, *, count: int) -> Iterator[tuple[TcpProxy, Sc
 def wait_done(world: World, ids: list[str], timeout: float, what: str) -> dict[str, float]:
     """Wait until every delivery of ``ids`` is done; when each was first seen done (seconds
     from now). :class:`ClusterError` as soon as one failed for good, or after ``timeout``."""
-    c = store.deliveries.c
+    c = tables.deliveries.c
     start = time.monotonic()
     seen: dict[str, float] = {}
     while True:
@@ -264,9 +265,9 @@ def wait_done(world: World, ids: list[str], timeout: float, what: str) -> dict[s
             rows = connection.execute(sa.select(c.id, c.state, c.error).where(c.id.in_(ids))).all()
         now = time.monotonic() - start
         for delivery, state, error in rows:
-            if state == store.FAILED:
+            if state == tables.FAILED:
                 raise ClusterError(f"delivery {delivery} failed for good: {error}")
-            if state == store.DONE:
+            if state == tables.DONE:
                 seen.setdefault(delivery, now)
         if len(seen) == len(set(ids)):
             return seen
@@ -281,16 +282,16 @@ def wait_done(world: World, ids: list[str], timeout: float, what: str) -> dict[s
 
 def running_and_queued(world: World, ids: list[str]) -> tuple[list[str], list[str]]:
     """The deliveries of ``ids`` that are running (claimed), and those still queued."""
-    c = store.deliveries.c
+    c = tables.deliveries.c
     with world.engine.connect() as connection:
         rows = connection.execute(sa.select(c.id, c.state).where(c.id.in_(ids))).all()
-    running = sorted(d for d, state in rows if state == store.RUNNING)
-    queued = sorted(d for d, state in rows if state == store.QUEUED)
+    running = sorted(d for d, state in rows if state == tables.RUNNING)
+    queued = sorted(d for d, state in rows if state == tables.QUEUED)
     return running, queued
 
 
 def attempts(world: World, ids: list[str]) -> dict[str, int]:
-    c = store.deliveries.c
+    c = tables.deliveries.c
     with world.engine.connect() as connection:
         rows = connection.execute(sa.select(c.id, c.attempts).where(c.id.in_(ids))).all()
     return {d: int(n) for d, n in rows}
@@ -571,8 +572,8 @@ def test_a_delivery_stored_while_redis_is_down_is_accepted(
         )
         seconds = time.perf_counter() - started
         [delivery] = stored(runtime(client).engine)
-        due = store.deliveries_due(runtime(client).engine, now=store.utcnow())
+        due = delivery_store.deliveries_due(runtime(client).engine, now=db.utcnow())
     assert response.status_code == 202, response.text
-    assert delivery.id == "redis-down-1" and delivery.state == store.QUEUED
+    assert delivery.id == "redis-down-1" and delivery.state == tables.QUEUED
     assert due == ["redis-down-1"]
     assert seconds < 5.0  # GitHub gives up after 10 s

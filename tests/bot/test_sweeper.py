@@ -20,7 +20,8 @@ from bot.github.api import forget_tokens
 from bot.jobs import sweeper
 from bot.jobs.queue import JobQueue
 from bot.ops.settings import Settings
-from bot.store import db as store
+from bot.store import db, installations
+from bot.store import deliveries as delivery_store
 from bot.work import JobContext
 from fake_github import (
     FakeGitHubServer,
@@ -77,25 +78,27 @@ def world(make_settings: Any) -> Iterator[World]:
         settings = make_settings(
             app_id=keys.app_id, private_key=keys.private_key_pem, github_url=server.url
         )
-        engine = store.open_database(settings.database_url)
-        store.save_installation(
+        engine = db.open_database(settings.database_url)
+        installations.save_installation(
             engine,
             installation.id,
             account=OWNER,
             repository_selection="all",
             repositories=[repo.full_name],
             suspended_at=None,
-            now=store.utcnow(),
+            now=db.utcnow(),
         )
         yield World(state, server, installation, repo, settings, engine)
         engine.dispose()
 
 
 def store_delivery(engine: Engine, guid: str) -> None:
-    assert store.insert_delivery(
+    assert delivery_store.insert_delivery(
         engine,
-        store.NewDelivery(guid, "pull_request", "opened", 1, "o/r", json.dumps({}).encode()),
-        now=store.utcnow(),
+        delivery_store.NewDelivery(
+            guid, "pull_request", "opened", 1, "o/r", json.dumps({}).encode()
+        ),
+        now=db.utcnow(),
         requeue_at=None,
     )
 
@@ -132,7 +135,7 @@ def test_stored_succeeded_and_old_deliveries_are_not_re_requested(world: World) 
     retried = state.add_delivery("push", None, status_code=503)
     state.add_delivery("push", None, status_code=200, guid=retried.guid)  # a later success
     old = state.add_delivery("push", None, status_code=500)
-    old.delivered_at = store.utcnow() - dt.timedelta(days=4)  # GitHub no longer keeps it
+    old.delivered_at = db.utcnow() - dt.timedelta(days=4)  # GitHub no longer keeps it
     old.id = 1  # the oldest id: listed last (newest first)
 
     assert sweeper.redeliver_failed(world.settings, world.engine) == []
@@ -191,14 +194,14 @@ def test_a_closed_pr_and_a_suspended_installation_are_not_checked(world: World) 
     assert sweeper.reconcile_open_pulls(world.settings, world.context) == []
 
     world.open_pr({"app/other.py": BAD}, "other")
-    store.save_installation(
+    installations.save_installation(
         world.engine,
         world.installation.id,
         account=OWNER,
         repository_selection="all",
         repositories=None,
-        suspended_at=store.utcnow(),
-        now=store.utcnow(),
+        suspended_at=db.utcnow(),
+        now=db.utcnow(),
     )
     assert sweeper.reconcile_open_pulls(world.settings, world.context) == []
 
@@ -207,7 +210,7 @@ def test_a_closed_pr_and_a_suspended_installation_are_not_checked(world: World) 
 
 
 def test_both_sweeps_are_periodic_tasks_of_the_consumer(settings: Settings) -> None:
-    engine = store.open_database(settings.database_url)
+    engine = db.open_database(settings.database_url)
     queue = JobQueue(settings, engine, immediate=True)
     names = {task.name for task in queue.huey._registry.periodic_tasks}
     assert {"redeliver_failed", "reconcile_open_pulls"} <= names

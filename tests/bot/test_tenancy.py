@@ -14,12 +14,23 @@ from sqlalchemy.engine import Engine
 
 from bot.jobs.queue import JobQueue
 from bot.ops.settings import Settings
-from bot.store import db as store
+from bot.store import (
+    acceptances,
+    comments,
+    db,
+    deliveries,
+    findings_cache,
+    installations,
+    limits,
+    locks,
+    tables,
+)
+from bot.store import totals as totals_store
 
 GONE, KEPT = 957387, 42
 REPO = {GONE: "gone/repo", KEPT: "kept/repo"}
 
-# Tables whose rows belong to no installation, and why. Adding a table to bot/store.py
+# Tables whose rows belong to no installation, and why. Adding a table to bot/store/tables.py
 # without an ``installation_id`` column makes the test below fail until it is listed here.
 SHARED = {
     # The previous release's shared findings cache: unused since revision 0004, which emptied
@@ -41,16 +52,16 @@ def owner_column(table: sa.Table) -> sa.Column[Any]:
 
 @pytest.fixture
 def jobs(settings: Settings) -> Iterator[JobQueue]:
-    engine = store.open_database(settings.database_url)
+    engine = db.open_database(settings.database_url)
     yield JobQueue(settings, engine, immediate=True)
     engine.dispose()
 
 
 def fill(engine: Engine, installation_id: int) -> None:
     """A row of ``installation_id`` in every table, through the store's own functions."""
-    now = store.utcnow()
+    now = db.utcnow()
     repo = REPO[installation_id]
-    store.save_installation(
+    installations.save_installation(
         engine,
         installation_id,
         account=repo.split("/")[0],
@@ -59,13 +70,13 @@ def fill(engine: Engine, installation_id: int) -> None:
         suspended_at=None,
         now=now,
     )
-    assert store.insert_delivery(
+    assert deliveries.insert_delivery(
         engine,
-        store.NewDelivery(f"d-{installation_id}", "push", None, installation_id, repo, b"{}"),
+        deliveries.NewDelivery(f"d-{installation_id}", "push", None, installation_id, repo, b"{}"),
         now=now,
         requeue_at=None,
     )
-    assert store.accept_finding(
+    assert acceptances.accept_finding(
         engine,
         installation_id=installation_id,
         repo=repo,
@@ -75,21 +86,21 @@ def fill(engine: Engine, installation_id: int) -> None:
         reason="ok",
         now=now,
     )
-    store.put_blob_findings(
+    findings_cache.put_blob_findings(
         engine, installation_id, "policy", [("same-blob", "path", b"[]")], now=now
     )
-    store.save_repo_totals(
+    totals_store.save_repo_totals(
         engine,
         installation_id=installation_id,
         repo=repo,
-        totals=store.RepoTotals(
+        totals=totals_store.RepoTotals(
             "policy", "c0ffee", [("concept", "SSOT001", 1, None)], 1, False, now
         ),
     )
-    assert store.acquire_pull_lock(
+    assert locks.acquire_pull_lock(
         engine, installation_id=installation_id, repo=repo, pr=1, holder="h", now=now, until=now
     )
-    store.record_minimized(
+    comments.record_minimized(
         engine,
         [f"node-{installation_id}"],
         installation_id=installation_id,
@@ -97,15 +108,15 @@ def fill(engine: Engine, installation_id: int) -> None:
         pr=1,
         now=now,
     )
-    assert store.claim_redelivery(
+    assert deliveries.claim_redelivery(
         engine,
         f"guid-{installation_id}",
         hook_delivery_id=1,
         installation_id=installation_id,
         now=now,
     )
-    store.block_installation(engine, installation_id, until=now, reason="rate limited")
-    store.record_write(engine, installation_id, at=now, forget_before=now)
+    limits.block_installation(engine, installation_id, until=now, reason="rate limited")
+    limits.record_write(engine, installation_id, at=now, forget_before=now)
 
 
 def rows_of(engine: Engine, table: sa.Table, installation_id: int) -> int:
@@ -124,7 +135,7 @@ def total_rows(engine: Engine, table: sa.Table) -> int:
 
 
 def test_every_table_says_which_installation_a_row_belongs_to() -> None:
-    for table in store.metadata.tables.values():
+    for table in tables.metadata.tables.values():
         if table.name not in SHARED:
             owner_column(table)
 
@@ -135,53 +146,53 @@ def test_uninstalling_deletes_every_row_of_that_installation_and_none_of_another
     engine = jobs.engine
     fill(engine, GONE)
     fill(engine, KEPT)
-    owned = [t for t in store.metadata.tables.values() if t.name not in SHARED]
+    owned = [t for t in tables.metadata.tables.values() if t.name not in SHARED]
     for table in owned:  # the fixture covers every table: a new one must be filled too
         assert rows_of(engine, table, GONE) >= 1, f"fill() writes no row of {table.name}"
         assert rows_of(engine, table, KEPT) >= 1, f"fill() writes no row of {table.name}"
     before = {t.name: rows_of(engine, t, KEPT) for t in owned}
-    shared_before = {name: total_rows(engine, store.metadata.tables[name]) for name in SHARED}
+    shared_before = {name: total_rows(engine, tables.metadata.tables[name]) for name in SHARED}
 
     deleted = payload("installation/deleted")
     deleted["installation"]["id"] = GONE
-    assert store.insert_delivery(
+    assert deliveries.insert_delivery(
         engine,
-        store.NewDelivery(
+        deliveries.NewDelivery(
             "uninstall", "installation", "deleted", GONE, None, json.dumps(deleted).encode()
         ),
-        now=store.utcnow(),
+        now=db.utcnow(),
         requeue_at=None,
     )
-    assert jobs.process_delivery("uninstall") == store.DONE
+    assert jobs.process_delivery("uninstall") == tables.DONE
 
     for table in owned:
         left = rows_of(engine, table, GONE)
-        if table is store.deliveries:
+        if table is tables.deliveries:
             # Only the uninstall delivery itself: done, so a redelivery of it stays one effect.
             assert left == 1
-            uninstall = store.get_delivery(engine, "uninstall")
-            assert uninstall is not None and uninstall.state == store.DONE
+            uninstall = deliveries.get_delivery(engine, "uninstall")
+            assert uninstall is not None and uninstall.state == tables.DONE
         else:
             assert left == 0, f"{table.name} keeps rows of the deleted installation"
         assert rows_of(engine, table, KEPT) == before[table.name], table.name
     for name in SHARED:
-        assert total_rows(engine, store.metadata.tables[name]) == shared_before[name]
-    assert store.get_installation(engine, KEPT) is not None
-    assert store.accepted_fingerprints(engine, installation_id=KEPT, repo=REPO[KEPT], pr=1) == {
-        "fp"
-    }
+        assert total_rows(engine, tables.metadata.tables[name]) == shared_before[name]
+    assert installations.get_installation(engine, KEPT) is not None
+    assert acceptances.accepted_fingerprints(
+        engine, installation_id=KEPT, repo=REPO[KEPT], pr=1
+    ) == {"fp"}
 
 
 def test_deleting_an_installation_directly_removes_all_its_rows(jobs: JobQueue) -> None:
     engine = jobs.engine
     fill(engine, GONE)
     fill(engine, KEPT)
-    assert store.delete_installation(engine, GONE)
-    for table in store.metadata.tables.values():
+    assert installations.delete_installation(engine, GONE)
+    for table in tables.metadata.tables.values():
         if table.name not in SHARED:
             assert rows_of(engine, table, GONE) == 0, table.name
             assert rows_of(engine, table, KEPT) >= 1, table.name
-    assert not store.delete_installation(engine, GONE)  # already gone
+    assert not installations.delete_installation(engine, GONE)  # already gone
 
 
 def test_the_hourly_prune_empties_the_previous_release_shared_cache(jobs: JobQueue) -> None:
@@ -189,13 +200,13 @@ def test_the_hourly_prune_empties_the_previous_release_shared_cache(jobs: JobQue
     upgrade: its rows quote some installation's code, so they do not outlive the hour."""
     with jobs.engine.begin() as conn:
         conn.execute(
-            store.legacy_blob_findings.insert().values(
+            tables.legacy_blob_findings.insert().values(
                 policy_key="old",
                 blob_sha="sha",
                 path_hash="path",
                 findings=b"[]",
-                stored_at=store.utcnow(),
+                stored_at=db.utcnow(),
             )
         )
     jobs.prune()
-    assert total_rows(jobs.engine, store.legacy_blob_findings) == 0
+    assert total_rows(jobs.engine, tables.legacy_blob_findings) == 0

@@ -30,7 +30,7 @@ from bot.github import api
 from bot.github.errors import GraphQLRateLimited
 from bot.github.throttle import RateLimited, WriteBudget, is_content_creating
 from bot.ops.settings import Settings
-from bot.store import db as store
+from bot.store import db
 from fake_github import FakeGitHubServer, FakeGitHubState, Repository, make_app_keypair
 from fake_github.state import AppKeyPair
 
@@ -119,7 +119,7 @@ def setup(make_settings: Any) -> Iterator[Setup]:
         settings = make_settings(
             app_id=keys.app_id, private_key=keys.private_key_pem, github_url=server.url
         )
-        engine = store.open_database(settings.database_url)
+        engine = db.open_database(settings.database_url)
         try:
             yield Setup(keys, state, server, repo, installation.id, settings, engine)
         finally:
@@ -163,7 +163,7 @@ def test_a_told_wait_is_honoured_by_every_client_of_the_installation(setup: Setu
     assert len(setup.state.calls) == calls, "no call while GitHub said to wait"
     after = REGISTRY.get_sample_value("ssot_github_waits_total", {"kind": "retry_after"})
     assert after == waits + 1
-    wait = (raised.value.at - store.utcnow()).total_seconds()
+    wait = (raised.value.at - db.utcnow()).total_seconds()
     assert 25 < wait <= 31
 
     # Another installation is not held back.
@@ -192,7 +192,7 @@ def test_a_graphql_rate_limit_holds_every_client_of_the_installation_a_minute(
     with pytest.raises(RateLimited) as raised:
         setup.client().request("GET", f"/repos/{setup.repo.full_name}")
     assert len(setup.state.calls) == calls
-    assert 55 < (raised.value.at - store.utcnow()).total_seconds() <= 60
+    assert 55 < (raised.value.at - db.utcnow()).total_seconds() <= 60
 
 
 def test_the_last_call_of_the_hour_stops_the_next_one_before_github_refuses_it(
@@ -228,7 +228,7 @@ def test_the_content_budget_is_kept_and_a_long_wait_postpones(
         setup.create_run(setup.client(), "one too many")
     assert setup.server.faults.burst_rejections[setup.installation_id] == 0
     assert len(setup.state.check_runs_for(setup.repo)) == 4
-    retry_in = (raised.value.at - store.utcnow()).total_seconds()
+    retry_in = (raised.value.at - db.utcnow()).total_seconds()
     assert 45 < retry_in <= 60, retry_in
     assert first  # the window is the fake's own clock: the first write opened it
 
@@ -238,11 +238,11 @@ def test_the_content_budget_is_kept_and_a_long_wait_postpones(
 WRITER = """
 import sys
 from bot.github import api
-from bot.store import db as store
 from bot.ops.settings import Settings
+from bot.store import db
 
 settings = Settings(_env_file=None)
-engine = store.create_engine(settings.database_url)
+engine = db.create_engine(settings.database_url)
 installation, repo, sha, tag = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 gh = api.installation_client(settings, installation, engine=engine)
 for i in range(6):
@@ -266,7 +266,7 @@ def test_processes_sharing_the_database_create_content_one_at_a_time(
     faults = setup.server.faults
     faults.serial_content_creation = True
     faults.latency = 0.02
-    store.open_database(database_url).dispose()
+    db.open_database(database_url).dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SSOT_")}
     env.update(
         PYTHONPATH=str(ROOT),

@@ -21,7 +21,7 @@ from bot_testing import (
 from fastapi.testclient import TestClient
 
 from bot.ops.settings import Settings
-from bot.store import db as store
+from bot.store import tables
 from bot.web.app import create_app
 from bot.work import CheckRequest
 
@@ -40,7 +40,7 @@ def test_a_signed_delivery_is_stored_and_answered_202(
     assert delivery.installation_id == 1
     assert delivery.repository == "Codertocat/Hello-World"
     assert delivery.body == body  # the exact bytes GitHub sent
-    assert delivery.state == store.DONE  # immediate mode: the job ran in the request
+    assert delivery.state == tables.DONE  # immediate mode: the job ran in the request
     assert len(checks) == 1
 
 
@@ -129,7 +129,7 @@ def test_unknown_events_and_actions_are_acknowledged_and_ignored(
     assert response.status_code == 200
     assert response.json()["status"] == "ignored"
     [delivery] = stored(engine)
-    assert delivery.state == store.IGNORED
+    assert delivery.state == tables.IGNORED
     assert delivery.body is None  # metadata kept for one-effect-per-id, the payload is not
     assert delivery.attempts == 0  # never processed
     assert checks == []
@@ -142,7 +142,7 @@ def test_a_repository_webhook_without_installation_is_acknowledged_and_ignored(
     response = post_webhook(client, "pull_request", payload_bytes("pull_request/ready_for_review"))
     assert response.status_code == 200
     assert "not the App" in response.json()["reason"]
-    assert [d.state for d in stored(engine)] == [store.IGNORED]
+    assert [d.state for d in stored(engine)] == [tables.IGNORED]
     assert checks == []
 
 
@@ -163,7 +163,7 @@ def test_every_real_payload_is_answered_2xx(
         response = post_webhook(client, path.parent.name, path.read_bytes())
         assert response.status_code in (200, 202), (path, response.text)
     assert len(stored(engine)) == len(files)
-    assert {d.state for d in stored(engine)} <= {store.DONE, store.IGNORED}
+    assert {d.state for d in stored(engine)} <= {tables.DONE, tables.IGNORED}
     assert checks and recounts  # handled events reached their handlers
 
 
@@ -243,7 +243,7 @@ def test_a_stored_delivery_is_answered_even_if_the_queue_is_down(
     monkeypatch.setattr(runtime(client).jobs, "enqueue", broken)
     response = post_webhook(client, "pull_request", payload_bytes("pull_request/opened"))
     assert response.status_code == 202
-    assert [d.state for d in stored(engine)] == [store.QUEUED]  # the sweeper will enqueue it
+    assert [d.state for d in stored(engine)] == [tables.QUEUED]  # the sweeper will enqueue it
 
 
 # --- what the handlers hand to the pipeline -------------------------------------------------
@@ -283,7 +283,7 @@ def test_a_comment_on_an_issue_is_not_a_command(
     data["comment"]["body"] = "/ssot rescan"  # but on an issue, not a pull request
     post_webhook(client, "issue_comment", json.dumps(data).encode())
     assert checks == []
-    assert [d.state for d in stored(engine)] == [store.DONE]
+    assert [d.state for d in stored(engine)] == [tables.DONE]
 
 
 def test_a_command_in_a_pr_comment_reaches_the_pipeline(
@@ -348,7 +348,7 @@ def test_a_redelivery_of_a_delivery_that_failed_for_good_runs_it_again(
     with TestClient(create_app(make_settings(job_max_attempts=1), immediate_jobs=True)) as client:
         engine = runtime(client).engine
         assert post_webhook(client, "installation", body, delivery="r-1").status_code == 202
-        assert [d.state for d in stored(engine)] == [store.FAILED]
+        assert [d.state for d in stored(engine)] == [tables.FAILED]
 
         ran: list[str] = []
         monkeypatch.setattr(
@@ -359,7 +359,7 @@ def test_a_redelivery_of_a_delivery_that_failed_for_good_runs_it_again(
         # GitHub's "Redeliver" button: the same GUID again.
         assert post_webhook(client, "installation", body, delivery="r-1").status_code == 202
         assert ran == ["r-1"]
-        assert [(d.state, d.attempts) for d in stored(engine)] == [(store.DONE, 1)]
+        assert [(d.state, d.attempts) for d in stored(engine)] == [(tables.DONE, 1)]
         # Done now: a further redelivery is a duplicate.
         assert post_webhook(client, "installation", body, delivery="r-1").status_code == 200
         assert ran == ["r-1"]

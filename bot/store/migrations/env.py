@@ -14,10 +14,10 @@ from alembic import context
 from alembic.autogenerate.api import AutogenContext
 from sqlalchemy.types import TypeDecorator
 
-from bot.store import db as store
+from bot.store import db, tables
 
 config = context.config
-target_metadata = store.metadata
+target_metadata = tables.metadata
 
 
 def render_item(kind: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
@@ -59,7 +59,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = store.create_engine(config.get_main_option("sqlalchemy.url") or "")
+    engine = db.create_engine(config.get_main_option("sqlalchemy.url") or "")
     try:
         with engine.connect() as opened:
             context.configure(connection=opened, **_options(opened))

@@ -20,7 +20,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Create the tables of bot/store.py as they were at this revision."""
+    """Create the tables of bot/store/tables.py as they were at this revision."""
     op.create_table(
         "accepted_findings",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),

@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Create ``redelivery_requests`` as bot/store.py defines it."""
+    """Create ``redelivery_requests`` as bot/store/tables.py defines it."""
     op.create_table(
         "redelivery_requests",
         sa.Column("guid", sa.String(length=100), nullable=False),

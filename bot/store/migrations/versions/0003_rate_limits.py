@@ -19,7 +19,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Create ``rate_limits`` and ``github_writes`` as bot/store.py defines them."""
+    """Create ``rate_limits`` and ``github_writes`` as bot/store/tables.py defines them."""
     op.create_table(
         "rate_limits",
         sa.Column("installation_id", sa.BigInteger(), autoincrement=False, nullable=False),

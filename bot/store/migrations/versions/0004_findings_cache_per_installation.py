@@ -25,7 +25,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    """Create ``findings_cache`` as bot/store.py defines it; empty ``blob_findings``."""
+    """Create ``findings_cache`` as bot/store/tables.py defines it; empty ``blob_findings``."""
     op.create_table(
         "findings_cache",
         sa.Column("installation_id", sa.BigInteger(), autoincrement=False, nullable=False),

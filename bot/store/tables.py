@@ -1,0 +1,184 @@
+"""The App's schema: every table, in one place, as the migrations see it.
+
+SQLAlchemy Core tables on one :data:`metadata`; the revisions in ``migrations/versions/``
+build and change them (``ssot migrate``). The queries of each table family live in the
+module named after it (:mod:`bot.store.deliveries`, :mod:`bot.store.installations`...).
+Every row that belongs to an installation carries ``installation_id`` (uninstalling deletes
+them all: :func:`bot.store.installations.delete_installation`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+QUEUED, RUNNING, DONE, FAILED, IGNORED = "queued", "running", "done", "failed", "ignored"
+STATES = (QUEUED, RUNNING, DONE, FAILED, IGNORED)
+MAX_ERROR_CHARS = 4000
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp that always comes back timezone-aware in UTC (SQLite keeps none)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware UTC datetime")
+        value = value.astimezone(dt.UTC)
+        # SQLite compares the stored text: keep one format, without the offset.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, dt.datetime)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+metadata = sa.MetaData()
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),  # X-GitHub-Delivery: one effect per id
+    sa.Column("event", sa.String(100), nullable=False),
+    sa.Column("action", sa.String(100)),
+    sa.Column("installation_id", sa.BigInteger, index=True),
+    sa.Column("repository", sa.String(300)),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("body", sa.LargeBinary),  # the raw payload; NULL for ignored deliveries
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("error", sa.Text),
+    sa.CheckConstraint(f"state IN {STATES!r}", name="deliveries_state"),
+    sa.Index("deliveries_state_lease", "state", "lease_until"),
+)
+
+installations = sa.Table(
+    "installations",
+    metadata,
+    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=False),  # installation id
+    sa.Column("account", sa.String(100), nullable=False),
+    sa.Column("repository_selection", sa.String(20)),  # "all" or "selected"
+    sa.Column("repositories", sa.JSON, nullable=False),  # full names, sorted
+    sa.Column("suspended_at", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+accepted_findings = sa.Table(
+    "accepted_findings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("installation_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("repo", sa.String(300), nullable=False),
+    sa.Column("pr", sa.Integer, nullable=False),
+    sa.Column("fingerprint", sa.String(200), nullable=False),
+    sa.Column("user", sa.String(100), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("installation_id", "repo", "pr", "fingerprint", name="accepted_once"),
+)
+
+
+def _cached_findings_columns() -> list[sa.Column[Any]]:
+    # The columns of both findings caches (new Column objects for each table).
+    return [
+        sa.Column("policy_key", sa.String(64), primary_key=True),
+        sa.Column("blob_sha", sa.String(64), primary_key=True),
+        sa.Column("path_hash", sa.String(32), primary_key=True),
+        sa.Column("findings", sa.LargeBinary, nullable=False),
+        sa.Column("stored_at", UTCDateTime, nullable=False),
+    ]
+
+
+# Findings of one git blob at one path under one policy (and engine version), for one
+# installation: a blob is content-addressed, so a row never goes stale. ``findings`` is the
+# JSON that bot.checks.blob_cache encodes (the findings, with the fixes proven so far): it quotes the
+# installation's code, so it is the installation's, and goes when it uninstalls.
+findings_cache = sa.Table(
+    "findings_cache",
+    metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    *_cached_findings_columns(),
+)
+
+# The same cache shared by every installation, as revisions 0001-0003 had it. Unused since
+# revision 0004 (which emptied it); kept only while workers of the previous release may still
+# write to it during a rolling upgrade (migrations only add: see docs/operations.md), emptied
+# by prune_deliveries' hourly task meanwhile, and dropped by the next release's revision.
+legacy_blob_findings = sa.Table("blob_findings", metadata, *_cached_findings_columns())
+
+# Totals per concept and rule of a repository's default branch (refreshed on push).
+repo_totals = sa.Table(
+    "repo_totals",
+    metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("repo", sa.String(300), primary_key=True),
+    sa.Column("policy_key", sa.String(64), nullable=False),
+    sa.Column("commit_sha", sa.String(64), nullable=False),
+    sa.Column("totals", sa.JSON, nullable=False),  # [[concept, rule, count, target], ...]
+    sa.Column("files", sa.Integer, nullable=False),
+    sa.Column("truncated", sa.Boolean, nullable=False),
+    sa.Column("computed_at", UTCDateTime, nullable=False),
+)
+
+# One job at a time per pull request (pr 0: the repository's totals scan).
+pull_locks = sa.Table(
+    "pull_locks",
+    metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("repo", sa.String(300), primary_key=True),
+    sa.Column("pr", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("until", UTCDateTime, nullable=False),
+)
+
+# Review comments the bot minimised as outdated (GraphQL node ids), so it does it once.
+minimized_comments = sa.Table(
+    "minimized_comments",
+    metadata,
+    sa.Column("node_id", sa.String(200), primary_key=True),
+    sa.Column("installation_id", sa.BigInteger, nullable=False),
+    sa.Column("repo", sa.String(300), nullable=False),
+    sa.Column("pr", sa.Integer, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+
+# Failed deliveries (GUIDs) the bot asked GitHub to deliver again (bot.jobs.sweeper): once each.
+redelivery_requests = sa.Table(
+    "redelivery_requests",
+    metadata,
+    sa.Column("guid", sa.String(100), primary_key=True),
+    sa.Column("installation_id", sa.BigInteger, index=True),
+    sa.Column("hook_delivery_id", sa.BigInteger, nullable=False),  # GitHub's numeric id
+    sa.Column("requested_at", UTCDateTime, nullable=False),
+)
+
+
+# GitHub's limits per installation, shared by every worker (bot.github.throttle): until when GitHub
+# asked us to stop calling (a rate limit's retry-after or reset), and the content-creating
+# calls of the last hour (GitHub's budget of 80 a minute and 500 an hour).
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("blocked_until", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+)
+
+github_writes = sa.Table(
+    "github_writes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("installation_id", sa.BigInteger, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("ix_github_writes_installation_at", "installation_id", "at"),
+)
