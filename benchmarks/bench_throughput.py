@@ -1,6 +1,6 @@
 """Benchmark the App's throughput: pull-request checks per minute with 1 and with 2 workers.
 
-The scale-out set-up of tests/bot/test_scaleout.py (fake_github.cluster): one real ``ssot serve --role web``
+The scale-out set-up of tests/bot/test_scaleout.py (tests/bot/cluster.py): one real ``ssot serve --role web``
 process and N real ``ssot worker`` processes on PostgreSQL (127.0.0.1:5432, database
 ``test``, a schema of its own) and Redis (127.0.0.1:6379, a Huey queue name of its own),
 reporting to the fake GitHub served on loopback by this process with 50 ms added to every
@@ -40,12 +40,13 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests" / "bot"))  # the scale-out harness of the tests
 
 import httpx  # noqa: E402
+from cluster import Cluster, ClusterError, unreachable, wait_for  # noqa: E402
 
 from bot.store import tables  # noqa: E402
 from fake_github import PullRequest, Repository  # noqa: E402
-from fake_github.cluster import Cluster, ClusterError, unreachable, wait_for  # noqa: E402
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/11"

@@ -1,7 +1,7 @@
 """``ssot serve`` (the web app, plus a job consumer in a child process) and ``ssot worker``.
 
 Huey's consumer installs signal handlers, so it must run in the main thread of its own
-process: ``ssot serve`` starts ``python -m bot.jobs.worker`` beside uvicorn, restarts it should it
+process: ``ssot serve`` starts ``python -m bot.worker`` beside uvicorn, restarts it should it
 die, and stops it (gracefully, then by force) when the server stops. The child also stops on
 its own when ``ssot serve`` is killed, so no orphan consumer is left behind.
 
@@ -104,7 +104,7 @@ def _prepare_database(settings: Settings, command: str) -> bool:
 
 
 class WorkerProcess:
-    """The job consumer as a child process (``python -m bot.jobs.worker``), kept alive."""
+    """The job consumer as a child process (``python -m bot.worker``), kept alive."""
 
     def __init__(self, workers: int | None = None, *, extra_args: Sequence[str] = ()) -> None:
         self._workers = workers
@@ -119,7 +119,7 @@ class WorkerProcess:
         return None if self._process is None else self._process.pid
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "bot.jobs.worker", "--parent-pid", str(os.getpid())]
+        command = [sys.executable, "-m", "bot.worker", "--parent-pid", str(os.getpid())]
         if self._workers:
             command += ["--workers", str(self._workers)]
         command += self._extra_args

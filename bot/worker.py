@@ -1,4 +1,4 @@
-"""``python -m bot.jobs.worker``: the job consumer, as ``ssot serve`` starts it (see bot.serve)."""
+"""``python -m bot.worker``: the job consumer, as ``ssot serve`` starts it (see bot.serve)."""
 
 from __future__ import annotations
 

@@ -5,9 +5,11 @@
 - ``app``: ``create_fake_github(state, faults)``, the FastAPI app with GitHub's REST routes,
   shapes and limits, plus the GraphQL the bot uses;
 - ``faults``: latency, 5xx, 429, secondary rate limits, burst detection;
-- ``server``: ``FakeGitHubServer``, the app on 127.0.0.1 in a background thread;
-- ``cluster``: ``Cluster``, real web and worker processes on PostgreSQL and Redis reporting
-  to a fake GitHub (imported on its own: it needs both services).
+- ``server``: ``FakeGitHubServer``, the app on 127.0.0.1 in a background thread.
+
+It imports nothing from ``bot`` (it is the oracle the App is tested against) and only tests,
+benchmarks and ``bot.demo`` import it: no production module of the App does (checked by
+the import contracts in pyproject.toml).
 """
 
 from .app import create_fake_github

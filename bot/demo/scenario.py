@@ -5,7 +5,7 @@ The base branch is the bundled example repository (``examples/sample-repo`` with
 payload (both with automatic fixes) and another WebSocket manager class; it fixes one old
 import, keeps another, and moves a file with old debt, so the check shows new, fixed and
 unchanged findings side by side. The webhook payloads are GitHub's own (copied from
-``shared/fixtures/github-webhooks/``, see ``demo_payloads/README.md``), edited only where
+``shared/fixtures/github-webhooks/``, see ``payloads/README.md``), edited only where
 they name the repository, the installation, refs and shas.
 """
 

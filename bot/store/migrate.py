@@ -199,7 +199,7 @@ def ensure_schema(engine: Engine) -> SchemaStatus:
 
 def new_revision(engine: Engine, message: str) -> str:
     """Write a revision with the differences between ``store.metadata`` and the database
-    (which must be at head); returns the file's path. For developers, after changing store.py."""
+    (which must be at head); returns the file's path. For developers, after changing bot/store/tables.py."""
     with engine.begin() as connection:
         config = alembic_config(connection=connection)
         numbers = [int(rev[:4]) for rev in _known_revisions() if rev[:4].isdigit()]

@@ -36,19 +36,18 @@ from sqlalchemy.engine import Engine, make_url
 from bot.checks.render import CHECK_NAME
 from bot.store import db, tables
 from bot.store import deliveries as delivery_store
-
-from .faults import Faults
-from .server import FakeGitHubServer
-from .state import (
+from fake_github import (
     CheckRun,
+    FakeGitHubServer,
     FakeGitHubState,
+    Faults,
     Installation,
     PullRequest,
     Repository,
     make_app_keypair,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PULL_REQUEST_PAYLOAD = ROOT / "bot" / "demo" / "payloads" / "pull_request.opened.payload.json"
 LAUNCH = "import sys; from analyzers.cli import main; sys.exit(main())"
 

@@ -418,7 +418,7 @@ def test_a_sqlite_huey_consumer_process_runs_the_jobs_end_to_end(
         assert [d.state for d in stored(engine)] == [tables.QUEUED]  # waiting in jobs.db
 
         worker = subprocess.Popen(
-            [sys.executable, "-m", "bot.jobs.worker"], cwd=tmp_path, env=_env(settings)
+            [sys.executable, "-m", "bot.worker"], cwd=tmp_path, env=_env(settings)
         )
         try:
             _wait_for(lambda: _done(engine, "e2e-1"))

@@ -1,5 +1,5 @@
 """Schema migrations: ``ssot migrate`` builds exactly the schema of ``bot.store.db.metadata``,
-on SQLite and on PostgreSQL, and a table or column added to store.py without a revision is
+on SQLite and on PostgreSQL, and a table or column added to bot/store/tables.py without a revision is
 caught here."""
 
 from __future__ import annotations
@@ -291,7 +291,7 @@ def test_the_store_works_on_postgresql(
 
 @pytest.mark.services
 def test_every_table_round_trips_its_column_types_on_postgresql(pg: Engine) -> None:
-    """Whatever tables store.py gains: each column type (JSON, bytes, aware timestamps,
+    """Whatever tables bot/store/tables.py gains: each column type (JSON, bytes, aware timestamps,
     booleans, big integers) comes back from PostgreSQL as it went in."""
     migrate.upgrade(pg)
     for table in schema.sorted_tables:

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.events import route
 from bot.github import api
-from bot.ops import logs as logging_setup
+from bot.ops import logs as app_logging
 from bot.ops import metrics
 from bot.ops.settings import Settings
 from bot.store import db, installations, tables
@@ -77,7 +77,7 @@ def logs() -> Iterator[Callable[..., LogCapture]]:
     def install(settings: Settings | None = None, level: str = "debug") -> LogCapture:
         stream = io.StringIO()
         installed.append(
-            logging_setup.configure_logging(
+            app_logging.configure_logging(
                 level, log_format="json", stream=stream, settings=settings
             )
         )
@@ -87,7 +87,7 @@ def logs() -> Iterator[Callable[..., LogCapture]]:
     for handler in installed:
         root.removeHandler(handler)
     root.setLevel(level)
-    logging_setup.REDACTOR.clear()
+    app_logging.REDACTOR.clear()
 
 
 @pytest.fixture

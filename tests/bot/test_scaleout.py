@@ -1,6 +1,6 @@
 """Scale-out under stress: real ``ssot serve --role web`` and ``ssot worker`` processes on
 PostgreSQL and Redis, reporting to the fake GitHub served on loopback by the test process
-(:class:`fake_github.cluster.Cluster`).
+(:class:`cluster.Cluster`, tests/bot/cluster.py).
 
 Each test gets its own PostgreSQL schema, its own job queue name on Redis
 (``SSOT_QUEUE_NAME``), its own App key pair, webhook secret and fake GitHub, so tests can run
@@ -24,12 +24,12 @@ from typing import Any
 
 import httpx
 import pytest
+from cluster import Cluster, unreachable, wait_for
 from test_migrations import POSTGRES
 from test_pipeline import BAD, BASE_FILES, CLEAN, NAME
 
 from bot.store import db, tables
 from fake_github import CheckRun, PullRequest
-from fake_github.cluster import Cluster, unreachable, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 

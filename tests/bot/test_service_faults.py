@@ -1,5 +1,5 @@
 """Service faults: the App's broker or database goes away for a few seconds while real
-``ssot serve --role web`` and ``ssot worker`` processes run (fake_github.cluster).
+``ssot serve --role web`` and ``ssot worker`` processes run (tests/bot/cluster.py).
 
 The promise (issue: "nothing accepted is lost"): every delivery is either accepted (2xx) and
 then processed, or refused with a non-2xx status, which makes GitHub mark it failed so that
@@ -36,6 +36,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from bot_testing import payload_bytes, post_webhook, runtime, stored
+from cluster import ClusterError, free_port, unreachable, wait_for
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 from tcp_proxy import TcpProxy
@@ -49,7 +50,6 @@ from bot.store import db, tables
 from bot.store import deliveries as delivery_store
 from bot.web.app import create_app
 from fake_github import PullRequest
-from fake_github.cluster import ClusterError, free_port, unreachable, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
