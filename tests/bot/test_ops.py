@@ -291,7 +291,7 @@ def test_logs_are_json_lines_with_the_delivery_context(
     mine = [r for r in records if r.get("delivery_id") == "ctx-1"]
     loggers = {r["logger"] for r in mine}
     assert {
-        "bot.web.app",
+        "bot.web.webhooks",
         "bot.checks.pipeline",
         "bot.jobs.queue",
     } <= loggers  # route, handler, job
@@ -301,7 +301,7 @@ def test_logs_are_json_lines_with_the_delivery_context(
         assert record["pull_request"] == 2
         assert {"time", "level", "logger", "message"} <= record.keys()
     # The context ends with the request: a line logged afterwards carries none of it.
-    logging.getLogger("bot.web.app").info("after the request")
+    logging.getLogger("bot.web.webhooks").info("after the request")
     last = captured.records()[-1]
     assert last["message"] == "after the request" and "delivery_id" not in last
 
@@ -317,7 +317,7 @@ def test_log_context_follows_a_comment_on_a_pull_request(
     web = [
         r
         for r in captured.records()
-        if r.get("delivery_id") == "ctx-2" and r["logger"] == "bot.web.app"
+        if r.get("delivery_id") == "ctx-2" and r["logger"] == "bot.web.webhooks"
     ]
     assert web and web[0]["pull_request"] == 7
 
@@ -484,18 +484,18 @@ def queue_and_engine(settings: Settings) -> Iterator[tuple[Any, Any]]:
 def test_the_writer_stores_each_id_once_and_enqueues_what_it_stored(
     queue_and_engine: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.web import app as web
+    from bot.web import delivery_writer
 
     jobs, engine = queue_and_engine
     sizes: list[int] = []
-    real = web._insert_deliveries
+    real = delivery_writer._insert_deliveries
 
     def counted(engine: Any, batch: Any) -> list[bool]:
         sizes.append(len(batch))
         return real(engine, batch)
 
-    monkeypatch.setattr(web, "_insert_deliveries", counted)
-    writer = web.DeliveryWriter(engine, jobs).start()
+    monkeypatch.setattr(delivery_writer, "_insert_deliveries", counted)
+    writer = delivery_writer.DeliveryWriter(engine, jobs).start()
     try:
         batch = [_new(f"w-{i % 40}") for i in range(80)]  # every id twice, at once
         batch.append(_new("w-ignored", tables.IGNORED))
@@ -517,7 +517,7 @@ def test_the_writer_falls_back_to_one_transaction_each_on_a_conflict(
 ) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    from bot.web import app as web
+    from bot.web import delivery_writer
 
     jobs, engine = queue_and_engine
     now = db.utcnow()
@@ -526,8 +526,8 @@ def test_the_writer_falls_back_to_one_transaction_each_on_a_conflict(
     def raced(engine: Any, batch: Any) -> list[bool]:  # another replica won a race
         raise IntegrityError("INSERT", {}, Exception("duplicate key"))
 
-    monkeypatch.setattr(web, "_insert_deliveries", raced)
-    writer = web.DeliveryWriter(engine, jobs).start()
+    monkeypatch.setattr(delivery_writer, "_insert_deliveries", raced)
+    writer = delivery_writer.DeliveryWriter(engine, jobs).start()
     try:
         results = _write_concurrently(writer, [_new("taken"), _new("fresh")])
     finally:
@@ -539,10 +539,10 @@ def test_the_writer_falls_back_to_one_transaction_each_on_a_conflict(
 def test_a_database_error_fails_the_requests_of_its_batch_only(
     settings: Settings, checks: list[CheckRequest], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.web import app as web
+    from bot.web import delivery_writer
 
     calls = {"n": 0}
-    real = web._insert_deliveries
+    real = delivery_writer._insert_deliveries
 
     def flaky(engine: Any, batch: Any) -> list[bool]:
         calls["n"] += 1
@@ -550,7 +550,7 @@ def test_a_database_error_fails_the_requests_of_its_batch_only(
             raise RuntimeError("database went away")
         return real(engine, batch)
 
-    monkeypatch.setattr(web, "_insert_deliveries", flaky)
+    monkeypatch.setattr(delivery_writer, "_insert_deliveries", flaky)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         before = scrape(client)
         body = payload_bytes("pull_request/opened")

@@ -1,0 +1,86 @@
+"""The App's HTML pages, rendered on the server: pure functions from data to HTML.
+
+Every value shown is escaped with :func:`escape`; :func:`page` gives every page the same
+frame and stylesheet.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from bot.jobs.queue import describe_backend
+from bot.ops.settings import Settings
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def page(title: str, body: str) -> str:
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{escape(title)}</title>"
+        "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46em;margin:3em auto;padding:0 1em}"
+        "code,pre{background:#f4f4f4;padding:.1em .3em}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}</style></head>"
+        f"<body><h1>{escape(title)}</h1>{body}</body></html>"
+    )
+
+
+def setup_page(
+    settings: Settings, app_manifest: dict[str, Any], action: str, org: str | None, public_url: str
+) -> str:
+    local = any(
+        host in public_url for host in ("://127.", "://localhost", "://0.0.0.0", "://[::1]")
+    )
+    warning = (
+        "<p><strong>GitHub cannot reach this address.</strong> Webhooks go to "
+        f"<code>{escape(public_url)}</code>: expose the server (a tunnel or a public host) and set "
+        "<code>SSOT_PUBLIC_URL</code> to that URL before creating the App.</p>"
+        if local
+        else ""
+    )
+    owner = f"the organisation <code>{escape(org)}</code>" if org else "your personal account"
+    return page(
+        "SSOT guard: create the GitHub App",
+        f"<p>No App credentials are configured. This creates a GitHub App on {owner} at "
+        f"<code>{escape(settings.web_url)}</code> from <code>app.yml</code>; GitHub then sends you "
+        "back here and the credentials are written to <code>.env</code>.</p>"
+        f"{warning}"
+        f"<form action='{escape(action)}' method='post'>"
+        f"<input type='hidden' name='manifest' value='{escape(json.dumps(app_manifest))}'>"
+        "<button type='submit'>Create the GitHub App</button></form>"
+        "<form method='get' action='/' style='margin-top:1em'>"
+        f"<label>For an organisation: <input name='org' value='{escape(org or '')}'></label> "
+        "<button type='submit'>Use it</button></form>"
+        f"<details><summary>Manifest</summary><pre>{escape(json.dumps(app_manifest, indent=2))}</pre></details>",
+    )
+
+
+def created_page(slug: str, html_url: Any, env_file: Path) -> str:
+    install = (
+        f"<p>Then install it on your repositories: <a href='{escape(str(html_url))}/installations/new'>"
+        f"{escape(str(html_url))}/installations/new</a>.</p>"
+        if html_url
+        else ""
+    )
+    return page(
+        "SSOT guard: App created",
+        f"<p>The GitHub App <code>{escape(slug)}</code> exists and its credentials are in "
+        f"<code>{escape(str(env_file))}</code> (readable by you only).</p>"
+        "<p><strong>Restart <code>ssot serve</code></strong> so that it reads them.</p>"
+        f"{install}",
+    )
+
+
+def status_page(settings: Settings, counts: dict[str, int], installed: int) -> str:
+    rows = "".join(f"<tr><td>{escape(state)}</td><td>{n}</td></tr>" for state, n in counts.items())
+    backend = describe_backend(settings)["backend"]
+    return page(
+        "SSOT guard",
+        f"<p>App {settings.app_id} is running; {installed} installation(s); jobs on {escape(backend)}.</p>"
+        f"<table><tr><th>deliveries</th><th>count</th></tr>{rows}</table>",
+    )

@@ -1,0 +1,40 @@
+"""What the web app's lifespan opens, shared by its routes."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from fastapi import Request
+from sqlalchemy.engine import Engine
+
+from bot.jobs.queue import JobQueue
+from bot.ops import metrics
+from bot.ops.settings import Settings
+from bot.web.delivery_writer import DeliveryWriter
+
+
+@dataclass
+class Runtime:
+    """What the lifespan opens, for the routes."""
+
+    settings: Settings
+    engine: Engine
+    jobs: JobQueue
+    http: httpx.AsyncClient
+    env_file: Path
+    # Read at each scrape of /metrics: jobs by state, tasks waiting in the queue.
+    collectors: list[metrics.CachedGauges] = field(default_factory=list)
+    # Stores and enqueues deliveries in batches (None in immediate mode: jobs run inline).
+    writer: DeliveryWriter | None = None
+    # One-use `state` values of setup pages shown (the manifest flow's CSRF guard).
+    setup_states: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    created_app: str | None = None  # slug of the App created since start (restart pending)
+
+
+def runtime(request: Request) -> Runtime:
+    """The :class:`Runtime` of the app serving ``request``."""
+    value: Runtime = request.app.state.runtime
+    return value
