@@ -7,6 +7,7 @@ expressions that compile, dotted paths, globs that stay inside the repository.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Callable, Sequence
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.policy import RULE_CODES, Policy
+from analyzers.policy_errors import from_validation, place, sentence
 
 POLICY_PATHS = (".github/ssot.toml", "pyproject.toml")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(\.\*)?$")
@@ -29,12 +31,17 @@ ParentFetcher = Callable[[str], "tuple[str, str] | None"]
 
 
 class PolicyError(ValueError):
-    """A policy that cannot be used; ``str()`` is ``file:line: key: message``."""
+    """A policy that cannot be used; ``str()`` is ``file:line: message``.
+
+    ``message`` says what is wrong in the policy's words (``[[concept]] 2: target must be 0
+    or more``, see :mod:`analyzers.policy_errors`); ``key`` is the same place as a dotted
+    path for programs (``concept.1.target``, indexes from 0).
+    """
 
     def __init__(self, source: str, line: int | None, key: str, message: str) -> None:
         self.source, self.line, self.key, self.message = source, line, key, message
         where = f"{source}:{line}" if line else source
-        super().__init__(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+        super().__init__(f"{where}: {message}")
 
 
 @dataclass(frozen=True)
@@ -146,22 +153,26 @@ def load_policy(
     merged = table
     parent_name = table.get("extends")
     while parent_name:
+        line = find_key_line(text, ["extends"], prefix)
         if not isinstance(parent_name, str):
+            raise PolicyError(source, line, "extends", "extends must be a string")
+        if glob_errors(parent_name):
             raise PolicyError(
-                source, find_key_line(text, ["extends"], prefix), "extends", "must be a string"
+                source,
+                line,
+                "extends",
+                f"extends = {json.dumps(parent_name)} leaves the repository; name a policy "
+                'file inside it, relative to its root (extends = "policies/base.toml")',
             )
         parent = fetch_parent(parent_name) if fetch_parent else None
         if parent is None:
             raise PolicyError(
-                source,
-                find_key_line(text, ["extends"], prefix),
-                "extends",
-                f"cannot find parent policy {parent_name!r}",
+                source, line, "extends", f"extends: cannot find parent policy {parent_name!r}"
             )
         parent_source, parent_text = parent
         if parent_source in chain:
             raise PolicyError(
-                parent_source, None, "extends", "policies extend each other in a cycle"
+                parent_source, None, "extends", "extends: policies extend each other in a cycle"
             )
         parent_found = policy_table(parent_text, parent_source)
         if parent_found is None:
@@ -185,10 +196,15 @@ def _validate(data: dict[str, Any], source: str, text: str, prefix: str) -> Poli
         # pydantic puts dataclass names of union members in the location; keys are what count.
         loc = [p for p in error["loc"] if p not in _MODEL_NAMES and not str(p).endswith("]")]
         key = ".".join(str(p) for p in loc)
-        raise PolicyError(source, find_key_line(text, loc, prefix), key, error["msg"]) from None
+        raise PolicyError(
+            source, find_key_line(text, loc, prefix), key, from_validation(error, loc, prefix)
+        ) from None
     for loc, message in semantic_errors(policy):
         raise PolicyError(
-            source, find_key_line(text, loc, prefix), ".".join(map(str, loc)), message
+            source,
+            find_key_line(text, loc, prefix),
+            ".".join(map(str, loc)),
+            sentence(place(loc, prefix), message),
         )
     return policy
 

@@ -185,7 +185,7 @@ def test_policy_error_exits_2_naming_file_line_and_key(
     code = main(["scan", "--root", str(repo)])
     err = capsys.readouterr().err
     assert code == 2
-    assert ".github/ssot.toml:4: concept.0.target:" in err
+    assert '.github/ssot.toml:4: [[concept]] 1: target must be an integer, not "one"' in err
 
 
 def test_missing_policy_exits_2_with_advice(

@@ -55,7 +55,10 @@ def test_toml_syntax_error_names_the_file_and_line() -> None:
 def test_unknown_key_in_a_concept_names_its_line_and_key() -> None:
     error = error_of(CONCEPTS + 'deprcated = ["netra_backend.app.events.EventBus"]\n')
     assert (error.line, error.key) == (11, "concept.1.deprcated")
-    assert str(error).startswith(".github/ssot.toml:11: concept.1.deprcated:")
+    assert str(error) == (
+        ".github/ssot.toml:11: unknown key 'deprcated' in [[concept]] 2 "
+        "(did you mean 'deprecated'?)"
+    )
 
 
 def test_unknown_top_level_key_is_an_error() -> None:
@@ -100,7 +103,9 @@ def test_min_methods_larger_than_the_methods_list_is_rejected() -> None:
     )
     error = error_of(text)
     assert (error.line, error.key) == (14, "concept.1.implementation.min_methods")
-    assert error.message == "must be between 1 and 2"
+    assert error.message == (
+        "[concept.implementation] of [[concept]] 2: min_methods must be between 1 and 2"
+    )
 
 
 @pytest.mark.parametrize("glob", ["../x", "/etc", "a/../../x", "C:/x", "~/x"])
@@ -231,3 +236,90 @@ def test_digest_changes_when_the_policy_changes() -> None:
     first = load_policy(CONCEPTS).policy
     changed = load_policy(CONCEPTS + 'allowed_in = ["netra_backend/app/events/bus.py"]\n').policy
     assert first.digest != changed.digest
+
+
+# -- errors in the policy's words ----------------------------------------------------------
+
+CONCEPT = '[[concept]]\nname = "a"\ncanonical = "pkg.mod.A"\n'
+SCHEMA = '[[event_schema]]\nname = "golden-path"\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            CONCEPT + 'deprecatd = ["pkg.old.A"]\n',
+            ".github/ssot.toml:4: unknown key 'deprecatd' in [[concept]] 1 "
+            "(did you mean 'deprecated'?)",
+        ),
+        (
+            SCHEMA + 'events = "agent_started"\n',
+            ".github/ssot.toml:3: [[event_schema]] 1: events must be an array of strings, "
+            'not "agent_started"',
+        ),
+        (
+            SCHEMA + 'events = ["agent_started", 3]\n',
+            ".github/ssot.toml:3: [[event_schema]] 1: events must be an array of strings; "
+            "item 2 is 3",
+        ),
+        (
+            SCHEMA,
+            ".github/ssot.toml:1: missing key 'events' in [[event_schema]] 1 (an array of strings)",
+        ),
+        (
+            '[rules.SSOT001]\nseverity = "loud"\n',
+            '.github/ssot.toml:2: [rules.SSOT001]: severity must be one of "block", "warn", '
+            '"off", not "loud"',
+        ),
+        (
+            '[rules]\nSSOT001 = "warn"\n',
+            '.github/ssot.toml:2: [rules.SSOT001] must be a table, not "warn"',
+        ),
+        (
+            '[concept]\nname = "a"\n',
+            ".github/ssot.toml:1: concept must be an array of tables, not a table "
+            "(write [[concept]], with two brackets)",
+        ),
+        (
+            CONCEPT + '\n[concept.implementation]\nnmae = "x"\n',
+            ".github/ssot.toml:6: unknown key 'nmae' in [concept.implementation] of "
+            "[[concept]] 1 (did you mean 'name'?)",
+        ),
+        (
+            "concepts = []\n",
+            ".github/ssot.toml:1: unknown key 'concepts' in the top level of the policy "
+            "(did you mean 'concept'?)",
+        ),
+        (
+            'max_file_size = "big"\n',
+            '.github/ssot.toml:1: max_file_size must be an integer, not "big"',
+        ),
+        (
+            CONCEPT + 'deprecated = ["pkg/old.py"]\n',
+            ".github/ssot.toml:4: [[concept]] 1: deprecated item 1: 'pkg/old.py' is not a "
+            "dotted path (module.Symbol or module.*)",
+        ),
+    ],
+)
+def test_an_error_speaks_of_tables_and_keys_not_of_the_validator(text: str, expected: str) -> None:
+    assert str(error_of(text)) == expected
+
+
+def test_an_unknown_key_with_no_near_name_lists_the_known_ones() -> None:
+    error = error_of('[rules.SSOT001]\nloudness = "high"\n')
+    assert error.message == "unknown key 'loudness' in [rules.SSOT001]; known keys: severity, tests"
+
+
+def test_an_error_in_a_pyproject_names_the_tool_ssot_tables() -> None:
+    error = error_of('[[tool.ssot.concept]]\nname = "a"\ncanonical = "A"\n', "pyproject.toml")
+    assert str(error) == (
+        "pyproject.toml:3: [[tool.ssot.concept]] 1: canonical must be a dotted path module.Symbol"
+    )
+
+
+@pytest.mark.parametrize("parent", ["../base.toml", "/etc/ssot.toml", "policies/../../x.toml"])
+def test_extends_a_path_outside_the_repository_says_it_leaves_it(parent: str) -> None:
+    # Said before any file is looked for: "cannot find" would send the user looking for it.
+    error = error_of(f'version = 1\nextends = "{parent}"\n', fetch=org_fetcher({}))
+    assert (error.line, error.key) == (2, "extends")
+    assert error.message.startswith(f'extends = "{parent}" leaves the repository;')

@@ -193,14 +193,16 @@ def render_check(
 
 
 def render_invalid_policy(error: PolicyError) -> CheckOutput:
-    """A failing check that says which file, line and key of the policy to fix."""
+    """A failing check that says which file, line and key of the policy to fix.
+
+    The message names the key in the policy's words (``[[concept]] 2: target ...``).
+    """
     where = f"`{error.source}`" + (f", line {error.line}" if error.line else "")
-    key = f", key `{error.key}`" if error.key else ""
     summary = "\n".join(
         [
             "## :x: SSOT guard: the policy cannot be used",
             "",
-            f"{where}{key}: {error.message}",
+            f"{where}: {error.message}",
             "",
             "The policy is read from the pull request's base branch (a pull request cannot "
             "change its own gate): fix it there, then re-run this check.",

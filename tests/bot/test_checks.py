@@ -239,13 +239,12 @@ def test_accepted_findings_no_longer_block_and_say_who_and_why() -> None:
 
 
 def test_an_invalid_policy_names_file_line_and_key() -> None:
-    error = PolicyError(".github/ssot.toml", 12, "concept.0.target", "must be 0 or more")
+    message = "[[concept]] 1: target must be 0 or more"
+    error = PolicyError(".github/ssot.toml", 12, "concept.0.target", message)
     output = render_invalid_policy(error)
     assert output.conclusion == "failure"
-    assert (
-        output.title == "Invalid policy: .github/ssot.toml:12: concept.0.target: must be 0 or more"
-    )
-    assert "`.github/ssot.toml`, line 12, key `concept.0.target`" in output.summary
+    assert output.title == f"Invalid policy: .github/ssot.toml:12: {message}"
+    assert f"`.github/ssot.toml`, line 12: {message}" in output.summary
     long = PolicyError("p" * 300, 1, "k", "m")
     assert len(render_invalid_policy(long).title) <= 255
 

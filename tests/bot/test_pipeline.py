@@ -424,10 +424,9 @@ def test_an_invalid_policy_fails_naming_file_line_and_key(make_settings: Any) ->
         run = world.run(pr.head_sha)
         line = policy.splitlines().index("target = -1") + 1
         assert run.conclusion == "failure"
-        assert f".github/ssot.toml:{line}: concept.0.target" in (run.output.title or "")
-        assert f"`.github/ssot.toml`, line {line}, key `concept.0.target`" in (
-            run.output.summary or ""
-        )
+        message = "[[concept]] 1: target must be 0 or more"
+        assert run.output.title == f"Invalid policy: .github/ssot.toml:{line}: {message}"
+        assert f"`.github/ssot.toml`, line {line}: {message}" in (run.output.summary or "")
 
 
 def test_without_any_policy_nothing_is_posted(make_settings: Any) -> None:
