@@ -40,6 +40,38 @@ def test_plain_import_of_a_deprecated_module_is_reported(findings: FindingsFn) -
     assert ssot001(findings(text)) == [(1, 7)]
 
 
+def test_import_as_of_a_deprecated_module_is_reported_once_at_the_module(
+    findings: FindingsFn,
+) -> None:
+    # `import a.b as c` of a module deprecated as a whole (`...websocket_manager_factory.*`):
+    # the import is the finding; uses through the alias are not reported again.
+    module = "netra_backend.app.websocket_core.websocket_manager_factory"
+    text = f"""\
+        import {module} as factory
+
+        manager = factory.create_manager()
+        """
+    [finding] = findings(text)
+    assert (finding.rule, finding.line, finding.col) == ("SSOT001", 1, len("import "))
+    assert finding.end_col == len(f"import {module} as factory")  # the whole alias
+    assert "websocket_manager.WebSocketManager" in finding.message
+
+
+def test_import_as_of_a_module_holding_a_deprecated_symbol_reports_its_use(
+    findings: FindingsFn,
+) -> None:
+    # The module itself is not deprecated, one of its names is: the use through the alias is.
+    text = f"""\
+        import {OLD} as um
+
+        manager = um.UnifiedWebSocketManager()
+        other = um.helper()
+        """
+    [finding] = findings(text)
+    assert (finding.line, finding.col) == (3, len("manager = "))
+    assert "`um.UnifiedWebSocketManager`" in finding.message
+
+
 def test_module_alias_then_attribute_is_reported_at_the_attribute(findings: FindingsFn) -> None:
     text = """\
         import netra_backend.app.websocket_core as wc
