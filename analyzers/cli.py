@@ -69,7 +69,9 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
     p = sub.add_parser("check", help="gate a change: findings new against the merge base")
     common(p)
     p.add_argument(
-        "--base", required=True, help="revision to compare with (its merge base with HEAD)"
+        "--base",
+        help="revision to compare with (its merge base with HEAD); default: the first of "
+        "origin/HEAD, origin/main, origin/master, main, master that exists",
     )
     p.add_argument(
         "--policy-from",

@@ -152,17 +152,61 @@ def cmd_check(args: argparse.Namespace) -> int:
     root = root_of(args)
     if gitio.toplevel(root) is None:
         raise UsageError(f"{root} is not a git checkout: `ssot check` compares with a git revision")
-    base = gitio.merge_base(root, args.base)
+    base = base_of(args, root)
     policy: Policy | None = None
     if args.policy is None and args.policy_from == "base":
         found = policy_at(root, base)
-        policy = None if found is None else found[0]
+        if found is None:
+            local = discover_policy(root)
+            if local is not None:
+                note(f"the base {base[:12]} has no policy; using the working tree's {local[0]}")
+        else:
+            policy = found[0]
     if policy is None:
         policy = policy_of(args, root)
-    result = runner.check(root, policy, args.base, use_cache=not args.no_cache)
+    result = runner.check(root, policy, base, use_cache=not args.no_cache)
     report = build_check_report(result.comparison, files=result.files, base=result.base)
     _write(args, render(report, args.format))
     return EXIT_FINDINGS if result.comparison.blocking else EXIT_OK
+
+
+def note(message: str) -> None:
+    """A line for the person at the terminal, on stderr (stdout carries the report)."""
+    print(f"ssot: {message}", file=sys.stderr)
+
+
+def base_of(args: argparse.Namespace, root: Path) -> str:
+    """The merge base to compare with: of ``--base``, else of the default branch found."""
+    if gitio.commit_of(root, "HEAD") is None:
+        raise UsageError("HEAD has no commit yet: commit once, then run `ssot check`")
+    chosen: str | None = None
+    rev = args.base
+    if rev is None:
+        found = gitio.default_base(root)
+        if found is None:
+            raise UsageError(
+                "no branch to compare with: none of "
+                f"{', '.join(gitio.DEFAULT_BASES)} exists here; pass --base REV, the branch "
+                "this change will merge into (e.g. --base origin/develop)"
+            )
+        chosen, rev = found[0], found[0].partition(" ")[0]
+    elif gitio.commit_of(root, rev) is None:
+        raise UsageError(f"--base {rev}: no such commit, branch or tag in {root} (fetched?)")
+    try:
+        base = gitio.merge_base(root, rev)
+    except gitio.NoMergeBase:
+        advice = (
+            "this is a shallow clone: fetch the history (`git fetch --unshallow`), or"
+            if gitio.is_shallow(root)
+            else "pass"
+        )
+        raise UsageError(
+            f"no merge base: {rev} and HEAD share no history, so nothing tells what this "
+            f"change added; {advice} --base with the branch HEAD was made from"
+        ) from None
+    if chosen is not None:
+        note(f"comparing with {chosen}: merge base {base[:12]} (--base REV to choose another)")
+    return base
 
 
 def cmd_fix(args: argparse.Namespace) -> int:

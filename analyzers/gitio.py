@@ -32,6 +32,15 @@ class GitError(RuntimeError):
     """A git command failed; the message carries git's own words."""
 
 
+class NoMergeBase(GitError):
+    """Two revisions share no history (unrelated branches, or a clone too shallow to tell)."""
+
+
+# Where `ssot check` without --base looks for the branch a change will merge into: the
+# remote's default branch first (what a pull request targets), then the usual names.
+DEFAULT_BASES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
+
+
 def _git(root: Path, *args: str, input: bytes | None = None) -> bytes:
     try:
         done = subprocess.run(
@@ -90,8 +99,56 @@ def python_files(root: Path) -> list[str]:
 
 
 def merge_base(root: Path, rev: str) -> str:
-    """The merge base of ``rev`` and HEAD (the commit a pull request would be compared with)."""
-    return _git(root, "merge-base", rev, "HEAD").decode().strip()
+    """The merge base of ``rev`` and HEAD (the commit a pull request would be compared with).
+
+    Raises :class:`NoMergeBase` when they share no history (git says nothing then).
+    """
+    try:
+        return _git(root, "merge-base", rev, "HEAD").decode().strip()
+    except GitError:
+        if commit_of(root, rev) is not None and commit_of(root, "HEAD") is not None:
+            raise NoMergeBase(f"{rev} and HEAD have no common ancestor") from None
+        raise
+
+
+def commit_of(root: Path, rev: str) -> str | None:
+    """The commit ``rev`` names, or None when it names none (unknown, or not a commit)."""
+    try:
+        out = _git(
+            root, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"
+        )
+    except GitError:
+        return None
+    return out.decode().strip() or None
+
+
+def default_base(root: Path) -> tuple[str, str] | None:
+    """``(name, commit)`` of the first of :data:`DEFAULT_BASES` that exists, else None.
+
+    ``origin/HEAD`` is named after the branch it points to (``origin/HEAD -> origin/main``).
+    """
+    for name in DEFAULT_BASES:
+        commit = commit_of(root, name)
+        if commit is None:
+            continue
+        if name == "origin/HEAD":
+            try:
+                target = _git(
+                    root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD"
+                )
+                name = f"origin/HEAD -> {target.decode().strip()}"
+            except GitError:
+                pass
+        return name, commit
+    return None
+
+
+def is_shallow(root: Path) -> bool:
+    """True in a shallow clone (CI checkouts often are), where a merge base may be cut off."""
+    try:
+        return _git(root, "rev-parse", "--is-shallow-repository").strip() == b"true"
+    except GitError:
+        return False
 
 
 @dataclass(frozen=True)

@@ -3,54 +3,16 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from git_repos import CANONICAL, DEPRECATED, HAS_GIT, git, make_repo, write
 
 from analyzers.cli import main
 
-EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "websocket-ssot.toml"
-DEPRECATED = (
-    "from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager\n"
-)
-CANONICAL = "from netra_backend.app.websocket_core.websocket_manager import WebSocketManager\n"
-
-pytestmark = pytest.mark.skipif(
-    shutil.which("git") is None, reason="git is needed to build test repositories"
-)
-
-
-def git(repo: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
-def make_repo(tmp_path: Path, files: dict[str, str]) -> Path:
-    repo = tmp_path / "repo"
-    (repo / ".github").mkdir(parents=True)
-    shutil.copy(EXAMPLE_POLICY, repo / ".github" / "ssot.toml")
-    write(repo, files)
-    git(repo, "init", "-q", "-b", "main")
-    git(repo, "add", "-A")
-    git(repo, "commit", "-qm", "base")
-    return repo
-
-
-def write(repo: Path, files: dict[str, str | None]) -> None:
-    for rel, text in files.items():
-        path = repo / rel
-        if text is None:
-            path.unlink()
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+pytestmark = pytest.mark.skipif(not HAS_GIT, reason="git is needed to build test repositories")
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:  # type: ignore[type-arg]
