@@ -6,6 +6,7 @@ import argparse
 import difflib
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analyzers import gitio
 from analyzers.cache import CACHE_DIR, seal, unseal
@@ -21,6 +22,11 @@ from analyzers.policy_loader import (
     policy_table,
     read_policy_text,
 )
+
+if TYPE_CHECKING:
+    from analyzers.findings import Finding
+    from analyzers.progress import ConceptTotal
+    from analyzers.report import Report
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,6 +146,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     )
     findings = result.all_findings
     report = build_scan_report(findings, totals(findings, policy), files=result.files)
+    if args.format == "json":
+        report = with_fixes(root, report, policy)
     _write(args, render(report, args.format, verbose=args.list))
     blocking = any(f.blocking for f in findings)
     return EXIT_FINDINGS if args.strict and blocking else EXIT_OK
@@ -165,7 +173,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     if policy is None:
         policy = policy_of(args, root)
     result = runner.check(root, policy, base, use_cache=not args.no_cache)
-    report = build_check_report(result.comparison, files=result.files, base=result.base)
+    totals: list[ConceptTotal] = []
+    if args.format == "markdown":
+        totals = repository_totals(args, root, policy)
+    report = build_check_report(result.comparison, totals, files=result.files, base=result.base)
+    if args.format == "json":
+        report = with_fixes(root, report, policy)
     _write(args, render(report, args.format))
     return EXIT_FINDINGS if result.comparison.blocking else EXIT_OK
 
@@ -207,6 +220,39 @@ def base_of(args: argparse.Namespace, root: Path) -> str:
     if chosen is not None:
         note(f"comparing with {chosen}: merge base {base[:12]} (--base REV to choose another)")
     return base
+
+
+def repository_totals(args: argparse.Namespace, root: Path, policy: Policy) -> list[ConceptTotal]:
+    """Totals of the whole working tree, for the Markdown table's "Total -> target" column."""
+    from analyzers import runner
+    from analyzers.progress import totals
+
+    scanned = runner.scan(root, policy, use_cache=not args.no_cache)
+    return totals(scanned.all_findings, policy)
+
+
+def with_fixes(root: Path, report: Report, policy: Policy) -> Report:
+    """``report`` with the automatic fix of each listed finding that has one (for JSON)."""
+    from dataclasses import replace
+
+    from analyzers.fix import attach_fixes
+
+    def fixed(findings: list[Finding]) -> list[Finding]:
+        by_path: dict[str, list[Finding]] = {}
+        for finding in findings:
+            by_path.setdefault(finding.path, []).append(finding)
+        out: list[Finding] = []
+        for rel, items in by_path.items():
+            try:
+                text = (root / rel).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                out.extend(items)
+                continue
+            out.extend(attach_fixes(rel, text, items, policy))
+        return out
+
+    # Fixed findings are gone from the tree: nothing to fix.
+    return replace(report, new=fixed(report.new), unchanged=fixed(report.unchanged))
 
 
 def cmd_fix(args: argparse.Namespace) -> int:

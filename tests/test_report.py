@@ -134,11 +134,13 @@ def test_a_scan_has_no_new_or_fixed_findings(scan_report: Report) -> None:
 # -- text --------------------------------------------------------------------------------
 
 
-def test_text_lists_each_new_finding_as_path_line_col_code_message(check_report: Report) -> None:
+def test_text_lists_each_new_finding_as_path_line_col_code_severity_message(
+    check_report: Report,
+) -> None:
     lines = render(check_report, "text").splitlines()
     manager = by_rule(check_report.new, "SSOT002")
-    assert f"{PATH}:5:1: SSOT002 {manager.message}" in lines
-    assert lines[0].startswith(f"{PATH}:5:1: SSOT002 class `LegacyWebSocketManager`")
+    assert f"{PATH}:5:1: SSOT002 [block] {manager.message}" in lines
+    assert lines[0].startswith(f"{PATH}:5:1: SSOT002 [block] class `LegacyWebSocketManager`")
     assert not any(":1:62: SSOT001" in line for line in lines), "unchanged findings are not listed"
 
 
@@ -146,6 +148,28 @@ def test_text_columns_are_one_based(check_report: Report) -> None:
     finding = by_rule(check_report.unchanged, "SSOT001")
     assert finding.col == 61
     assert text.finding_line(finding).startswith(f"{PATH}:1:62: SSOT001 ")
+
+
+def test_text_marks_a_finding_that_only_warns(check_report: Report) -> None:
+    # The test double: SSOT002 has `tests = "warn"` in the example policy.
+    double = next(f for f in check_report.new if f.path == TEST_PATH)
+    assert double.severity == "warn"
+    assert f"{TEST_PATH}:1:1: SSOT002 [warn] " in render(check_report, "text")
+
+
+def test_columns_are_one_based_in_every_format(findings: FindingsFn) -> None:
+    line = "from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager"
+    [finding] = findings(line + "\n", PATH)
+    start = line.index("UnifiedWebSocketManager") + 1  # 1-based, as editors count
+    end = len(line) + 1  # the column after the last character, as SARIF has it
+    report = build_scan_report([finding])
+    assert f"{PATH}:1:{start}: " in render(report, "text", verbose=True)
+    [item] = json.loads(render(report, "json"))["findings"]
+    assert (item["line"], item["col"], item["end_col"]) == (1, start, end)
+    assert f"line=1,col={start},endLine=1,endColumn={end}," in render(report, "github")
+    assert f"`{PATH}:1:{start}`" in render(report, "markdown", verbose=True)
+    region = sarif_results(report)[0]["locations"][0]["physicalLocation"]["region"]
+    assert (region["startColumn"], region["endColumn"]) == (start, end)
 
 
 def test_text_ends_with_a_summary_line(check_report: Report) -> None:

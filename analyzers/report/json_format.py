@@ -1,9 +1,9 @@
 """JSON: the whole report, machine-readable and stable.
 
-Layout (``schema_version`` 1; a change that removes or renames a key bumps it)::
+Layout (``schema_version`` 2; a change that removes, renames or redefines a key bumps it)::
 
     {
-      "schema_version": 1,
+      "schema_version": 2,
       "tool": {"name": "ssot-guard", "engine_version": "1"},
       "mode": "check",                 # or "scan"
       "base": "3f2a...",               # compared revision, or null
@@ -15,10 +15,17 @@ Layout (``schema_version`` 1; a change that removes or renames a key bumps it)::
 
 The summary counts leave suppressed findings out of ``new`` and ``unchanged`` and count them
 in ``suppressed``; ``findings`` lists every finding, suppressed ones included (with their
-reason in ``suppressed``). Each finding is :meth:`analyzers.findings.Finding.to_dict` plus its ``status``: ``new``,
-``unchanged`` or ``fixed`` in check mode, ``null`` in scan mode. Findings are ordered by
-status, then path, line, column and rule, so the same run always gives the same bytes.
-:func:`parse` reads the document back into a :class:`Report`.
+reason in ``suppressed``). Each finding is :meth:`analyzers.findings.Finding.to_dict` plus
+its ``status``: ``new``, ``unchanged`` or ``fixed`` in check mode, ``null`` in scan mode.
+
+Lines and columns are 1-based, as in every other format and in SARIF: ``col`` is the first
+character, ``end_col`` the column after the last one (schema 1 had 0-based columns). ``fix``
+is the automatic fix when the caller attached one (``ssot scan`` and ``ssot check`` do):
+``{"title", "start_line", "end_line", "replacement"}``, whole lines ``start_line..end_line``
+replaced by ``replacement``; ``null`` when the finding has none.
+
+Findings are ordered by status, then path, line, column and rule, so the same run always
+gives the same bytes. :func:`parse` reads the document back into a :class:`Report`.
 """
 
 from __future__ import annotations
@@ -30,8 +37,24 @@ from analyzers.engine import ENGINE_VERSION
 from analyzers.findings import Finding
 from analyzers.report.model import STATUSES, ConceptTotal, Report
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TOOL_NAME = "ssot-guard"
+
+
+def finding_data(finding: Finding, status: str | None) -> dict[str, Any]:
+    """One finding as JSON-ready data, with 1-based columns (the model's are 0-based)."""
+    data = finding.to_dict()
+    data["col"] += 1
+    data["end_col"] += 1
+    return {"status": status, **data}
+
+
+def finding_of(data: dict[str, Any]) -> Finding:
+    """Inverse of :func:`finding_data` (without the status)."""
+    values = {k: v for k, v in data.items() if k != "status"}
+    values["col"] -= 1
+    values["end_col"] -= 1
+    return Finding.from_dict(values)
 
 
 def to_data(report: Report) -> dict[str, Any]:
@@ -53,7 +76,7 @@ def to_data(report: Report) -> dict[str, Any]:
             {"concept": t.concept, "rule": t.rule, "count": t.count, "target": t.target}
             for t in report.totals
         ],
-        "findings": [{"status": status, **f.to_dict()} for status, f in report.entries()],
+        "findings": [finding_data(f, status) for status, f in report.entries()],
     }
 
 
@@ -82,9 +105,8 @@ def parse(text: str) -> Report:
     mode = data["mode"]
     buckets: dict[str, list[Finding]] = {status: [] for status in STATUSES}
     for item in data["findings"]:
-        values = dict(item)
-        status = values.pop("status")
-        buckets["unchanged" if status is None else status].append(Finding.from_dict(values))
+        status = item["status"]
+        buckets["unchanged" if status is None else status].append(finding_of(item))
     return Report(
         mode=mode,
         new=buckets["new"],

@@ -1,6 +1,8 @@
-"""Plain text: one ``path:line:col: CODE message`` line per finding, then a summary.
+"""Plain text: one ``path:line:col: CODE [block] message`` line per finding, then a summary.
 
-Columns are 1-based, as compilers and editors print them (``Finding.col`` is 0-based).
+Columns are 1-based, as compilers and editors print them (``Finding.col`` is 0-based). The
+word in brackets is the finding's severity in the policy's own words: ``block`` (a new one
+fails ``ssot check``) or ``warn`` (reported, never fails the gate).
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from analyzers.report.model import Report
 
 
 def finding_line(finding: Finding) -> str:
-    """``path:line:col: CODE message`` on one line (a multi-line message is joined)."""
+    """``path:line:col: CODE [block] message`` on one line (a multi-line message is joined)."""
     message = " ".join(finding.message.split("\n"))
-    return f"{finding.path}:{finding.line}:{finding.col + 1}: {finding.rule} {message}"
+    where = f"{finding.path}:{finding.line}:{finding.col + 1}"
+    return f"{where}: {finding.rule} [{finding.severity}] {message}"
 
 
 def plural(count: int, word: str) -> str:
