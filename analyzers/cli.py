@@ -1,8 +1,10 @@
 """The ``ssot`` command: ``scan``, ``check``, ``fix``, ``explain``, ``rules``.
 
-Commands of the GitHub App (``serve``, ``worker``, ``demo``, ``replay``) are plugged in by
-the ``bot`` package through the ``ssot.commands`` entry-point group, so this module (and so
-``ssot --help``) never imports FastAPI, githubkit or libcst.
+Commands of the GitHub App (``serve``, ``worker``, ``demo``, ``replay``, ``migrate``) are
+plugged in by the ``bot`` package through the ``ssot.commands`` entry-point group, so this
+module (and so ``ssot --help``) never imports FastAPI, githubkit or libcst: ``--help`` reads
+their one-line descriptions from :data:`APP_COMMANDS`, and an App command whose dependencies
+are not installed says which extra to install.
 
 Exit codes: 0 clean, 1 a new finding in a blocking rule (``check``) or any blocking finding
 (``scan --strict``), 2 usage, policy or git errors.
@@ -11,6 +13,7 @@ Exit codes: 0 clean, 1 a new finding in a blocking rule (``check``) or any block
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,6 +23,20 @@ from analyzers.exit_codes import EXIT_ERROR, EXIT_OK, UsageError
 
 FORMATS = ("text", "json", "sarif", "github", "markdown")
 PLUGIN_GROUP = "ssot.commands"
+DISTRIBUTION = "ssot-guard"
+APP_EXTRA = f"pip install '{DISTRIBUTION}[app]'"
+OWN_PACKAGES = frozenset({"analyzers", "bot", "fake_github"})
+_APP_MARKER = re.compile(r"""extra\s*==\s*['"]app['"]""")
+
+# One line per App command for `ssot --help`, kept here so that listing them imports nothing
+# of the App; tests/test_cli.py checks it names exactly the entry points of PLUGIN_GROUP.
+APP_COMMANDS = {
+    "serve": "run the GitHub App: webhooks, setup page and job workers",
+    "worker": "run only the App's job workers (scale-out, with Redis)",
+    "replay": "sign a saved webhook payload and post it to a running App",
+    "demo": "one pull-request check by the App against a simulated GitHub",
+    "migrate": "bring the App's database up to this version's schema",
+}
 
 
 def _plugins() -> dict[str, Any]:
@@ -28,12 +45,39 @@ def _plugins() -> dict[str, Any]:
     return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
 
 
+def version_text() -> str:
+    """``ssot 0.1.0 (engine 1)``: the installed distribution's version and the engine's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from analyzers.engine import ENGINE_VERSION
+
+    try:
+        installed = version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        installed = "(not installed)"
+    return f"ssot {installed} (engine {ENGINE_VERSION})"
+
+
+class _VersionAction(argparse.Action):
+    # argparse's own "version" action wants the text when the parser is built; this one reads
+    # the installed metadata only when --version is asked for.
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help=kwargs.get("help"))
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        print(version_text())
+        parser.exit()
+
+
 def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     """The argument parser; plugin commands are listed by name without importing them."""
     parser = argparse.ArgumentParser(
         prog="ssot",
         description="Keep a Python monorepo on its single source of truth.",
         epilog="Exit codes: 0 clean, 1 new blocking findings, 2 usage or policy error.",
+    )
+    parser.add_argument(
+        "--version", action=_VersionAction, help="print the version and exit", default=None
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -80,7 +124,7 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
         help="read the policy at the base (default: a change cannot loosen its own gate) or from the working tree",
     )
 
-    p = sub.add_parser("fix", help="apply the automatic fixes")
+    p = sub.add_parser("fix", help="apply the automatic fixes (--diff: only show them)")
     common(p, formats=False)
     p.add_argument("paths", nargs="*", help="only these files (relative to --root)")
     p.add_argument("--rule", action="append", help="only this rule (repeatable)")
@@ -93,12 +137,59 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
     p = sub.add_parser("explain", help="print a rule's documentation")
     p.add_argument("code", help="rule code, e.g. SSOT001")
 
-    sub.add_parser("rules", help="list the rules")
+    sub.add_parser("rules", help="list the rules: code, name and what each reports")
 
     for name in sorted(plugins or {}):
         if name not in sub.choices:
-            sub.add_parser(name, help=f"(from the App) see `ssot {name} --help`", add_help=False)
+            sub.add_parser(name, help=APP_COMMANDS.get(name, "a command of the GitHub App"))
     return parser
+
+
+def missing_app_dependencies() -> list[str]:
+    """Distributions of the ``app`` extra that are not installed (read from our metadata).
+
+    The extra's list in pyproject.toml stays the one place that names them.
+    """
+    from importlib.metadata import PackageNotFoundError, requires, version
+
+    try:
+        wanted = requires(DISTRIBUTION) or []
+    except PackageNotFoundError:
+        return []  # a source tree that was never installed: nothing to compare with
+    missing = []
+    for requirement in wanted:
+        name = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", requirement)
+        if name is None or not _APP_MARKER.search(requirement):
+            continue
+        try:
+            version(name.group(0))
+        except PackageNotFoundError:
+            missing.append(name.group(0))
+    return missing
+
+
+def _no_app(name: str, missing: str) -> int:
+    print(
+        f"ssot {name}: this is a command of the GitHub App, whose dependencies are not "
+        f"installed ({missing}); install them with: {APP_EXTRA}",
+        file=sys.stderr,
+    )
+    return EXIT_ERROR
+
+
+def run_app_command(name: str, plugin: Any, argv: list[str]) -> int:
+    """Load and run an App command; without the App's libraries, say which extra to install."""
+    missing = missing_app_dependencies()
+    if missing:
+        return _no_app(name, ", ".join(missing) + " missing")
+    try:
+        run: Callable[[list[str]], int] = plugin.load()
+    except ModuleNotFoundError as exc:
+        module = exc.name or "a library"
+        if module.partition(".")[0] in OWN_PACKAGES:
+            raise  # a broken install of this project, not a missing extra
+        return _no_app(name, f"{module} is missing")
+    return run(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,10 +200,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if first is not None and first not in builtin:
         plugin = _plugins().get(first)
         if plugin is not None:
-            run: Callable[[list[str]], int] = plugin.load()
             rest = list(args_list)
             rest.remove(first)
-            return run(rest)
+            return run_app_command(first, plugin, rest)
     plugins = (
         _plugins()
         if (not args_list or "-h" in args_list or "--help" in args_list or first not in builtin)

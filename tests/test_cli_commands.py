@@ -1,0 +1,287 @@
+"""`ssot fix`, `rules`, `scan --strict / --list / -j`, warnings, `--help` and `--version`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from importlib.metadata import entry_points, version
+from pathlib import Path
+from typing import Any
+
+import pytest
+from git_repos import CANONICAL, DEPRECATED, HAS_GIT, git, make_repo, write
+
+from analyzers import cli, runner
+from analyzers.cli import APP_COMMANDS, PLUGIN_GROUP, main
+from analyzers.rules import RULES
+
+# What `ssot fix` makes of DEPRECATED: the canonical import, under the name the code uses.
+FIXED = CANONICAL.replace("WebSocketManager\n", "WebSocketManager as UnifiedWebSocketManager\n")
+
+pytestmark = pytest.mark.skipif(not HAS_GIT, reason="git is needed to build test repositories")
+
+Capsys = pytest.CaptureFixture[str]
+
+
+def warn_only(repo: Path, rule: str = "SSOT001") -> None:
+    """Turn ``rule`` to ``warn`` in the repository's policy (and commit nothing)."""
+    policy = repo / ".github" / "ssot.toml"
+    text = policy.read_text()
+    blocking = f'[rules.{rule}]\nseverity = "block"'
+    assert blocking in text
+    policy.write_text(text.replace(blocking, f'[rules.{rule}]\nseverity = "warn"'))
+
+
+# -- warnings --------------------------------------------------------------------------------
+
+
+def test_a_new_finding_that_only_warns_exits_0_and_is_marked_warn(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": "x = 1\n"})
+    warn_only(repo)
+    git(repo, "commit", "-qam", "SSOT001 warns")
+    write(repo, {"app/b.py": DEPRECATED})
+    code = main(["check", "--base", "HEAD", "--root", str(repo)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert re.search(r"^app/b\.py:1:\d+: SSOT001 \[warn\] ", out, re.M), out
+    assert "1 new finding (0 blocking)" in out
+
+
+def test_a_new_blocking_finding_is_marked_block_in_text(tmp_path: Path, capsys: Capsys) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": "x = 1\n"})
+    write(repo, {"app/b.py": DEPRECATED})
+    assert main(["check", "--base", "HEAD", "--root", str(repo)]) == 1
+    column = DEPRECATED.index("UnifiedWebSocketManager") + 1
+    assert f"app/b.py:1:{column}: SSOT001 [block] " in capsys.readouterr().out
+
+
+# -- fix -------------------------------------------------------------------------------------
+
+
+def test_fix_diff_prints_the_rewrite_and_leaves_the_file_alone(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED + "x = 1\n"})
+    assert main(["fix", "--diff", "--root", str(repo)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("--- a/app/a.py\n+++ b/app/a.py\n")
+    assert f"-{DEPRECATED}" in out
+    assert f"+{FIXED}" in out
+    assert (repo / "app/a.py").read_text() == DEPRECATED + "x = 1\n"
+
+
+def test_fix_rewrites_the_file_then_finds_nothing_more_to_fix(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED + "x = 1\n", "app/b.py": "y = 2\n"})
+    assert main(["fix", "--root", str(repo)]) == 0
+    assert "fixed app/a.py (1 fix)" in capsys.readouterr().err
+    assert (repo / "app/a.py").read_text() == FIXED + "x = 1\n"
+    assert (repo / "app/b.py").read_text() == "y = 2\n"
+    assert main(["fix", "--root", str(repo)]) == 0
+    assert "nothing to fix" in capsys.readouterr().err
+    assert main(["scan", "--strict", "--root", str(repo)]) == 0
+
+
+def test_fix_only_the_rule_asked_for(tmp_path: Path, capsys: Capsys) -> None:
+    payload = (
+        'p = {"type": "agent_started", "time": now.isoformat(), "user": uid, "thread": tid, '
+        '"data": {}}\n'
+    )
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED + payload})
+    assert main(["fix", "--rule", "ssot003", "--root", str(repo)]) == 0
+    fixed = (repo / "app/a.py").read_text()
+    assert fixed.startswith(DEPRECATED)  # SSOT001 left alone
+    assert '{"event_type": "agent_started", "timestamp": now.timestamp(), "user_id": uid' in fixed
+
+
+# -- rules -----------------------------------------------------------------------------------
+
+
+def test_rules_lists_every_rule_with_its_name_and_summary(capsys: Capsys) -> None:
+    assert main(["rules"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(RULES)
+    for line, rule in zip(lines, RULES.values(), strict=True):
+        assert rule.name in line and line.endswith(rule.summary)
+
+
+# -- scan --strict, --list, -j ---------------------------------------------------------------
+
+
+def test_scan_strict_exits_1_on_a_blocking_finding_and_0_without_strict(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED})
+    assert main(["scan", "--root", str(repo)]) == 0
+    assert main(["scan", "--strict", "--root", str(repo)]) == 1
+
+
+def test_scan_strict_exits_0_when_the_findings_only_warn(tmp_path: Path, capsys: Capsys) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED})
+    warn_only(repo)
+    assert main(["scan", "--strict", "--root", str(repo)]) == 0
+
+
+def test_scan_list_prints_each_finding_and_without_it_only_totals(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": "x = 1\n" + DEPRECATED})
+    line = "app/a.py:2:62: SSOT001 [block] "
+    assert main(["scan", "--root", str(repo)]) == 0
+    quiet = capsys.readouterr().out
+    assert line not in quiet and "websocket-manager  SSOT001  1 -> 0" in quiet
+    assert main(["scan", "--list", "--root", str(repo)]) == 0
+    assert line in capsys.readouterr().out
+
+
+def test_scan_jobs_runs_the_analysis_in_that_many_worker_processes(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Enough files to pass the threshold under which no worker is started at all.
+    files = {f"app/m{i:03}.py": f"x = {i}\n" for i in range(runner.PARALLEL_THRESHOLD + 10)}
+    files.update({f"app/old{i}.py": DEPRECATED for i in range(3)})
+    repo = make_repo(tmp_path, files)
+    pids = tmp_path / "pids"
+    original = runner._analyze_one
+
+    def recording(root: Path, rel: str, policy: Any) -> Any:
+        with pids.open("a") as fh:  # forked workers inherit this patch and append their pid
+            fh.write(f"{os.getpid()}\n")
+        return original(root, rel, policy)
+
+    monkeypatch.setattr(runner, "_analyze_one", recording)
+
+    def scan(jobs: str) -> tuple[set[int], list[Any]]:
+        pids.write_text("")
+        assert (
+            main(["scan", "-j", jobs, "--no-cache", "--root", str(repo), "--format", "json"]) == 0
+        )
+        findings = json.loads(capsys.readouterr().out)["findings"]
+        return {int(p) for p in pids.read_text().split()}, findings
+
+    one, serial = scan("1")
+    two, parallel = scan("2")
+    assert one == {os.getpid()}
+    assert os.getpid() not in two and len(two) >= 1
+    assert parallel == serial
+    assert sorted(f["path"] for f in parallel) == ["app/old0.py", "app/old1.py", "app/old2.py"]
+
+
+# -- --help and --version ----------------------------------------------------------------------
+
+
+def test_version_prints_the_installed_version_and_the_engine(capsys: Capsys) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    from analyzers.engine import ENGINE_VERSION
+
+    assert capsys.readouterr().out == f"ssot {version('ssot-guard')} (engine {ENGINE_VERSION})\n"
+
+
+def test_help_describes_every_command_in_one_line(
+    capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")  # argparse wraps to the terminal's width
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    commands = ["scan", "check", "fix", "explain", "rules", *APP_COMMANDS]
+    for name in commands:
+        match = re.search(rf"^    {name} +(\S.*)$", out, re.M)
+        assert match, f"`ssot --help` has no line for {name}:\n{out}"
+        described = match.group(1)
+        assert described and "see `ssot" not in described
+        nxt = out[match.end() + 1 :].splitlines()[0]
+        assert not nxt.startswith("     "), f"the description of {name} wraps"
+
+
+def test_every_app_command_has_a_description_and_every_description_a_command() -> None:
+    # The static table of cli.py must follow the entry points that pyproject.toml declares.
+    assert set(APP_COMMANDS) == {ep.name for ep in entry_points(group=PLUGIN_GROUP)}
+
+
+class _Missing:
+    """An entry point whose module imports a library that is not installed."""
+
+    def load(self) -> Any:
+        raise ModuleNotFoundError("No module named 'fastapi'", name="fastapi")
+
+
+def test_an_app_command_without_the_app_installed_says_which_extra_to_install(
+    capsys: Capsys,
+) -> None:
+    assert cli.run_app_command("serve", _Missing(), []) == 2
+    err = capsys.readouterr().err
+    assert "ssot serve:" in err and "fastapi" in err
+    assert "pip install 'ssot-guard[app]'" in err
+
+
+def test_app_dependencies_missing_from_the_install_are_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: Capsys
+) -> None:
+    # The extra's requirements as the installed metadata lists them; one is not installed.
+    import importlib.metadata as metadata
+
+    requirements = [
+        "pydantic>=2.7",
+        'fastapi>=0.115; extra == "app"',
+        'no-such-lib; extra == "app"',
+    ]
+    monkeypatch.setattr(metadata, "requires", lambda name: requirements)
+    assert cli.missing_app_dependencies() == ["no-such-lib"]
+    assert cli.run_app_command("demo", _Missing(), []) == 2
+    assert "no-such-lib missing" in capsys.readouterr().err
+
+
+# -- output: fixes in JSON, totals in Markdown ---------------------------------------------------
+
+
+def test_json_findings_carry_their_fix_in_check_and_scan(tmp_path: Path, capsys: Capsys) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": "x = 1\n"})
+    write(repo, {"app/b.py": "y = 2\n" + DEPRECATED, "app/c.py": "import os\n"})
+    for argv in (["check", "--base", "HEAD"], ["scan"]):
+        main([*argv, "--root", str(repo), "--format", "json"])
+        [item] = json.loads(capsys.readouterr().out)["findings"]
+        assert item["path"] == "app/b.py"
+        assert item["fix"] == {
+            "title": item["fix"]["title"],
+            "start_line": 2,
+            "end_line": 2,
+            "replacement": FIXED,
+        }
+        assert item["fix"]["title"]
+
+
+def test_json_finding_without_a_fix_has_null(tmp_path: Path, capsys: Capsys) -> None:
+    # An attribute use has no automatic fix (the import stays for other names).
+    text = (
+        "import netra_backend.app.websocket_core.unified_manager as um\n"
+        "m = um.UnifiedWebSocketManager()\n"
+    )
+    repo = make_repo(tmp_path, {"app/a.py": text})
+    main(["scan", "--root", str(repo), "--format", "json"])
+    [item] = json.loads(capsys.readouterr().out)["findings"]
+    assert (item["rule"], item["fix"]) == ("SSOT001", None)
+
+
+def test_check_markdown_fills_the_total_to_target_column(tmp_path: Path, capsys: Capsys) -> None:
+    repo = make_repo(
+        tmp_path,
+        {"app/a.py": DEPRECATED, "app/m.py": "class OtherWebSocketManager:\n    pass\n"},
+    )
+    write(repo, {"app/b.py": DEPRECATED})
+    assert main(["check", "--base", "HEAD", "--root", str(repo), "--format", "markdown"]) == 1
+    out = capsys.readouterr().out
+    rows = {
+        tuple(cell.strip() for cell in line.strip("|").split("|")[:2]): line
+        for line in out.splitlines()
+        if line.startswith("| websocket-manager")
+    }
+    # The whole working tree: two deprecated imports (one new), two implementations.
+    assert rows[("websocket-manager", "SSOT001 non-canonical-import")].endswith("| 2 -> 0 |")
+    assert rows[("websocket-manager", "SSOT002 extra-implementation")].endswith("| 2 -> 1 |")
