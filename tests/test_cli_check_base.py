@@ -116,3 +116,13 @@ def test_a_base_with_a_policy_says_nothing_about_it(tmp_path: Path, capsys: Caps
     code, _, err = check(capsys, repo, "--base", "main")
     assert code == 0
     assert err == ""
+
+
+def test_a_repository_without_a_commit_says_to_commit_first(tmp_path: Path, capsys: Capsys) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    write(repo, {".github/ssot.toml": EXAMPLE_POLICY.read_text(), "app/a.py": DEPRECATED})
+    code, _, err = check(capsys, repo)
+    assert code == 2
+    assert "HEAD has no commit yet" in err
