@@ -1,5 +1,6 @@
 # The two set-up commands in README.md: `make run` and `make test`. Both build the
-# project's own virtual environment from pyproject.toml, so nothing installed by hand counts.
+# project's own virtual environment from pyproject.toml, so nothing installed by hand counts:
+# the engine, the App (extra `app`) and the tools (extra `dev`).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[app,dev]'
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -204,7 +204,7 @@ def print_result(result: DemoResult, out: TextIO) -> None:
     """What the App posted on the simulated GitHub, as a person reads it on the PR."""
     write = out.write
     write("SSOT guard demo: the App checks one pull request on a simulated GitHub (127.0.0.1)\n")
-    write(f"  repository    {result.repository}: examples/sample-repo and its policy as main\n")
+    write(f"  repository    {result.repository}: the bundled example repository as main\n")
     write(f"  pull request  #{result.pull_number} {scenario.PR_TITLE!r}, ")
     write(f"{scenario.HEAD_BRANCH} -> main at {result.head_sha[:7]}\n")
     for delivery in result.deliveries:
@@ -255,7 +255,8 @@ def demo_command(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if not scenario.SAMPLE_REPO.is_dir():
         print(
-            f"ssot demo: the example repository is missing at {scenario.SAMPLE_REPO}",
+            f"ssot demo: the example repository is missing at {scenario.SAMPLE_REPO}: "
+            "reinstall ssot-guard",
             file=sys.stderr,
         )
         return 2

@@ -1,7 +1,7 @@
 """The scenario of ``ssot demo``: a repository, a pull request, and GitHub's real payloads.
 
-The base branch is the bundled example repository (``examples/sample-repo`` with its
-``.github/ssot.toml``). The pull request adds a deprecated import and a legacy event
+The base branch is the bundled example repository (``bot/demo/sample-repo`` with its
+``.github/ssot.toml``, shipped in the package like the payloads). The pull request adds a deprecated import and a legacy event
 payload (both with automatic fixes) and another WebSocket manager class; it fixes one old
 import, keeps another, and moves a file with old debt, so the check shows new, fixed and
 unchanged findings side by side. The webhook payloads are GitHub's own (copied from
@@ -19,7 +19,7 @@ from fake_github import FakeGitHubState, PullRequest, Repository
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
 
-SAMPLE_REPO = Path(__file__).resolve().parents[2] / "examples" / "sample-repo"
+SAMPLE_REPO = Path(__file__).resolve().parent / "sample-repo"
 OPENED_PAYLOAD = PAYLOADS / "pull_request.opened.payload.json"
 PUSH_PAYLOAD = PAYLOADS / "push.with-installation.payload.json"
 OWNER, NAME, AUTHOR = "acme", "sample-repo", "alice"

@@ -58,7 +58,7 @@ STATE_CACHE_SECONDS = 5.0  # a scrape storm must not turn into a query storm
 # No `*_created` series: they double the series count and no dashboard here uses them.
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
-# Events the App subscribes to (app.yml) and "ping": anything else is counted as "other",
+# Events the App subscribes to (bot/web/app.yml) and "ping": anything else is counted as "other",
 # so that a sender cannot create unbounded label values.
 KNOWN_EVENTS = frozenset(
     {

@@ -27,6 +27,8 @@ from bot.ops.settings import env_name
 WEBHOOK_PATH = "/api/github/webhooks"
 CALLBACK_PATH = "/setup/callback"
 MANIFEST_FILE = "app.yml"
+# The App's own manifest, shipped in the package (the wheel carries it as package data).
+BUNDLED_MANIFEST = Path(__file__).resolve().with_name(MANIFEST_FILE)
 
 # What the conversion returns -> the variable it is written to.
 CREDENTIALS = {
@@ -44,14 +46,14 @@ class ManifestError(Exception):
 
 
 def find_manifest() -> Path:
-    """``app.yml`` of the working directory, else the one beside the package (a checkout)."""
-    for candidate in (
-        Path.cwd() / MANIFEST_FILE,
-        Path(__file__).resolve().parents[2] / MANIFEST_FILE,
-    ):
+    """``app.yml`` of the working directory (an operator's own), else the App's bundled one."""
+    for candidate in (Path.cwd() / MANIFEST_FILE, BUNDLED_MANIFEST):
         if candidate.is_file():
             return candidate
-    raise ManifestError(f"no {MANIFEST_FILE} in {Path.cwd()} nor beside the bot package")
+    raise ManifestError(
+        f"no {MANIFEST_FILE} in {Path.cwd()} and none installed at {BUNDLED_MANIFEST}: "
+        "reinstall ssot-guard"
+    )
 
 
 def load_manifest(path: Path) -> dict[str, Any]:

@@ -77,7 +77,7 @@ def state_of(jobs: JobQueue, delivery_id: str) -> deliveries.Delivery:
 
 
 def test_every_handled_event_is_subscribed_in_app_yml() -> None:
-    app_yml = manifest.load_manifest(ROOT / "app.yml")
+    app_yml = manifest.load_manifest(manifest.BUNDLED_MANIFEST)
     subscribed = set(app_yml["default_events"])
     assert {event for event, _ in dispatch.DISPATCH} <= subscribed
 

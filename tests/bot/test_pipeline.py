@@ -21,6 +21,7 @@ from fastapi.testclient import TestClient
 
 from bot.checks import pipeline
 from bot.checks.render import CHECK_NAME, fingerprints_in
+from bot.demo.scenario import SAMPLE_REPO
 from bot.github.api import forget_tokens
 from bot.ops.settings import Settings
 from bot.store import acceptances, db, deliveries, locks, tables
@@ -44,7 +45,7 @@ POLICY = (ROOT / "examples" / "websocket-ssot.toml").read_text(encoding="utf-8")
 OWNER, NAME = "Codertocat", "Hello-World"  # the repository of the real payloads
 LEGACY = "netra_backend.app.websocket_core.unified_manager"
 CANONICAL_PATH = "netra_backend/app/websocket_core/websocket_manager.py"
-CANONICAL = (ROOT / "examples" / "sample-repo" / CANONICAL_PATH).read_text(encoding="utf-8")
+CANONICAL = (SAMPLE_REPO / CANONICAL_PATH).read_text(encoding="utf-8")
 
 
 def legacy_imports(count: int, prefix: str = "M") -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from bot_testing import FAKE_PEM, ROOT
+from bot_testing import FAKE_PEM
 from fastapi.testclient import TestClient
 
 from bot.ops.settings import Settings
@@ -83,7 +83,7 @@ def state_in(action: str) -> str:
 
 
 def test_app_yml_asks_for_the_permissions_and_events_the_app_needs() -> None:
-    data = manifest.load_manifest(ROOT / "app.yml")
+    data = manifest.load_manifest(manifest.BUNDLED_MANIFEST)
     assert data["default_permissions"] == {
         "checks": "write",
         "pull_requests": "write",
