@@ -7,6 +7,9 @@ In a module of its own so that the client (:mod:`bot.github.api`) and the limits
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
 
 
 class NotConfigured(RuntimeError):
@@ -24,3 +27,34 @@ class GraphQLError(RuntimeError):
 
 class GraphQLRateLimited(GraphQLError):
     """GraphQL's own rate limit (errors of type RATE_LIMITED): the job retries later."""
+
+
+def connection_error(exc: BaseException) -> httpx.TransportError | None:
+    """The network error under ``exc`` when GitHub could not be reached at all, else None.
+
+    githubkit raises ``RequestError`` from httpx's own error (refused, unknown host, timed out,
+    connection reset); the App's own errors may carry one as their cause too.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, httpx.TransportError):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def github_host(github_url: str) -> str:
+    """``api.github.com`` of ``https://api.github.com`` (the host and port people recognise)."""
+    return urlsplit(github_url).netloc or github_url
+
+
+def unreachable(error: httpx.TransportError, github_url: str) -> str:
+    """One line for a person: which host could not be reached, why, and what to check."""
+    detail = str(error).strip() or "no answer"
+    return (
+        f"GitHub at {github_host(github_url)} could not be reached "
+        f"({type(error).__name__}: {detail}); check SSOT_GITHUB_URL ({github_url}) "
+        "and this machine's network"
+    )

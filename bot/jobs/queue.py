@@ -34,7 +34,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.checks import pull_lock
 from bot.events import dispatch
 from bot.github import throttle
-from bot.github.errors import NotConfigured
+from bot.github.errors import NotConfigured, connection_error
+from bot.github.errors import unreachable as describe_unreachable
 from bot.jobs import sweeper
 from bot.ops import metrics
 from bot.ops.logs import log_context, payload_context
@@ -161,17 +162,32 @@ class JobQueue:
 
     def redeliver_failed(self) -> int:
         """Every 10 minutes: ask GitHub to send again the failed deliveries we never stored."""
-        try:
+        with self._sweeping("redelivering failed deliveries"):
             return len(sweeper.redeliver_failed(self.settings, self.engine))
-        except NotConfigured:
-            return 0
+        return 0
 
     def reconcile_open_pulls(self) -> int:
         """Every 10 minutes: check open pull requests whose head has no completed check run."""
-        try:
+        with self._sweeping("reconciling open pull requests"):
             return len(sweeper.reconcile_open_pulls(self.settings, self.context))
+        return 0
+
+    @contextmanager
+    def _sweeping(self, what: str) -> Iterator[None]:
+        # A sweep needs GitHub; without credentials, or without GitHub, the next one retries.
+        try:
+            yield
         except NotConfigured:
-            return 0
+            pass
+        except Exception as exc:
+            unreachable = connection_error(exc)
+            if unreachable is None:
+                raise
+            log.warning(
+                "%s: %s; trying again in 10 minutes",
+                what,
+                describe_unreachable(unreachable, self.settings.github_url),
+            )
 
     # --- consuming ---------------------------------------------------------------------
 
@@ -254,7 +270,6 @@ class JobQueue:
             log.warning("delivery %s: not enqueued again; the sweeper will", delivery_id)
 
     def _run(self, claimed: deliveries.Delivery, event: WebhookEvent | None) -> str | None:
-        settings = self.settings
         delivery_id = claimed.id
         attempt = claimed.attempts
         handler = dispatch.find_handler(claimed.event, claimed.action)
@@ -267,19 +282,7 @@ class JobQueue:
             retry_at = throttle.told_wait(exc)
             if retry_at is not None:
                 return self._postpone(claimed, attempt, exc, retry_at)
-            error = f"attempt {attempt}: {type(exc).__name__}: {exc}"
-            if attempt >= settings.job_max_attempts:
-                log.exception("delivery %s failed for good (%s)", delivery_id, claimed.event)
-                deliveries.mark_failed(self.engine, delivery_id, attempt, error, retry_at=None)
-                return tables.FAILED
-            delay = retry_delay(attempt, settings.job_retry_seconds)
-            log.warning(
-                "delivery %s failed, retry in %.0f s: %s", delivery_id, delay, error, exc_info=True
-            )
-            retry_at = db.utcnow() + dt.timedelta(seconds=delay)
-            if deliveries.mark_failed(self.engine, delivery_id, attempt, error, retry_at=retry_at):
-                self.enqueue(delivery_id, delay=delay)
-            return tables.QUEUED
+            return self._failed(claimed, attempt, exc)
         if not deliveries.mark_done(self.engine, delivery_id, attempt):
             log.warning(
                 "delivery %s: lease lost before done (job longer than the lease?)", delivery_id
@@ -288,6 +291,46 @@ class JobQueue:
         log.info("delivery %s done (%s.%s)", delivery_id, claimed.event, claimed.action)
         return tables.DONE
 
+    def _failed(self, claimed: deliveries.Delivery, attempt: int, exc: Exception) -> str:
+        """Record a failed attempt: retry with back-off, or fail for good after the last one.
+
+        When GitHub could not be reached at all, the message names its host and
+        ``SSOT_GITHUB_URL`` and the log has no traceback: it is the network, not a bug.
+        """
+        settings, delivery_id = self.settings, claimed.id
+        unreachable = connection_error(exc)
+        cause = (
+            describe_unreachable(unreachable, settings.github_url)
+            if unreachable is not None
+            else f"{type(exc).__name__}: {exc}"
+        )
+        of = f"attempt {attempt} of {settings.job_max_attempts}"
+        error = f"{of}: {cause}"
+        if attempt >= settings.job_max_attempts:
+            log.error(
+                "delivery %s (%s) failed for good, %s: %s",
+                delivery_id,
+                claimed.event,
+                of,
+                cause,
+                exc_info=unreachable is None,
+            )
+            deliveries.mark_failed(self.engine, delivery_id, attempt, error, retry_at=None)
+            return tables.FAILED
+        delay = retry_delay(attempt, settings.job_retry_seconds)
+        log.warning(
+            "delivery %s: %s; %s, retrying in %.0f s",
+            delivery_id,
+            cause,
+            of,
+            delay,
+            exc_info=unreachable is None,
+        )
+        retry_at = db.utcnow() + dt.timedelta(seconds=delay)
+        if deliveries.mark_failed(self.engine, delivery_id, attempt, error, retry_at=retry_at):
+            self.enqueue(delivery_id, delay=delay)
+        return tables.QUEUED
+
     def _postpone(
         self, claimed: deliveries.Delivery, attempt: int, exc: Exception, retry_at: dt.datetime
     ) -> str | None:
@@ -295,7 +338,7 @@ class JobQueue:
         delay = (retry_at - db.utcnow()).total_seconds()
         delay = max(delay, 0.0) + random.uniform(0.0, min(5.0, 0.1 * delay + 0.5))
         self._postponed.value = True
-        reason = f"postponed: {type(exc).__name__}: {exc}"
+        reason = f"{deliveries.POSTPONED_PREFIX} {type(exc).__name__}: {exc}"
         log.info("delivery %s %s (in %.1f s)", claimed.id, reason, delay)
         if not deliveries.postpone(
             self.engine,

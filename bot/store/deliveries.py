@@ -272,6 +272,74 @@ def count_deliveries(engine: Engine) -> dict[str, int]:
     return counts
 
 
+# How the status page tells queued deliveries apart: a failed attempt waiting for its retry,
+# a job told by GitHub to wait ("postponed: ..." is the reason recorded by postpone), or new.
+RETRYING, POSTPONED = "retrying", "postponed"
+POSTPONED_PREFIX = "postponed:"
+
+
+def _status_column() -> sa.ColumnElement[str]:
+    c = deliveries.c
+    postponed = c.error.like(f"{POSTPONED_PREFIX}%")
+    return sa.case(
+        (sa.and_(c.state == QUEUED, postponed), POSTPONED),
+        (sa.and_(c.state == QUEUED, c.attempts > 0, c.error.is_not(None)), RETRYING),
+        else_=c.state,
+    )
+
+
+def count_statuses(engine: Engine) -> dict[str, int]:
+    """:func:`count_deliveries` with queued ones split: new, retrying after a failed attempt,
+    postponed by GitHub's limits (for the status page: a failing delivery is not "queued")."""
+    status = _status_column().label("status")
+    with engine.begin() as conn:
+        rows = conn.execute(sa.select(status, sa.func.count()).group_by(status)).all()
+    counts = dict.fromkeys((QUEUED, RETRYING, POSTPONED, RUNNING, DONE, FAILED, IGNORED), 0)
+    counts.update({str(name): int(n) for name, n in rows})
+    return counts
+
+
+@dataclass(frozen=True)
+class Unsettled:
+    """A delivery that failed at least one attempt and is not done: what the status page lists."""
+
+    id: str
+    event: str
+    action: str | None
+    repository: str | None
+    status: str  # retrying, postponed or failed
+    attempts: int
+    next_try: dt.datetime | None  # None once failed for good
+    error: str
+
+
+def unsettled_deliveries(engine: Engine, *, limit: int = 20) -> list[Unsettled]:
+    """Retrying, postponed and failed deliveries with their last error, latest first."""
+    c = deliveries.c
+    status = _status_column()
+    query = (
+        sa.select(c.id, c.event, c.action, c.repository, status, c.attempts, c.lease_until, c.error)
+        .where(status.in_((RETRYING, POSTPONED, FAILED)))
+        .order_by(c.received_at.desc(), c.id)
+        .limit(limit)
+    )
+    with engine.begin() as conn:
+        rows = conn.execute(query).all()
+    return [
+        Unsettled(
+            id=row[0],
+            event=row[1],
+            action=row[2],
+            repository=row[3],
+            status=row[4],
+            attempts=int(row[5]),
+            next_try=None if row[4] == FAILED else row[6],
+            error=row[7] or "",
+        )
+        for row in rows
+    ]
+
+
 def prune_deliveries(engine: Engine, *, received_before: dt.datetime) -> int:
     """Forget done and ignored deliveries received before the given time (GitHub redelivers
     for 3 days, so keep them longer than that). Returns how many were deleted."""

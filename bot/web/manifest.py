@@ -11,6 +11,7 @@ Building the manifest and writing ``.env`` are pure or local; the exchange is on
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -18,14 +19,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import anyio
 import httpx
 import yaml  # type: ignore[import-untyped]  # no stubs installed (types-PyYAML)
 from dotenv.parser import parse_stream
 
+from bot.github.errors import unreachable
 from bot.ops.settings import env_name
+
+log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/api/github/webhooks"
 CALLBACK_PATH = "/setup/callback"
+# The code exchange, when GitHub cannot be reached: tries, and the first wait (then 2x, 3x...).
+CONVERSION_ATTEMPTS = 3
+CONVERSION_RETRY_SECONDS = 1.0
 MANIFEST_FILE = "app.yml"
 # The App's own manifest, shipped in the package (the wheel carries it as package data).
 BUNDLED_MANIFEST = Path(__file__).resolve().with_name(MANIFEST_FILE)
@@ -43,6 +51,10 @@ _ORG = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 
 class ManifestError(Exception):
     """The manifest or the conversion went wrong; the message says what to do."""
+
+
+class GitHubUnreachable(ManifestError):
+    """The code exchange never reached GitHub: the code is unused, the same link can retry."""
 
 
 def find_manifest() -> Path:
@@ -91,14 +103,53 @@ def new_app_url(web_url: str, org: str | None, state: str) -> str:
     return f"{web_url.rstrip('/')}{path}?state={quote(state)}"
 
 
-async def convert_code(client: httpx.AsyncClient, api_url: str, code: str) -> dict[str, Any]:
-    """Exchange the redirect's ``code`` for the new App's credentials."""
+async def convert_code(
+    client: httpx.AsyncClient,
+    api_url: str,
+    code: str,
+    *,
+    attempts: int | None = None,
+    retry_seconds: float | None = None,
+) -> dict[str, Any]:
+    """Exchange the redirect's ``code`` for the new App's credentials.
+
+    A request that never reached GitHub (refused, unknown host, no connection) is tried again
+    a few times: the code is still unused then. One that may have reached it is not (a code
+    works once).
+    """
     if not re.fullmatch(r"[A-Za-z0-9_.-]{1,200}", code):
         raise ManifestError("malformed code")
-    response = await client.post(
-        f"{api_url.rstrip('/')}/app-manifests/{code}/conversions",
-        headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"},
-    )
+    attempts = max(attempts or CONVERSION_ATTEMPTS, 1)
+    retry_seconds = CONVERSION_RETRY_SECONDS if retry_seconds is None else retry_seconds
+    for attempt in range(1, attempts + 1):
+        try:
+            response = await client.post(
+                f"{api_url.rstrip('/')}/app-manifests/{code}/conversions",
+                headers={
+                    "Accept": "application/vnd.github+json",
+                    "X-GitHub-Api-Version": "2022-11-28",
+                },
+            )
+            break
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            problem = unreachable(exc, api_url)
+            if attempt == attempts:
+                raise GitHubUnreachable(
+                    f"{problem} (attempt {attempt} of {attempts}). The App exists on GitHub "
+                    "already: fix that, then reload this page to fetch its credentials (the "
+                    "code is valid for an hour)"
+                ) from None
+            delay = retry_seconds * attempt
+            log.warning(
+                "setup: %s; attempt %d of %d, retrying in %.0f s", problem, attempt, attempts, delay
+            )
+            await anyio.sleep(delay)
+        except httpx.TransportError as exc:
+            # It may have reached GitHub (and used the code up): do not send it again.
+            raise ManifestError(
+                f"{unreachable(exc, api_url)}. If the App's credentials do not arrive, delete "
+                "the App on GitHub and start again from the setup page"
+            ) from None
     if response.status_code != 201:
         raise ManifestError(
             f"GitHub answered {response.status_code} to the code exchange "

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bot.jobs.queue import describe_backend
 from bot.ops.settings import Settings
+from bot.store.deliveries import Unsettled
 
 
 def escape(text: str) -> str:
@@ -76,11 +78,34 @@ def created_page(slug: str, html_url: Any, env_file: Path) -> str:
     )
 
 
-def status_page(settings: Settings, counts: dict[str, int], installed: int) -> str:
+def status_page(
+    settings: Settings,
+    counts: dict[str, int],
+    installed: int,
+    unsettled: Sequence[Unsettled] = (),
+) -> str:
+    """What the App is doing: deliveries per status, and those that fail, with their error."""
     rows = "".join(f"<tr><td>{escape(state)}</td><td>{n}</td></tr>" for state, n in counts.items())
     backend = describe_backend(settings)["backend"]
-    return page(
-        "SSOT guard",
+    body = (
         f"<p>App {settings.app_id} is running; {installed} installation(s); jobs on {escape(backend)}.</p>"
-        f"<table><tr><th>deliveries</th><th>count</th></tr>{rows}</table>",
+        f"<table><tr><th>deliveries</th><th>count</th></tr>{rows}</table>"
     )
+    if unsettled:
+        items = "".join(_unsettled_row(item, settings.job_max_attempts) for item in unsettled)
+        body += (
+            "<h2>Retrying and failed deliveries</h2>"
+            "<table><tr><th>delivery</th><th>event</th><th>repository</th><th>status</th>"
+            f"<th>next try</th><th>last error</th></tr>{items}</table>"
+        )
+    return page("SSOT guard", body)
+
+
+def _unsettled_row(item: Unsettled, max_attempts: int) -> str:
+    event = f"{item.event}.{item.action}" if item.action else item.event
+    status = item.status
+    if item.status != "postponed":
+        status += f" ({item.attempts} of {max_attempts} attempts)"
+    next_try = item.next_try.strftime("%Y-%m-%d %H:%M:%S UTC") if item.next_try else ""
+    cells = (item.id, event, item.repository or "", status, next_try, item.error)
+    return "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in cells) + "</tr>"

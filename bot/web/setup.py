@@ -34,9 +34,10 @@ async def home(request: Request, org: str | None = None) -> Response:
     """The setup page while the App has no credentials, else the status page."""
     rt = runtime(request)
     if rt.settings.has_credentials:
-        counts = await run_in_threadpool(delivery_store.count_deliveries, rt.engine)
+        counts = await run_in_threadpool(delivery_store.count_statuses, rt.engine)
         installed = await run_in_threadpool(_count_installations, rt.engine)
-        return HTMLResponse(status_page(rt.settings, counts, installed))
+        unsettled = await run_in_threadpool(delivery_store.unsettled_deliveries, rt.engine)
+        return HTMLResponse(status_page(rt.settings, counts, installed, unsettled))
     if rt.created_app is not None:
         return HTMLResponse(created_page(rt.created_app, None, rt.env_file))
     public_url = rt.settings.public_url or str(request.base_url).rstrip("/")
@@ -77,6 +78,8 @@ async def setup_callback(
     try:
         credentials = await manifest.convert_code(rt.http, rt.settings.github_url, code)
     except (manifest.ManifestError, httpx.HTTPError) as exc:
+        if isinstance(exc, manifest.GitHubUnreachable):
+            rt.setup_states[state] = None  # the code is unused: reloading this page retries
         log.warning("manifest code exchange failed: %s", exc)
         return HTMLResponse(page("SSOT guard: setup", f"<p>{escape(str(exc))}</p>"), 502)
     await run_in_threadpool(manifest.write_env_file, rt.env_file, credentials)

@@ -276,7 +276,7 @@ def test_a_failing_handler_is_retried_with_backoff_then_failed(
     before = db.utcnow()
     assert jobs.process_delivery("d1") == tables.QUEUED
     first = state_of(jobs, "d1")
-    assert first.error == "attempt 1: RuntimeError: GitHub said 502"
+    assert first.error == "attempt 1 of 2: RuntimeError: GitHub said 502"
     assert first.lease_until is not None
     assert first.lease_until >= before + dt.timedelta(seconds=retry_delay(1))
     assert jobs.process_delivery("d1") == tables.FAILED
