@@ -21,7 +21,7 @@ import random
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -375,22 +375,32 @@ class JobQueue:
         threading.Thread(target=self._sweep_forever, name="sweeper", daemon=True).start()
         consumer.run()
 
-    def _sweep_forever(self) -> None:
+    def _sweep_forever(self, sleep: Callable[[float], None] = time.sleep) -> None:
         epoch: str | None = None
         while True:
-            try:
-                current = self.queue_epoch()
-                # A Redis that restarted kept nothing: every queued delivery lost its task,
-                # not only those whose lease has passed (up to SSOT_JOB_LEASE_SECONDS away).
-                restarted = epoch is not None and current != epoch
-                if restarted:
-                    log.warning("the job queue restarted: enqueuing every queued delivery again")
-                self.requeue_due(all_queued=restarted)
-                epoch = current
-            except Exception:
-                # The database or the queue is down right now: the next sweep tries again.
-                log.exception("could not enqueue the pending deliveries; the sweeper will retry")
-            time.sleep(self.settings.sweep_seconds)
+            epoch = self.sweep_once(epoch)
+            sleep(self.settings.sweep_seconds)
+
+    def sweep_once(self, epoch: str | None) -> str | None:
+        """One pass of the consumer's sweeper: enqueue again what no worker took.
+
+        ``epoch`` is what :meth:`queue_epoch` said at the last pass; when it changed, the
+        queue's server restarted and every queued delivery is enqueued at once. Returns the
+        epoch to pass next time. Never raises: with the database or the queue down, the
+        next pass tries again.
+        """
+        try:
+            current = self.queue_epoch()
+            # A Redis that restarted kept nothing: every queued delivery lost its task,
+            # not only those whose lease has passed (up to SSOT_JOB_LEASE_SECONDS away).
+            restarted = epoch is not None and current != epoch
+            if restarted:
+                log.warning("the job queue restarted: enqueuing every queued delivery again")
+            self.requeue_due(all_queued=restarted)
+            return current
+        except Exception:
+            log.exception("could not enqueue the pending deliveries; the sweeper will retry")
+            return epoch
 
     def queue_epoch(self) -> str | None:
         """What changes when the queue's server restarts (Redis's ``run_id``); None when the

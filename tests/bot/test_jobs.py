@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -26,6 +27,7 @@ from bot_testing import (
 )
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
+from sqlalchemy.exc import OperationalError
 
 from bot.checks import pull_lock as locks
 from bot.events import dispatch
@@ -321,6 +323,57 @@ def test_queued_deliveries_are_enqueued_again_only_when_overdue(jobs: JobQueue) 
     deliveries.postpone_requeue(jobs.engine, ["d1"], until=db.utcnow() + dt.timedelta(hours=1))
     assert deliveries.deliveries_due(jobs.engine, now=db.utcnow()) == []
     assert deliveries.deliveries_due(jobs.engine, now=db.utcnow(), all_queued=True) == ["d1"]
+
+
+class _SweptOnce(Exception):
+    """Raised by the sleep of a sweeper loop under test, to end it after one pass."""
+
+
+def test_one_sweeper_loop_pass_on_sqlite_runs_what_nobody_took_then_sleeps(
+    jobs: JobQueue,
+) -> None:
+    # No Redis, no PostgreSQL: the embedded queue, whose epoch is None (it keeps its tasks).
+    add(jobs, "installation", "installation/created", "overdue")
+    add(jobs, "installation", "installation/created", "not-yet")
+    deliveries.postpone_requeue(jobs.engine, ["not-yet"], until=db.utcnow() + dt.timedelta(hours=1))
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        raise _SweptOnce
+
+    with pytest.raises(_SweptOnce):
+        jobs._sweep_forever(sleep=sleep)
+    assert slept == [jobs.settings.sweep_seconds]
+    assert state_of(jobs, "overdue").state == tables.DONE  # enqueued, and run at once
+    assert state_of(jobs, "not-yet").state == tables.QUEUED
+    assert jobs.sweep_once(None) is None  # SQLite has no epoch: never "restarted"
+
+
+def test_a_sweep_after_the_queue_restarted_enqueues_every_queued_delivery(
+    jobs: JobQueue, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    add(jobs, "installation", "installation/created", "d1")
+    deliveries.postpone_requeue(jobs.engine, ["d1"], until=db.utcnow() + dt.timedelta(hours=1))
+    monkeypatch.setattr(jobs, "queue_epoch", lambda: "run-2")
+    assert jobs.sweep_once("run-2") == "run-2"  # same server: d1 is not due yet
+    assert state_of(jobs, "d1").state == tables.QUEUED
+    with caplog.at_level(logging.WARNING):
+        assert jobs.sweep_once("run-1") == "run-2"
+    assert state_of(jobs, "d1").state == tables.DONE
+    assert "the job queue restarted" in caplog.text
+
+
+def test_a_sweep_that_fails_keeps_its_epoch_and_does_not_raise(
+    jobs: JobQueue, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def database_down(*, all_queued: bool = False) -> int:
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr(jobs, "requeue_due", database_down)
+    with caplog.at_level(logging.ERROR):
+        assert jobs.sweep_once("run-1") == "run-1"
+    assert "the sweeper will retry" in caplog.text
 
 
 def test_a_restarted_app_finishes_what_a_killed_one_stored(
