@@ -1,8 +1,14 @@
-"""Shared fixtures: the example policy, policies from TOML text, and one-call analysis."""
+"""Shared fixtures: the example policy, policies from TOML text, and one-call analysis.
+
+And one rule for the whole suite: under ``CI=true``, a test marked ``services`` (it needs the
+real Redis or PostgreSQL) fails instead of skipping when the service is absent, so that a
+green CI run means those tests ran. On a laptop they skip, saying why.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Generator
 from pathlib import Path
 from textwrap import dedent
 
@@ -52,3 +58,30 @@ def findings(policy: Policy) -> FindingsFn:
         return analyze(path, dedent(text).encode("utf-8"), policy, full_parse=full_parse).findings
 
     return run
+
+
+def running_in_ci() -> bool:
+    """``CI=true`` (GitHub Actions, GitLab CI and most others set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1", "yes")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, None]:
+    """Under CI, a skipped ``services`` test is reported as failed, with the skip's reason."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if not (report.skipped and running_in_ci()) or hasattr(report, "wasxfail"):
+        return
+    if item.get_closest_marker("services") is None:
+        return
+    longrepr = report.longrepr
+    reason = (longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)).removeprefix(
+        "Skipped: "
+    )
+    report.outcome = "failed"
+    report.longrepr = (
+        f"CI=true, so this test may not skip: it needs Redis or PostgreSQL, and a green CI "
+        f"must mean it ran. Skipped because: {reason}"
+    )

@@ -5,6 +5,7 @@ caught here."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,7 +22,9 @@ from bot.store import acceptances, db, deliveries, installations, migrate, table
 from bot.store.migrate import SchemaState, migrate_command
 from bot.store.tables import metadata as schema
 
-POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# The shared PostgreSQL; TEST_POSTGRES_URL points the tests elsewhere (tests/test_ci_services.py
+# points them at a port where nothing listens).
+POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
@@ -169,7 +172,8 @@ def _postgres_or_skip() -> None:
         with engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
     except Exception as exc:
-        pytest.skip(f"PostgreSQL is not reachable at 127.0.0.1:5432 (database test): {exc}")
+        where = sa.make_url(POSTGRES).render_as_string(hide_password=True)
+        pytest.skip(f"PostgreSQL is not reachable at {where}: {exc}")
     finally:
         engine.dispose()
 
