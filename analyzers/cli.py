@@ -29,7 +29,7 @@ OWN_PACKAGES = frozenset({"analyzers", "bot", "fake_github"})
 _APP_MARKER = re.compile(r"""extra\s*==\s*['"]app['"]""")
 
 # One line per App command for `ssot --help`, kept here so that listing them imports nothing
-# of the App; tests/test_cli.py checks it names exactly the entry points of PLUGIN_GROUP.
+# of the App (tests/test_cli_commands.py checks it names exactly the commands' entry points).
 APP_COMMANDS = {
     "serve": "run the GitHub App: webhooks, setup page and job workers",
     "worker": "run only the App's job workers (scale-out, with Redis)",
@@ -76,9 +76,7 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
         description="Keep a Python monorepo on its single source of truth.",
         epilog="Exit codes: 0 clean, 1 new blocking findings, 2 usage or policy error.",
     )
-    parser.add_argument(
-        "--version", action=_VersionAction, help="print the version and exit", default=None
-    )
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def common(p: argparse.ArgumentParser, formats: bool = True) -> None:
