@@ -639,6 +639,9 @@ def test_the_dockerfile_builds_in_stages_and_runs_as_an_unprivileged_user() -> N
     assert lines[-2] == 'ENTRYPOINT ["ssot"]'
     ignore = (DEPLOY / "Dockerfile.dockerignore").read_text()
     assert "!bot/**" in ignore and "!analyzers/**" in ignore
+    # every package the wheel declares reaches the image (the demo needs the fake GitHub)
+    for package in ("analyzers", "bot", "fake_github"):
+        assert f"COPY {package} ./{package}" in lines and f"!{package}/**" in ignore
 
 
 def test_compose_runs_web_two_workers_redis_and_postgres_chosen_by_settings() -> None:
