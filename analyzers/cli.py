@@ -1,4 +1,4 @@
-"""The ``ssot`` command: ``scan``, ``check``, ``fix``, ``explain``, ``rules``.
+"""The ``ssot`` command: ``scan``, ``check``, ``fix``, ``consolidate``, ``explain``, ``rules``.
 
 Commands of the GitHub App (``serve``, ``worker``, ``demo``, ``replay``, ``migrate``) are
 plugged in by the ``bot`` package through the ``ssot.commands`` entry-point group, so this
@@ -132,6 +132,18 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
         help="print the fixes as a unified diff instead of writing them",
     )
 
+    p = sub.add_parser(
+        "consolidate", help="plan or apply consolidation batches (the [campaign] safe fixes)"
+    )
+    common(p, formats=False)
+    action = p.add_mutually_exclusive_group(required=True)
+    action.add_argument("--plan", action="store_true", help="print the batches")
+    action.add_argument("--apply", metavar="ID", help="apply the batch ID to the working tree")
+    p.add_argument(
+        "--format", choices=("text", "json"), default="text", help="plan format (default: text)"
+    )
+    p.add_argument("paths", nargs="*", help="only files under these folders (relative to --root)")
+
     p = sub.add_parser("explain", help="print a rule's documentation")
     p.add_argument("code", help="rule code, e.g. SSOT001")
 
@@ -193,7 +205,7 @@ def run_app_command(name: str, plugin: Any, argv: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ssot`` console script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    builtin = {"scan", "check", "fix", "explain", "rules"}
+    builtin = {"scan", "check", "fix", "consolidate", "explain", "rules"}
     first = next((a for a in args_list if not a.startswith("-")), None)
     if first is not None and first not in builtin:
         plugin = _plugins().get(first)

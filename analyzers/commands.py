@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         "scan": cmd_scan,
         "check": cmd_check,
         "fix": cmd_fix,
+        "consolidate": cmd_consolidate,
         "explain": cmd_explain,
         "rules": cmd_rules,
     }[args.command]
@@ -292,6 +293,49 @@ def cmd_fix(args: argparse.Namespace) -> int:
             )
     if not changed:
         print("nothing to fix", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_consolidate(args: argparse.Namespace) -> int:
+    """``--plan``: print the campaign's batches; ``--apply ID``: write one batch's files."""
+    from analyzers import campaign, runner
+    from analyzers.codeowners import CODEOWNERS_PATHS, Owners
+    from analyzers.report.campaign_plan import render_plan
+
+    root = root_of(args)
+    policy = policy_of(args, root)
+    result = runner.scan(root, policy, use_cache=not args.no_cache)
+    owners = Owners()
+    for rel in CODEOWNERS_PATHS:
+        if (root / rel).is_file():
+            owners = Owners((root / rel).read_text(encoding="utf-8", errors="replace"))
+            break
+
+    def read(rel: str) -> str | None:
+        try:  # bytes, not read_text(): line endings are kept as they are
+            return (root / rel).read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    plan = campaign.plan(result.findings, read, policy, owners, paths=args.paths)
+    if args.plan:
+        sys.stdout.write(render_plan(plan, args.format))
+        return EXIT_OK
+    batch = plan.batch(args.apply)
+    if batch is None:
+        known = ", ".join(b.id for b in plan.batches[:10]) or "none"
+        raise UsageError(
+            f"--apply {args.apply}: no such batch in the plan (batches: {known}); "
+            "see `ssot consolidate --plan`"
+        )
+    for rel, text in batch.contents.items():
+        (root / rel).write_bytes(text.encode("utf-8"))
+    print(
+        f"applied {batch.id}: {len(batch.fixes)} fixes in {len(batch.files)} files",
+        file=sys.stderr,
+    )
+    for item in batch.left_out:
+        print(f"left out {item.path}: {item.reason}", file=sys.stderr)
     return EXIT_OK
 
 

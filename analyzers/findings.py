@@ -21,12 +21,17 @@ class Fix:
 
     Whole-line edits map one to one onto GitHub suggestion blocks and apply without any
     column arithmetic; ``replacement`` ends with a newline unless it is empty (deletion).
+
+    ``safe``: the rewrite keeps what the code does apart from the consolidation itself, so
+    it may be applied without a person choosing it line by line (consolidation pull
+    requests apply only safe fixes; see :mod:`analyzers.fix`).
     """
 
     title: str
     start_line: int
     end_line: int
     replacement: str
+    safe: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +78,7 @@ class Finding:
                 "start_line": self.fix.start_line,
                 "end_line": self.fix.end_line,
                 "replacement": self.fix.replacement,
+                "safe": self.fix.safe,
             }
         )
         return data

@@ -9,6 +9,13 @@ GitHub suggestion block.
 A fix is offered only after it is proven on the file itself: applied alone, the result must
 parse, the engine must no longer report the finding the fix is attached to, and it must
 report nothing new for that rule. A rewrite that cannot be proven is not offered.
+
+Safe fixes (``Fix.safe``, the rules in :data:`analyzers.policy.SAFE_FIX_RULES`) are those a
+consolidation pull request may apply unattended: an import rewrite binds the same local
+name, now to the canonical class, which is the consolidation itself. A payload rewrite is
+proven too but not safe: it renames keys, moves fields under ``data`` and turns text
+timestamps into numbers, which every consumer of the event must agree with; a person applies
+it (a suggestion, ``/ssot fix``, ``ssot fix``).
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from analyzers.context import module_name, resolve_relative
 from analyzers.engine import analyze
 from analyzers.findings import Finding, Fix
 from analyzers.lines import split_lines
-from analyzers.policy import Concept, EventSchema, Policy
+from analyzers.policy import SAFE_FIX_RULES, Concept, EventSchema, Policy
 from analyzers.rules.ssot001_noncanonical_import import CODE as IMPORT_RULE
 from analyzers.rules.ssot001_noncanonical_import import deprecated_match
 from analyzers.rules.ssot003_legacy_event_payload import CODE as PAYLOAD_RULE
@@ -282,7 +289,8 @@ def _import_fixes(
             continue
         canonicals = sorted({c.canonical for c in region.targets.values()})
         title = "Import " + ", ".join(f"`{c}`" for c in canonicals) + " from its canonical path"
-        proposals.append((Fix(title, region.start, region.end, replacement), region.claimed))
+        fix = Fix(title, region.start, region.end, replacement, safe=IMPORT_RULE in SAFE_FIX_RULES)
+        proposals.append((fix, region.claimed))
     return proposals
 
 
@@ -555,7 +563,8 @@ def _payload_group_fix(
         return None
     events = sorted({f.matched.split(":")[0] for _, f in group})
     title = "Rewrite the " + ", ".join(f"`{e}`" for e in events) + " payload in its canonical shape"
-    return Fix(title, start, end, _ended(text, _newline(lines[end - 1]))), group
+    safe = PAYLOAD_RULE in SAFE_FIX_RULES
+    return Fix(title, start, end, _ended(text, _newline(lines[end - 1])), safe), group
 
 
 def _rewrite_payloads(code: str, schemas: Sequence[EventSchema]) -> str | None:

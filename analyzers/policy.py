@@ -18,6 +18,10 @@ from analyzers.findings import Scope, Severity
 from analyzers.globs import GlobSet
 
 RULE_CODES = ("SSOT001", "SSOT002", "SSOT003", "SSOT900")
+# Rules whose automatic fixes are safe to apply unattended (see analyzers.fix): only these
+# may be named in [campaign] rules.
+SAFE_FIX_RULES = ("SSOT001",)
+BatchBy = Literal["directory", "owner"]
 DEFAULT_TEST_PATHS = (
     "tests/**",
     "test/**",
@@ -108,6 +112,29 @@ class RuleSettings:
 
 
 @dataclass(frozen=True)
+class Campaign:
+    """Consolidation pull requests: the App applies safe fixes in reviewable batches.
+
+    ``batch``: one batch per folder (the first ``depth`` folders of a file's path) or per
+    CODEOWNERS owner, split into parts of at most ``max_files`` files. ``schedule``: a cron
+    expression in UTC (``"0 9 * * 1"``, ``"@weekly"``) or ``"off"`` (only when asked).
+    """
+
+    __pydantic_config__ = _STRICT
+
+    enabled: bool = False
+    batch: BatchBy = "directory"
+    depth: int = 2
+    max_files: int = 20
+    max_open: int = 3
+    max_per_hour: int = 2
+    schedule: str = "@weekly"
+    labels: tuple[str, ...] = ("ssot-consolidation",)
+    draft: bool = False
+    rules: tuple[str, ...] = SAFE_FIX_RULES
+
+
+@dataclass(frozen=True)
 class Policy:
     """A whole validated policy (``.github/ssot.toml`` or ``[tool.ssot]``)."""
 
@@ -123,6 +150,7 @@ class Policy:
     concept: tuple[Concept, ...] = ()
     event_schema: tuple[EventSchema, ...] = ()
     rules: dict[str, RuleSettings] = field(default_factory=dict)
+    campaign: Campaign = field(default_factory=Campaign)
 
     @property
     def concepts(self) -> tuple[Concept, ...]:
@@ -139,8 +167,13 @@ class Policy:
 
     @cached_property
     def digest(self) -> str:
-        """Stable hash of the policy's meaning; part of every cache key."""
-        blob = json.dumps(asdict(self), sort_keys=True, default=str)
+        """Stable hash of the policy's meaning; part of every cache key.
+
+        ``campaign`` is left out: how consolidation pull requests are batched does not
+        change any finding, and must not empty the findings caches.
+        """
+        meaning = {k: v for k, v in asdict(self).items() if k != "campaign"}
+        blob = json.dumps(meaning, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 
     @cached_property

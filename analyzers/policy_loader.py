@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from analyzers.policy import RULE_CODES, Policy
+from analyzers.policy import RULE_CODES, SAFE_FIX_RULES, Policy
 from analyzers.policy_errors import from_validation, place, sentence
 
 POLICY_PATHS = (".github/ssot.toml", "pyproject.toml")
@@ -24,7 +24,10 @@ _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(\.\*)?$")
 # miss; the policy comes from a repository we do not control, so refuse them outright.
 _UNBOUNDED = re.compile(r"[+*]|\{\d*,\}")
 
-_MODEL_NAMES = frozenset({"Policy", "Concept", "Implementation", "EventSchema", "RuleSettings"})
+_MODEL_NAMES = frozenset(
+    {"Policy", "Concept", "Implementation", "EventSchema", "RuleSettings", "Campaign"}
+)
+MAX_LABEL = 50  # GitHub's longest label name
 
 # Asks for a parent policy by the name given in `extends`; returns (source, text) or None.
 ParentFetcher = Callable[[str], "tuple[str, str] | None"]
@@ -131,6 +134,8 @@ def merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
         if by_name:
             merged[key] = list(by_name.values())
     merged["rules"] = {**parent.get("rules", {}), **child.get("rules", {})}
+    if "campaign" in parent or "campaign" in child:
+        merged["campaign"] = {**parent.get("campaign", {}), **child.get("campaign", {})}
     merged.pop("extends", None)
     return merged
 
@@ -264,6 +269,36 @@ def semantic_errors(policy: Policy) -> list[tuple[list[str | int], str]]:
             errors.append((["rules", code], f"unknown rule code; known: {', '.join(RULE_CODES)}"))
     if policy.max_file_size <= 0:
         errors.append((["max_file_size"], "must be a positive number of bytes"))
+    errors.extend(campaign_errors(policy))
+    return errors
+
+
+def campaign_errors(policy: Policy) -> list[tuple[list[str | int], str]]:
+    """What the types cannot check in ``[campaign]``: bounds, the schedule, safe rules."""
+    from analyzers.schedule import schedule_error
+
+    campaign = policy.campaign
+    errors: list[tuple[list[str | int], str]] = []
+    for key in ("depth", "max_files", "max_open", "max_per_hour"):
+        if getattr(campaign, key) < 1:
+            errors.append((["campaign", key], "must be 1 or more"))
+    problem = schedule_error(campaign.schedule)
+    if problem is not None:
+        errors.append((["campaign", "schedule"], problem))
+    for j, label in enumerate(campaign.labels):
+        if not label.strip() or len(label) > MAX_LABEL:
+            errors.append((["campaign", "labels", j], f"must be 1 to {MAX_LABEL} characters"))
+    for j, code in enumerate(campaign.rules):
+        if code not in SAFE_FIX_RULES:
+            errors.append(
+                (
+                    ["campaign", "rules", j],
+                    f"{code!r} has no fix safe to apply unattended; allowed: "
+                    + ", ".join(SAFE_FIX_RULES),
+                )
+            )
+    if not campaign.rules:
+        errors.append((["campaign", "rules"], "must name at least one rule"))
     return errors
 
 

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from analyzers.policy import Concept, EventSchema, Implementation, Policy, RuleSettings
+from analyzers.policy import (
+    Campaign,
+    Concept,
+    EventSchema,
+    Implementation,
+    Policy,
+    RuleSettings,
+)
 from analyzers.policy_loader import PolicyError, load_policy
 from analyzers.report.rule_docs import rule_page, rule_pages
 from analyzers.rules import RULES
@@ -63,7 +70,9 @@ def test_rule_page_accepts_a_lower_case_code() -> None:
     assert rule_page("ssot002") == rule_page("SSOT002")
 
 
-@pytest.mark.parametrize("model", [Policy, Concept, Implementation, EventSchema, RuleSettings])
+@pytest.mark.parametrize(
+    "model", [Policy, Concept, Implementation, EventSchema, RuleSettings, Campaign]
+)
 def test_policy_reference_documents_every_key_of_the_policy_model(model: type) -> None:
     text = (DOCS / "policy.md").read_text(encoding="utf-8")
     missing = [f.name for f in dataclasses.fields(model) if f"`{f.name}`" not in text]
