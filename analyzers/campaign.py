@@ -196,6 +196,12 @@ def fix_file(
             + next(f.message for f in findings if f.rule == "SSOT900")
             + ")"
         )
+    try:
+        parse_quietly(text.removeprefix(_BOM))
+    except SyntaxError as exc:
+        return f"the file does not parse (line {exc.lineno}: {exc.msg})"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return f"the file does not parse ({type(exc).__name__})"
     before = analyze(path, text, policy).active
     with_fixes = attach_fixes(path, text, wanted, policy)
     fixes = [f.fix for f in with_fixes if f.fix is not None and f.fix.safe]
