@@ -22,7 +22,7 @@ import math
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode
 
 import jwt
@@ -46,11 +46,12 @@ from githubkit_schemas.latest.models import (
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import render
+from . import render, repo_writes
 from .edge import GitHubEdge
 from .faults import Faults
 from .gitdiff import FileChange, PatchLine, Side, diff_hunk, tree_shas
 from .graphql import execute as execute_graphql
+from .graphql import is_mutation
 from .limits import (
     DOCS,
     MAX_BODY,
@@ -78,6 +79,8 @@ from .state import (
 
 Json = dict[str, Any]
 T = TypeVar("T")
+NOT_ACCESSIBLE = "Resource not accessible by integration"
+REFS_DOCS = f"{DOCS}/git/refs"
 
 REVIEW_EVENTS = {
     "COMMENT": "COMMENTED",
@@ -237,33 +240,66 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
             and installation.covers(state.repos[pr.repo_id])
         ]
 
-    def readable_repo(request: Request, owner: str, name: str) -> tuple[Installation, Repository]:
+    def require_permission(
+        installation: Installation, need: tuple[str, ...], level: Literal["read", "write"]
+    ) -> None:
+        """GitHub's answer to a call the installation's permissions do not grant: 403.
+
+        ``need``: the permissions any one of which allows the call (a comment on a pull
+        request takes ``issues`` or ``pull_requests``).
+        """
+        if need and not any(installation.grants(scope, level) for scope in need):
+            raise GitHubError(403, NOT_ACCESSIBLE, documentation_url=DOCS)
+
+    def readable_repo(
+        request: Request,
+        owner: str,
+        name: str,
+        need: tuple[str, ...] = (),
+        level: Literal["read", "write"] = "read",
+    ) -> tuple[Installation, Repository]:
         installation = require_installation(request)
         repo = state.find_repo(owner, name)
         if repo is None:
             raise not_found()
         if not installation.covers(repo) and not head_of_open_pull(installation, repo):
             raise not_found()
+        require_permission(installation, need, level)
         return installation, repo
 
-    def covered_repo(request: Request, owner: str, name: str) -> tuple[Installation, Repository]:
+    def covered_repo(
+        request: Request,
+        owner: str,
+        name: str,
+        need: tuple[str, ...] = (),
+        level: Literal["read", "write"] = "read",
+    ) -> tuple[Installation, Repository]:
         installation = require_installation(request)
         repo = state.find_repo(owner, name)
         if repo is None or not installation.covers(repo):
             raise not_found()
+        require_permission(installation, need, level)
         return installation, repo
 
     def git_writable_repo(
         request: Request, owner: str, name: str, branch: str | None = None
     ) -> Repository:
         """A repo the App may write git objects to: its own, or a fork branch it may modify."""
-        installation, repo = readable_repo(request, owner, name)
+        installation, repo = readable_repo(request, owner, name, ("contents",), "write")
         if installation.covers(repo):
             return repo
         pulls = head_of_open_pull(installation, repo)
         if any(pr.maintainer_can_modify and branch in (None, pr.head_ref) for pr in pulls):
             return repo
-        raise GitHubError(403, "Resource not accessible by integration")
+        raise GitHubError(403, NOT_ACCESSIBLE)
+
+    def issue_or_pull_or_404(repo: Repository, number: int) -> bool:
+        """True for a pull request, False for an issue; 404 for neither."""
+        if (repo.id, number) in state.pulls:
+            return True
+        if (repo.id, number) in state.issues:
+            return False
+        raise not_found()
 
     def pull_or_404(repo: Repository, number: int) -> PullRequest:
         pr = state.pulls.get((repo.id, number))
@@ -396,7 +432,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.get("/repos/{owner}/{repo}/pulls")
     async def list_pulls(request: Request, owner: str, repo: str) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("pull_requests",))
         wanted = request.query_params.get("state", "open")
         head = request.query_params.get("head")
         base = request.query_params.get("base")
@@ -423,7 +459,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.get("/repos/{owner}/{repo}/pulls/{number}")
     async def get_pull(request: Request, owner: str, repo: str, number: int) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("pull_requests",))
         with state.lock:
             pr = pull_or_404(found, number)
             accept = request.headers.get("accept", "")
@@ -451,7 +487,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.get("/repos/{owner}/{repo}/pulls/{number}/files")
     async def list_pull_files(request: Request, owner: str, repo: str, number: int) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("pull_requests",))
         api = api_base(request)
         with state.lock:
             pr = pull_or_404(found, number)
@@ -462,7 +498,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.get("/repos/{owner}/{repo}/pulls/{number}/commits")
     async def list_pull_commits(request: Request, owner: str, repo: str, number: int) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("pull_requests",))
         api = api_base(request)
         with state.lock:
             pr = pull_or_404(found, number)
@@ -491,7 +527,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.get("/repos/{owner}/{repo}/compare/{basehead:path}")
     async def compare(request: Request, owner: str, repo: str, basehead: str) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("contents",))
         base_spec, dots, head_spec = basehead.partition("...")
         if not dots:
             raise not_found()
@@ -542,7 +578,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
     async def list_check_runs_for_ref(
         request: Request, owner: str, repo: str, ref: str
     ) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("checks",))
         params = request.query_params
         api = api_base(request)
         with state.lock:
@@ -575,7 +611,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.get("/repos/{owner}/{repo}/contents/{path:path}")
     async def get_contents(request: Request, owner: str, repo: str, path: str) -> Response:
-        _, found = readable_repo(request, owner, repo)
+        _, found = readable_repo(request, owner, repo, need=("contents",))
         ref = request.query_params.get("ref") or found.default_branch
         api = api_base(request)
         path = path.strip("/")
@@ -618,7 +654,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.get("/repos/{owner}/{repo}/git/blobs/{sha}")
     async def get_blob(request: Request, owner: str, repo: str, sha: str) -> Response:
-        _, found = readable_repo(request, owner, repo)
+        _, found = readable_repo(request, owner, repo, need=("contents",))
         content = state.blobs.get(sha)
         if content is None:
             raise not_found()
@@ -699,7 +735,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.get("/repos/{owner}/{repo}/git/trees/{sha:path}")
     async def get_tree(request: Request, owner: str, repo: str, sha: str) -> Response:
-        _, found = readable_repo(request, owner, repo)
+        _, found = readable_repo(request, owner, repo, need=("contents",))
         recursive = request.query_params.get("recursive") not in (None, "", "0", "false")
         with state.lock:
             files: Mapping[str, str] | None = state.tree_files(sha)
@@ -745,7 +781,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.get("/repos/{owner}/{repo}/git/commits/{sha}")
     async def get_git_commit(request: Request, owner: str, repo: str, sha: str) -> Response:
-        _, found = readable_repo(request, owner, repo)
+        _, found = readable_repo(request, owner, repo, need=("contents",))
         commit = state.commits.get(sha)
         if commit is None:
             raise not_found()
@@ -753,7 +789,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.get("/repos/{owner}/{repo}/git/ref/{ref:path}")
     async def get_ref(request: Request, owner: str, repo: str, ref: str) -> Response:
-        _, found = readable_repo(request, owner, repo)
+        _, found = readable_repo(request, owner, repo, need=("contents",))
         if not ref.startswith("heads/"):
             raise not_found()
         branch = ref.removeprefix("heads/")
@@ -770,23 +806,51 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
         validate_body(ReposOwnerRepoGitRefsRefPatchBody, body, "Reference")
         with state.lock:
             if not ref.removeprefix("refs/").startswith("heads/") or branch not in found.branches:
-                raise validation_failed("Reference", "ref", "Reference does not exist")
-            denied = found.push_denied.get(branch)
-            if denied == 403:
-                raise GitHubError(403, "Resource not accessible by integration")
-            if denied is not None:
-                raise validation_failed(
-                    "Reference", "ref", "Protected branch update failed", "custom"
-                )
+                raise GitHubError(422, "Reference does not exist", documentation_url=REFS_DOCS)
+            refuse_protected(found, branch)
             sha = body["sha"]
             if sha not in state.commits:
-                raise validation_failed("Reference", "sha", "Object does not exist")
+                raise GitHubError(422, "Object does not exist", documentation_url=REFS_DOCS)
             current = found.branches[branch]
             if not body.get("force") and current not in state.ancestors(sha):
-                raise validation_failed("Reference", "sha", "Update is not a fast forward")
+                # GitHub answers 422 here (its OpenAPI description also lists a 409).
+                raise GitHubError(422, "Update is not a fast forward", documentation_url=REFS_DOCS)
             state.push(found, branch, sha)
             data = render.git_ref(found, branch, sha, api_base(request))
         return json_response(request, data)
+
+    def refuse_protected(repo: Repository, branch: str, creating: bool = False) -> None:
+        """A branch protection or ruleset that refuses the App's write (see deny_push)."""
+        denied = repo.denied(branch)
+        if denied == 403:
+            raise GitHubError(403, NOT_ACCESSIBLE, documentation_url=REFS_DOCS)
+        if denied is not None and creating:
+            raise GitHubError(
+                422,
+                "Repository rule violations found\n\n"
+                "Cannot create ref due to creations being restricted.\n\n",
+                documentation_url=REFS_DOCS,
+            )
+        if denied is not None:
+            raise GitHubError(
+                422,
+                f"Protected branch update failed for refs/heads/{branch}.",
+                documentation_url=REFS_DOCS,
+            )
+
+    repo_writes.add_routes(
+        app,
+        state,
+        repo_writes.Access(
+            covered_repo=covered_repo,
+            git_writable_repo=git_writable_repo,
+            refuse_protected=refuse_protected,
+            require_permission=require_permission,
+            api_base=api_base,
+            json_body=json_body,
+            json_response=json_response,
+        ),
+    )
 
     # --- check runs ----------------------------------------------------------------------------
 
@@ -819,7 +883,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.post("/repos/{owner}/{repo}/check-runs")
     async def create_check_run(request: Request, owner: str, repo: str) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("checks",), level="write")
         body = await json_body(request)
         if not isinstance(body, dict):
             raise GitHubError(400, "Problems parsing JSON")
@@ -854,7 +918,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
     async def update_check_run(
         request: Request, owner: str, repo: str, check_run_id: int
     ) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("checks",), level="write")
         body = await json_body(request)
         if not isinstance(body, dict):
             raise GitHubError(400, "Problems parsing JSON")
@@ -882,7 +946,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.get("/repos/{owner}/{repo}/check-runs/{check_run_id}")
     async def get_check_run(request: Request, owner: str, repo: str, check_run_id: int) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("checks",))
         with state.lock:
             run = state.check_runs.get(check_run_id)
             if run is None or run.repo_id != found.id:
@@ -894,7 +958,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
     async def list_annotations(
         request: Request, owner: str, repo: str, check_run_id: int
     ) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("checks",))
         with state.lock:
             run = state.check_runs.get(check_run_id)
             if run is None or run.repo_id != found.id:
@@ -907,7 +971,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.post("/repos/{owner}/{repo}/pulls/{number}/reviews")
     async def create_review(request: Request, owner: str, repo: str, number: int) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("pull_requests",), level="write")
         body = await json_body(request)
         validate_body(ReposOwnerRepoPullsPullNumberReviewsPostBody, body, "PullRequestReview")
         docs = f"{DOCS}/pulls/reviews#create-a-review-for-a-pull-request"
@@ -979,7 +1043,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.get("/repos/{owner}/{repo}/pulls/{number}/reviews")
     async def list_reviews(request: Request, owner: str, repo: str, number: int) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("pull_requests",))
         api = api_base(request)
         with state.lock:
             pull_or_404(found, number)
@@ -994,7 +1058,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
     async def list_review_comments(
         request: Request, owner: str, repo: str, number: int
     ) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("pull_requests",))
         api = api_base(request)
         with state.lock:
             pr = pull_or_404(found, number)
@@ -1010,10 +1074,10 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.get("/repos/{owner}/{repo}/issues/{number}/comments")
     async def list_issue_comments(request: Request, owner: str, repo: str, number: int) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("issues", "pull_requests"))
         api = api_base(request)
         with state.lock:
-            pull_or_404(found, number)
+            issue_or_pull_or_404(found, number)
             comments = sorted(state.issue_comments_for(found, number), key=lambda c: c.id)
             items = [render.issue_comment(state, c, api) for c in comments]
         page, headers = paginate(request, items)
@@ -1032,12 +1096,15 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
     async def create_issue_comment(
         request: Request, owner: str, repo: str, number: int
     ) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        installation, found = covered_repo(
+            request, owner, repo, need=("issues", "pull_requests"), level="write"
+        )
         body = await json_body(request)
         validate_body(ReposOwnerRepoIssuesIssueNumberCommentsPostBody, body, "IssueComment")
         check_comment_length(body)
         with state.lock:
-            pull_or_404(found, number)
+            if not issue_or_pull_or_404(found, number):
+                require_permission(installation, ("issues",), "write")  # an issue, not a PR
             comment = IssueComment(state.next_id(), found.id, number, body["body"], state.bot)
             state.issue_comments[comment.id] = comment
             data = render.issue_comment(state, comment, api_base(request))
@@ -1053,7 +1120,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
     async def get_issue_comment(
         request: Request, owner: str, repo: str, comment_id: int
     ) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("issues", "pull_requests"))
         with state.lock:
             data = render.issue_comment(
                 state, issue_comment_or_404(found, comment_id), api_base(request)
@@ -1064,14 +1131,16 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
     async def update_issue_comment(
         request: Request, owner: str, repo: str, comment_id: int
     ) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(
+            request, owner, repo, need=("issues", "pull_requests"), level="write"
+        )
         body = await json_body(request)
         validate_body(ReposOwnerRepoIssuesCommentsCommentIdPatchBody, body, "IssueComment")
         check_comment_length(body)
         with state.lock:
             comment = issue_comment_or_404(found, comment_id)
             if comment.user.id != state.bot.id:
-                raise GitHubError(403, "Resource not accessible by integration")
+                raise GitHubError(403, NOT_ACCESSIBLE)
             comment.body = body["body"]
             comment.updated_at = utcnow()
             data = render.issue_comment(state, comment, api_base(request))
@@ -1079,7 +1148,9 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.post("/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions")
     async def create_reaction(request: Request, owner: str, repo: str, comment_id: int) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(
+            request, owner, repo, need=("issues", "pull_requests"), level="write"
+        )
         body = await json_body(request)
         validate_body(ReposOwnerRepoIssuesCommentsCommentIdReactionsPostBody, body, "Reaction")
         with state.lock:
@@ -1101,7 +1172,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     @app.get("/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions")
     async def list_reactions(request: Request, owner: str, repo: str, comment_id: int) -> Response:
-        _, found = covered_repo(request, owner, repo)
+        _, found = covered_repo(request, owner, repo, need=("issues", "pull_requests"))
         api = api_base(request)
         with state.lock:
             comment = issue_comment_or_404(found, comment_id)
@@ -1142,6 +1213,12 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
         variables = body.get("variables") or {}
         if not isinstance(variables, dict):
             return json_response(request, {"errors": [{"message": "Variables are invalid JSON."}]})
+        writer = installation.grants("issues", "write") or installation.grants(
+            "pull_requests", "write"
+        )
+        if is_mutation(query) and not writer:
+            forbidden = {"type": "FORBIDDEN", "message": NOT_ACCESSIBLE}
+            return json_response(request, {"data": None, "errors": [forbidden]})
         with state.lock:
             data = execute_graphql(state, installation, query, variables)
         return json_response(request, data)

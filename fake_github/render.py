@@ -9,6 +9,7 @@ trailing slash; web links point at https://github.com/ as on the real service.
 from __future__ import annotations
 
 import base64
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ from .state import (
     FakeGitHubState,
     HookDelivery,
     Installation,
+    Issue,
     IssueComment,
     Permission,
     PullRequest,
@@ -247,7 +249,7 @@ def pull_request(state: FakeGitHubState, pr: PullRequest, api: str, *, full: boo
         "title": pr.title,
         "user": user(pr.user, api),
         "body": pr.body,
-        "labels": [],
+        "labels": [label(repo, name, api) for name in pr.labels],
         "milestone": None,
         "active_lock_reason": None,
         "created_at": timestamp(pr.created_at),
@@ -257,8 +259,8 @@ def pull_request(state: FakeGitHubState, pr: PullRequest, api: str, *, full: boo
         "merge_commit_sha": None,
         "assignee": None,
         "assignees": [],
-        "requested_reviewers": [],
-        "requested_teams": [],
+        "requested_reviewers": [user(state.user(login), api) for login in pr.requested_reviewers],
+        "requested_teams": [team(repo, slug, api) for slug in pr.requested_teams],
         "head": {
             "label": f"{head_repo.owner.login}:{pr.head_ref}",
             "ref": pr.head_ref,
@@ -295,7 +297,9 @@ def pull_request(state: FakeGitHubState, pr: PullRequest, api: str, *, full: boo
                 "mergeable": True if pr.state == "open" else None,
                 "rebaseable": True if pr.state == "open" else None,
                 "mergeable_state": "clean" if pr.state == "open" else "unknown",
-                "merged_by": None,
+                "merged_by": (
+                    user(state.user(pr.closed_by), api) if pr.merged and pr.closed_by else None
+                ),
                 "comments": len(state.issue_comments_for(repo, pr.number)),
                 "review_comments": len(state.review_comments_for(repo, pr.number)),
                 "maintainer_can_modify": pr.maintainer_can_modify,
@@ -701,3 +705,73 @@ def hook_delivery(item: HookDelivery, *, full: bool) -> Json:
         }
         data["response"] = {"headers": {}, "payload": ""}
     return data
+
+
+def label(repo: Repository, name: str, api: str) -> Json:
+    """A label of ``repo`` (created on first use, grey, as GitHub does)."""
+    ident = int(hashlib.sha1(f"{repo.id}:{name.lower()}".encode()).hexdigest()[:8], 16)
+    return {
+        "id": ident,
+        "node_id": f"LA_kwDO{ident:08d}",
+        "url": f"{api}repos/{repo.full_name}/labels/{name}",
+        "name": name,
+        "color": "ededed",
+        "default": False,
+        "description": None,
+        "archived_at": None,
+        "archived_by": None,
+    }
+
+
+def team(repo: Repository, slug: str, api: str) -> Json:
+    """A team of the repository's organisation, as a review request lists it."""
+    ident = int(hashlib.sha1(f"{repo.owner.login}/{slug}".encode()).hexdigest()[:8], 16)
+    return {
+        "id": ident,
+        "node_id": f"T_kwDO{ident:08d}",
+        "url": f"{api}orgs/{repo.owner.login}/teams/{slug}",
+        "html_url": f"{WEB}orgs/{repo.owner.login}/teams/{slug}",
+        "name": slug,
+        "slug": slug,
+        "description": None,
+        "privacy": "closed",
+        "notification_setting": "notifications_enabled",
+        "permission": "pull",
+        "members_url": f"{api}teams/{ident}/members{{/member}}",
+        "repositories_url": f"{api}teams/{ident}/repos",
+        "type": "organization",
+        "organization_id": repo.owner.id,
+        "parent": None,
+    }
+
+
+def issue(state: FakeGitHubState, item: Issue, api: str) -> Json:
+    """An issue (``GET /repos/{o}/{r}/issues/{n}``)."""
+    repo = state.repos[item.repo_id]
+    base = f"{api}repos/{repo.full_name}"
+    url = f"{base}/issues/{item.number}"
+    return {
+        "url": url,
+        "repository_url": base,
+        "labels_url": f"{url}/labels{{/name}}",
+        "comments_url": f"{url}/comments",
+        "events_url": f"{url}/events",
+        "html_url": f"{WEB}{repo.full_name}/issues/{item.number}",
+        "id": item.id,
+        "node_id": item.node_id,
+        "number": item.number,
+        "title": item.title,
+        "user": user(item.user, api),
+        "labels": [label(repo, name, api) for name in item.labels],
+        "state": item.state,
+        "locked": False,
+        "assignee": None,
+        "assignees": [],
+        "milestone": None,
+        "comments": len(state.issue_comments_for(repo, item.number)),
+        "created_at": timestamp(item.created_at),
+        "updated_at": timestamp(item.updated_at),
+        "closed_at": timestamp(item.closed_at),
+        "author_association": author_association(state, repo, item.user),
+        "body": item.body,
+    }

@@ -20,6 +20,8 @@ Example::
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import itertools
 import secrets
 import threading
@@ -27,8 +29,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
+import yaml  # type: ignore[import-untyped]  # no stubs installed (types-PyYAML)
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -52,6 +56,38 @@ _app_ids = itertools.count(900_001)
 
 def utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
+
+
+MANIFEST = "app.yml"
+
+
+@functools.cache
+def manifest() -> dict[str, Any]:
+    """The App's manifest (``app.yml`` of the working directory, else of the checkout).
+
+    A new installation grants what it asks for (``default_permissions``) and subscribes to
+    its ``default_events``, as GitHub does when someone installs the App: a permission the
+    App forgot to ask for fails its tests with GitHub's 403, not a user's first try.
+    """
+    for candidate in (Path.cwd() / MANIFEST, Path(__file__).resolve().parents[1] / MANIFEST):
+        if candidate.is_file():
+            data = yaml.safe_load(candidate.read_text(encoding="utf-8"))
+            if isinstance(data, dict):
+                return data
+    raise StateError(
+        f"no {MANIFEST} in {Path.cwd()} nor beside fake_github/: pass the installation's "
+        "permissions to create_installation()"
+    )
+
+
+def manifest_permissions() -> dict[str, str]:
+    """``default_permissions`` of the App's manifest."""
+    return {str(k): str(v) for k, v in (manifest().get("default_permissions") or {}).items()}
+
+
+def manifest_events() -> list[str]:
+    """``default_events`` of the App's manifest."""
+    return sorted(str(e) for e in manifest().get("default_events") or [])
 
 
 @dataclass(frozen=True)
@@ -102,29 +138,18 @@ class Installation:
     repository_selection: Literal["all", "selected"] = "all"
     repository_ids: set[int] = field(default_factory=set)
     created_at: datetime = field(default_factory=utcnow)
-    permissions: dict[str, str] = field(
-        default_factory=lambda: {
-            "checks": "write",
-            "contents": "write",
-            "issues": "write",
-            "metadata": "read",
-            "pull_requests": "write",
-        }
-    )
-    events: list[str] = field(
-        default_factory=lambda: [
-            "check_run",
-            "check_suite",
-            "issue_comment",
-            "pull_request",
-            "push",
-        ]
-    )
+    permissions: dict[str, str] = field(default_factory=manifest_permissions)
+    events: list[str] = field(default_factory=manifest_events)
 
     def covers(self, repo: Repository) -> bool:
         if self.repository_selection == "all":
             return repo.owner.id == self.account.id
         return repo.id in self.repository_ids
+
+    def grants(self, scope: str, level: Literal["read", "write"]) -> bool:
+        """Whether the installation may ``level`` (read or write) ``scope`` (e.g. contents)."""
+        granted = self.permissions.get(scope)
+        return granted == "write" or (level == "read" and granted == "read")
 
 
 @dataclass
@@ -145,7 +170,22 @@ class Repository:
     branches: dict[str, str] = field(default_factory=dict)  # branch -> commit sha
     created_at: datetime = field(default_factory=utcnow)
     permissions: dict[str, Permission] = field(default_factory=dict)  # login -> permission
-    push_denied: dict[str, int] = field(default_factory=dict)  # branch -> status for the App
+    # Branch name or fnmatch pattern -> the status the App's ref writes there get (403, 422).
+    push_denied: dict[str, int] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # lower-case name -> name
+
+    def denied(self, branch: str) -> int | None:
+        """The status a write of the App to ``branch`` gets, or None when it may write."""
+        if branch in self.push_denied:
+            return self.push_denied[branch]
+        return next(
+            (
+                status
+                for pattern, status in self.push_denied.items()
+                if fnmatch.fnmatchcase(branch, pattern)
+            ),
+            None,
+        )
 
     @property
     def full_name(self) -> str:
@@ -196,10 +236,35 @@ class PullRequest:
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     closed_at: datetime | None = None
+    labels: list[str] = field(default_factory=list)
+    requested_reviewers: list[str] = field(default_factory=list)  # logins
+    requested_teams: list[str] = field(default_factory=list)  # team slugs
+    closed_by: str | None = None  # who closed or merged it
 
     @property
     def node_id(self) -> str:
         return f"PR_kwDO{self.id:08d}"
+
+
+@dataclass
+class Issue:
+    """An issue (pull requests share the numbering, and live in ``pulls``)."""
+
+    id: int
+    number: int
+    repo_id: int
+    title: str
+    user: Account
+    body: str | None = None
+    state: Literal["open", "closed"] = "open"
+    labels: list[str] = field(default_factory=list)
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+    @property
+    def node_id(self) -> str:
+        return f"I_kwDO{self.id:08d}"
 
 
 @dataclass
@@ -398,6 +463,8 @@ class FakeGitHubState:
         self.subtrees: dict[str, tuple[str, str]] = {}  # tree sha -> (root tree sha, "dir/")
         self.commits: dict[str, Commit] = {}
         self.pulls: dict[tuple[int, int], PullRequest] = {}
+        self.issues: dict[tuple[int, int], Issue] = {}
+        self.teams: dict[tuple[str, str], set[str]] = {}  # (org, slug) -> member logins
         self.check_runs: dict[int, CheckRun] = {}
         self.reviews: dict[int, Review] = {}
         self.review_comments: dict[int, ReviewComment] = {}
@@ -439,11 +506,17 @@ class FakeGitHubState:
         *,
         account_type: AccountType = "Organization",
         repositories: Iterable[RepoRef] | None = None,
+        permissions: Mapping[str, str] | None = None,
     ) -> Installation:
-        """Install the App on ``account``: all its repositories, or only ``repositories``."""
+        """Install the App on ``account``: all its repositories, or only ``repositories``.
+
+        ``permissions``: what the installation grants (default: what app.yml asks for).
+        """
         with self.lock:
             owner = self.user(account, account_type)
             installation = Installation(next(self._ids), owner)
+            if permissions is not None:
+                installation.permissions = dict(permissions)
             if repositories is not None:
                 installation.repository_selection = "selected"
                 installation.repository_ids = {self.repo(r).id for r in repositories}
@@ -759,7 +832,9 @@ class FakeGitHubState:
             return cached
 
     def deny_push(self, repo: RepoRef, branch: str, status: int = 403) -> None:
-        """Make the App's ref updates of ``branch`` fail with ``status`` (403 or 422)."""
+        """Make the App's ref writes (create, update, delete) of ``branch`` fail with
+        ``status``: 403 (not accessible), 422 (a protection rule); ``branch`` may be an
+        fnmatch pattern such as ``ssot/*``."""
         with self.lock:
             self.repo(repo).push_denied[branch] = status
 
@@ -833,12 +908,39 @@ class FakeGitHubState:
                 raise StateError(f"no pull request #{number} in {self.repo(repo).full_name}")
             return pr
 
-    def close_pull_request(self, repo: RepoRef, number: PullRef, *, merged: bool = False) -> None:
+    def close_pull_request(
+        self, repo: RepoRef, number: PullRef, *, merged: bool = False, by: str | None = None
+    ) -> None:
+        """Close (or merge) a pull request as ``by``; a merge moves the base branch to a
+        commit with the head's tree whose parents are the base and the head."""
         with self.lock:
             pr = self.pull(repo, number)
+            if merged:
+                self._merge(pr, by or "alice")
             pr.state = "closed"
             pr.merged = merged
+            pr.closed_by = by
             pr.closed_at = pr.updated_at = utcnow()
+
+    def _merge(self, pr: PullRequest, author: str) -> None:
+        """Move the base branch to a merge commit: the base's tree with the files the head
+        changed since the merge base (no conflict detection: the head's side wins)."""
+        target = self.repos[pr.repo_id]
+        base = target.branches[pr.base_ref]
+        since = self.commits[self.merge_base(base, pr.head_sha) or base].files
+        head = self.commits[pr.head_sha].files
+        tree = dict(self.commits[base].files)
+        for path in set(since) | set(head):
+            if since.get(path) == head.get(path):
+                continue
+            if path in head:
+                tree[path] = head[path]
+            else:
+                tree.pop(path, None)
+        merge = self.commit_tree(
+            tree, (base, pr.head_sha), f"Merge pull request #{pr.number}", author
+        )
+        self.push(target, pr.base_ref, merge)
 
     def reopen_pull_request(self, repo: RepoRef, number: PullRef) -> None:
         with self.lock:
@@ -864,6 +966,28 @@ class FakeGitHubState:
             from_head = self.ancestors(pr.head_sha)
             ahead = [sha for sha in from_head if sha not in on_base]
             return sorted(ahead, key=lambda sha: -from_head[sha])
+
+    def open_issue(
+        self, repo: RepoRef, title: str, body: str | None = None, *, user: str = "alice"
+    ) -> Issue:
+        """Open an issue (numbered with the repository's pull requests)."""
+        with self.lock:
+            target = self.repo(repo)
+            issue = Issue(
+                next(self._ids),
+                next(self._issue_numbers[target.id]),
+                target.id,
+                title,
+                self.user(user),
+                body,
+            )
+            self.issues[(target.id, issue.number)] = issue
+            return issue
+
+    def add_team(self, org: str, slug: str, members: Iterable[str] = ()) -> None:
+        """A team ``@org/slug`` that can be asked for reviews in ``org``'s repositories."""
+        with self.lock:
+            self.teams[(org.lower(), slug.lower())] = {m.lower() for m in members}
 
     # --- comments, reviews, check runs, deliveries ------------------------------------------
 

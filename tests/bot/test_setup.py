@@ -88,12 +88,13 @@ def test_app_yml_asks_for_the_permissions_and_events_the_app_needs() -> None:
         "checks": "write",
         "pull_requests": "write",
         "issues": "write",
-        "contents": "read",
+        "contents": "write",
         "metadata": "read",
     }
     assert set(data["default_events"]) == {
         "pull_request",
         "issue_comment",
+        "issues",
         "check_run",
         "check_suite",
         "installation",
