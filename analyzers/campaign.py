@@ -18,6 +18,7 @@ it; the App opens one pull request per batch (``bot/campaigns/``).
 - The App passes the batches it already knows (:class:`KnownBatch`): an open one keeps its id
   and its files (those still fixable), a declined one's files are not proposed again, and new
   parts are numbered after every part used before, so an id never names two different batches.
+  A pinned batch none of whose files is fixable any more is listed in ``Plan.emptied``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 from analyzers.codeowners import Owners
 from analyzers.engine import analyze
@@ -138,17 +139,24 @@ class Batch:
         }
 
 
+KnownState = Literal["pinned", "declined", "done"]
+
+
 @dataclass(frozen=True)
 class KnownBatch:
-    """A batch the App opened before: ``open`` keeps its files, else they are not proposed
-    again (a person closed it) and its part number is never reused."""
+    """A batch the App proposed or opened before, and what the plan does with it.
+
+    ``pinned`` (open, or proposed on the dashboard): it keeps its id and its files that are
+    still fixable; ``declined`` (a person closed it): its files are not proposed again;
+    ``done`` (merged, or closed as empty): nothing, but its part number is never reused.
+    """
 
     id: str
     concept: str
     group: str
     part: int
     files: tuple[str, ...]
-    open: bool
+    state: KnownState
 
 
 @dataclass(frozen=True)
@@ -326,7 +334,7 @@ def plan(
     """
     owners = owners if owners is not None else Owners()
     wanted = under(paths)
-    pinned_paths = {p for k in known if k.open for p in k.files}
+    pinned_paths = {p for k in known if k.state == "pinned" for p in k.files}
     pool = _candidates(findings, read, policy, owners, lambda p: wanted(p) or p in pinned_paths)
     max_files = policy.campaign.max_files
     batches: list[Batch] = []
@@ -336,12 +344,12 @@ def plan(
     for k in known:
         key = (k.concept, k.group)
         used_parts[key] = max(used_parts[key], k.part)
-        if not k.open:
+        if k.state == "declined":
             taken.update((k.concept, p) for p in k.files)
     left_by_group: dict[tuple[str, str], list[LeftOut]] = defaultdict(list)
     for item in pool.left_out:
         left_by_group[(item.concept, item.group)].append(item)
-    for k in sorted((k for k in known if k.open), key=lambda k: k.id):
+    for k in sorted((k for k in known if k.state == "pinned"), key=lambda k: k.id):
         files = tuple(
             pool.fixes[(k.concept, p)]
             for p in sorted(k.files)

@@ -225,8 +225,8 @@ def test_known_batches_keep_their_files_declined_ones_are_not_proposed_and_parts
     ]
     b1, b2, _ = first.batches
     known = [
-        KnownBatch(b1.id, b1.concept, b1.group, 1, tuple(b1.paths), open=True),
-        KnownBatch(b2.id, b2.concept, b2.group, 2, tuple(b2.paths), open=False),  # declined
+        KnownBatch(b1.id, b1.concept, b1.group, 1, tuple(b1.paths), "pinned"),
+        KnownBatch(b2.id, b2.concept, b2.group, 2, tuple(b2.paths), "declined"),
     ]
     # f0 was fixed on the base meanwhile; a new file f9 appeared.
     files["pkg/m/f0.py"] = "x = 1\n"

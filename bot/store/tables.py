@@ -182,3 +182,60 @@ github_writes = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Index("ix_github_writes_installation_at", "installation_id", "at"),
 )
+
+# Consolidation pull requests (bot/campaigns/): one row per batch the App proposed or opened.
+# status: proposed (on the dashboard, not opened yet), open, merged, closed (by a person: never
+# proposed again unless asked), empty (the App closed it: nothing left to fix).
+CAMPAIGN_STATES = ("proposed", "open", "merged", "closed", "empty")
+campaign_batches = sa.Table(
+    "campaign_batches",
+    metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("repo", sa.String(300), primary_key=True),
+    sa.Column("batch_id", sa.String(200), primary_key=True),
+    sa.Column("concept", sa.String(200), nullable=False),
+    sa.Column("group_name", sa.String(300), nullable=False),
+    sa.Column("part", sa.Integer, nullable=False),
+    sa.Column("branch", sa.String(300), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("pr", sa.Integer),
+    sa.Column("head_sha", sa.String(64)),  # the commit the App pushed to the branch
+    sa.Column("base_sha", sa.String(64)),  # the default-branch commit it was built on
+    sa.Column("files", sa.JSON, nullable=False),  # paths, sorted
+    sa.Column("fixes", sa.Integer, nullable=False),  # findings the batch removes
+    sa.Column("left_out", sa.JSON, nullable=False),  # [[path, reason], ...]
+    sa.Column("check_state", sa.String(20)),  # the SSOT guard check of its head
+    sa.Column("requested", sa.Boolean, nullable=False),  # a person asked for it: first in line
+    sa.Column("closed_by_human", sa.Boolean, nullable=False),
+    sa.Column("human_push_noted", sa.Boolean, nullable=False),  # said once: not updated any more
+    sa.Column("opened_at", UTCDateTime),
+    sa.Column("closed_at", UTCDateTime),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Index("ix_campaign_batches_pr", "installation_id", "repo", "pr"),
+)
+
+# A repository's campaign: when it last ran on its schedule, when the sweep looks again, a
+# pause (GitHub's rate limit met by a campaign write), and a push GitHub refused (the App
+# stops until someone asks again, after one clear message).
+campaign_repos = sa.Table(
+    "campaign_repos",
+    metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("repo", sa.String(300), primary_key=True),
+    sa.Column("last_run_at", UTCDateTime),
+    sa.Column("next_check_at", UTCDateTime),
+    sa.Column("paused_until", UTCDateTime),
+    sa.Column("pause_reason", sa.String(300)),
+    sa.Column("blocked", sa.Text),
+    sa.Column("blocked_noted", sa.Boolean, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Until when a pull-request check of an installation waits for write budget: campaign writes
+# take none meanwhile (bot/github/throttle.py), so checks go first.
+write_waits = sa.Table(
+    "write_waits",
+    metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("checks_waiting_until", UTCDateTime, nullable=False),
+)
