@@ -37,6 +37,7 @@ from bot.checks.pull_context import (
 from bot.checks.pull_lock import PullRequestBusy, pull_lock
 from bot.github import api
 from bot.store import acceptances, db
+from bot.store import campaigns as campaign_store
 from bot.store import comments as comment_store
 from bot.store import totals as totals_store
 from bot.work import CheckRequest, JobContext
@@ -157,6 +158,16 @@ def _report(pull: PullContext, context: JobContext) -> CheckOutcome | None:
         )
         return _superseded(pull, run.id)
     publish.complete_check_run(gh, owner, repo, run, output)
+    # A consolidation batch's pull request: its check state is on the dashboard issue.
+    campaign_store.record_check(
+        context.engine,
+        pull.installation_id,
+        pull.repository,
+        pull.number,
+        pull.head_sha,
+        output.conclusion,
+        db.utcnow(),
+    )
     posted, minimized = 0, 0
     if latest is not None and latest.get("state") == "open":
         posted, minimized = _review(pull, context, result, comparison.new, accepted)

@@ -153,6 +153,9 @@ def annotation(finding: Finding) -> dict[str, Any]:
 
 def check_title(report: Report, accepted: int) -> str:
     blocking = len(report.blocking)
+    if not report.count("new") and report.fixed and not accepted:
+        # A pull request that only removes debt (a consolidation batch): "17 fixed, 0 new".
+        return clip(f"{len(report.fixed):,} fixed, 0 new", MAX_TITLE)
     title = plural(blocking, "new blocking finding") if blocking else "No new blocking findings"
     extras = []
     if accepted:

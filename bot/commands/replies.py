@@ -32,6 +32,10 @@ COMMANDS: dict[str, str] = {
     "accept <reason>": (
         "accept the findings this pull request adds, with a reason (write, maintain or admin)"
     ),
+    "consolidate [PATH]": (
+        "open the consolidation pull requests of the policy's [campaign] now, within its "
+        "limits, for files under PATH (also on the dashboard issue; write, maintain or admin)"
+    ),
     "help": "this list",
 }
 

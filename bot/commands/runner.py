@@ -35,6 +35,7 @@ from githubkit.exception import RequestFailed
 from bot.checks.pipeline import PullContext, analyse_pull, check_pull_request, load_pull_context
 from bot.checks.render import FIX_IDENTIFIER
 from bot.commands import replies
+from bot.commands.consolidate import consolidate
 from bot.commands.fix_commit import PushRefused, commit_fixes, plan_fixes
 from bot.github.api import InstallationClient, installation_client
 from bot.store import acceptances, db
@@ -221,6 +222,7 @@ COMMANDS: dict[str, Callable[[CommandCall], bool]] = {
     "rescan": _rescan,
     "fix": _fix,
     "accept": _accept,
+    "consolidate": consolidate,
 }
 
 

@@ -17,6 +17,7 @@ from bot.events import (
     check_suites,
     installations,
     issue_comments,
+    issues,
     pull_requests,
     pushes,
 )
@@ -36,6 +37,8 @@ DISPATCH: Mapping[tuple[str, str | None], Handler] = MappingProxyType(
         ("pull_request", "synchronize"): pull_requests.pull_request_changed,
         ("pull_request", "ready_for_review"): pull_requests.pull_request_changed,
         ("pull_request", "edited"): pull_requests.pull_request_edited,
+        ("pull_request", "closed"): pull_requests.pull_request_closed,
+        ("issues", "edited"): issues.issue_edited,
         ("check_suite", "rerequested"): check_suites.check_suite_rerequested,
         ("issue_comment", "created"): issue_comments.comment_created,
         ("check_run", "rerequested"): check_runs.check_run_rerequested,

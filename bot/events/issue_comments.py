@@ -8,15 +8,18 @@ from bot.work import CheckRequest, JobContext, WebhookEvent
 
 
 def comment_created(event: WebhookEvent, context: JobContext) -> None:
-    """A new comment: act on an ``/ssot`` command on a pull request (not on an issue)."""
+    """A new comment: act on an ``/ssot`` command on a pull request; on an issue (the
+    dashboard issue) only ``/ssot consolidate`` is a command."""
     issue = event.payload["issue"]
     comment = event.payload["comment"]
     sender = event.payload.get("sender") or {}
-    if not issue.get("pull_request") or sender.get("type") == "Bot":
-        return  # commands live on PRs; never answer a bot (nor ourselves)
+    if sender.get("type") == "Bot":
+        return  # never answer a bot (nor ourselves)
     command = parse_command(comment.get("body"))
     if command is None:
         return
+    if not issue.get("pull_request") and command.name != "consolidate":
+        return  # commands about a pull request live on pull requests
     assert event.installation_id is not None and event.repository is not None
     route.run_check_request(
         CheckRequest(

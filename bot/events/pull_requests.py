@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.campaigns import lifecycle
 from bot.events import route
 from bot.work import CheckRequest, JobContext, WebhookEvent
 
@@ -18,6 +19,14 @@ def pull_request_changed(event: WebhookEvent, context: JobContext) -> None:
     """opened, reopened, synchronize (new commits), ready_for_review: check the head."""
     pull_request = event.payload["pull_request"]
     assert event.installation_id is not None
+    if event.action == "reopened":
+        # A consolidation batch a person closed, reopened by a person: open (and kept) again.
+        lifecycle.pull_reopened(
+            context,
+            event.installation_id,
+            _base_repository(event, pull_request),
+            int(pull_request["number"]),
+        )
     route.run_check_request(
         CheckRequest(
             installation_id=event.installation_id,
@@ -37,3 +46,16 @@ def pull_request_edited(event: WebhookEvent, context: JobContext) -> None:
     """edited: a new base branch means a new baseline; a new title or body changes nothing."""
     if "base" in (event.payload.get("changes") or {}):
         pull_request_changed(event, context)
+
+
+def pull_request_closed(event: WebhookEvent, context: JobContext) -> None:
+    """closed: a consolidation batch merged, or closed by a person (never proposed again)."""
+    pull_request = event.payload["pull_request"]
+    assert event.installation_id is not None
+    lifecycle.pull_closed(
+        context,
+        event.installation_id,
+        _base_repository(event, pull_request),
+        pull_request,
+        event.payload.get("sender") or {},
+    )

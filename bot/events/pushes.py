@@ -1,7 +1,9 @@
-"""Pushes: a push to the default branch refreshes the repository's totals."""
+"""Pushes: a push to the default branch refreshes the repository's totals and regenerates
+the consolidation batches whose files it changed."""
 
 from __future__ import annotations
 
+from bot.campaigns import lifecycle
 from bot.checks import repo_totals
 from bot.work import JobContext, WebhookEvent
 
@@ -22,3 +24,4 @@ def push(event: WebhookEvent, context: JobContext) -> None:
         return
     full_name = str(repository.get("full_name") or event.repository)
     repo_totals.refresh(context, event.installation_id, full_name, after)
+    lifecycle.default_branch_moved(context, event.installation_id, full_name)

@@ -138,18 +138,25 @@ def app_client(settings: Settings) -> GitHub[AppAuthStrategy]:
 
 
 def installation_client(
-    settings: Settings, installation_id: int, *, engine: Engine
+    settings: Settings,
+    installation_id: int,
+    *,
+    engine: Engine,
+    priority: throttle.Priority = "check",
 ) -> InstallationClient:
     """A client acting as installation ``installation_id`` (its token shared per process).
 
     Its requests pass the installation's gate (:mod:`bot.github.throttle`), kept in ``engine``'s
-    database so that every worker honours the same limits.
+    database so that every worker honours the same limits. ``priority="campaign"``: its writes
+    give way to pull-request checks.
     """
     gh = app_client(settings)
     budget = throttle.WriteBudget(
         settings.github_writes_per_minute, settings.github_writes_per_hour
     )
-    gate = throttle.InstallationGate(engine, installation_id, budget)
+    gate = throttle.InstallationGate(
+        engine, installation_id, budget, priority, settings.campaign_write_share
+    )
     hooks = dict(gh.config.event_hooks or {})
     hooks["response"] = [*hooks.get("response", []), gate.on_response]
     config = dataclasses.replace(

@@ -19,6 +19,14 @@ database they share:
 The gate plugs into githubkit where it is meant to: a :class:`githubkit.throttling.
 BaseThrottler` around each request's send, and the client's ``auto_retry`` decision, which
 sees every rate-limit answer first.
+
+Pull-request checks come first. A client made for a consolidation campaign (``priority =
+"campaign"``) takes a write slot only when no check of the installation is waiting for budget
+(a check that has to wait says so in ``write_waits``) and only within its share of the budget
+(``SSOT_CAMPAIGN_WRITE_SHARE`` of each window, counting every write of the installation), so
+the rest is left to checks; otherwise the campaign is deferred (:class:`CampaignDeferred`), it
+never sleeps holding the slot. A rate limit met by a campaign write is never retried in place:
+the campaign pauses (bot/campaigns/) while the checks only honour GitHub's told wait.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ import time
 from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import sqlalchemy as sa
@@ -46,6 +54,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.github.errors import GraphQLRateLimited
 from bot.ops import metrics
+from bot.store import campaigns as campaign_store
 from bot.store import db, limits
 from bot.work import RetryLater
 
@@ -64,8 +73,15 @@ _GRAPHQL_MUTATION = re.compile(r"^\s*mutation\b")
 _ADVISORY_NAMESPACE = 0x5350 << 48
 
 
+Priority = Literal["check", "campaign"]
+
+
 class RateLimited(RetryLater):
     """GitHub asked this installation to wait longer than a job should sleep."""
+
+
+class CampaignDeferred(RetryLater):
+    """A campaign write gives way: a check waits for budget, or the campaign's share is used."""
 
 
 @dataclass(frozen=True)
@@ -176,10 +192,21 @@ def _epoch(seconds: str) -> dt.datetime:
 class InstallationGate:
     """The limits of one installation, as seen by one githubkit client (one per job)."""
 
-    def __init__(self, engine: Engine, installation_id: int, budget: WriteBudget) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        installation_id: int,
+        budget: WriteBudget,
+        priority: Priority = "check",
+        campaign_share: float = 0.5,
+    ) -> None:
         self.engine = engine
         self.installation_id = installation_id
         self.budget = budget
+        self.priority = priority
+        self.campaign_budget = WriteBudget(
+            _share(budget.per_minute, campaign_share), _share(budget.per_hour, campaign_share)
+        )
         self.throttler = _Throttler(self)
 
     # --- told limits ------------------------------------------------------------------------
@@ -209,8 +236,11 @@ class InstallationGate:
         )
 
     def retry_decision(self, exc: GitHubException, count: int) -> RetryOption:
-        """githubkit's ``auto_retry``, also for a rate limit met by the token exchange."""
+        """githubkit's ``auto_retry``, also for a rate limit met by the token exchange; a
+        campaign's rate limit is not retried (the campaign pauses instead)."""
         limited = next((c for c in _causes(exc) if isinstance(c, RateLimitExceeded)), None)
+        if limited is not None and self.priority == "campaign":
+            return RetryOption(False)
         return retry_in_place(limited or exc, count)
 
     def on_response(self, response: httpx.Response) -> None:
@@ -228,8 +258,12 @@ class InstallationGate:
         with _installation_mutex(self.engine, self.installation_id):
             now = db.utcnow()
             recent = limits.recent_writes(self.engine, self.installation_id, since=now - HOUR)
+            if self.priority == "campaign":
+                self._give_way(recent, now)
             slot = self.budget.next_slot(recent, now)
             if slot > now:
+                if self.priority == "check":
+                    campaign_store.note_checks_waiting(self.engine, self.installation_id, slot)
                 _sleep_until(
                     slot, f"installation {self.installation_id} used its content-creation budget"
                 )
@@ -238,6 +272,28 @@ class InstallationGate:
             now = db.utcnow()
             limits.record_write(self.engine, self.installation_id, at=now, forget_before=now - HOUR)
             yield
+
+    def _give_way(self, recent: Sequence[dt.datetime], now: dt.datetime) -> None:
+        """Raise :class:`CampaignDeferred` unless a campaign write may take budget now."""
+        waiting = campaign_store.checks_waiting_until(self.engine, self.installation_id)
+        if waiting is not None and waiting > now:
+            raise CampaignDeferred(
+                f"a pull-request check of installation {self.installation_id} waits for write "
+                "budget: the campaign writes after it",
+                at=waiting,
+            )
+        slot = self.campaign_budget.next_slot(recent, now)
+        if slot > now:
+            raise CampaignDeferred(
+                f"installation {self.installation_id}'s campaign used its share of the write "
+                "budget (the rest is kept for checks)",
+                at=slot,
+            )
+
+
+def _share(limit: int, share: float) -> int:
+    # 0 is "no budget" (unlimited): keep it; a real limit keeps at least one call.
+    return 0 if limit <= 0 else max(1, int(limit * share))
 
 
 class _Throttler(BaseThrottler):

@@ -31,6 +31,7 @@ from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.campaigns import schedule as campaign_schedule
 from bot.checks import pull_lock
 from bot.events import dispatch
 from bot.github import throttle
@@ -92,6 +93,9 @@ class JobQueue:
         )
         self.huey.periodic_task(crontab(minute="5-59/10"), name="reconcile_open_pulls")(
             self.reconcile_open_pulls
+        )
+        self.huey.periodic_task(crontab(minute="2-59/10"), name="campaign_sweep")(
+            self.campaign_sweep
         )
 
     # --- producing ---------------------------------------------------------------------
@@ -188,6 +192,13 @@ class JobQueue:
                 what,
                 describe_unreachable(unreachable, self.settings.github_url),
             )
+
+    def campaign_sweep(self) -> int:
+        """Every 10 minutes: run the consolidation campaigns that are due (bot/campaigns/)."""
+        try:
+            return len(campaign_schedule.sweep(self.settings, self.context))
+        except NotConfigured:
+            return 0
 
     # --- consuming ---------------------------------------------------------------------
 

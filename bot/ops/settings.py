@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     # 80 a minute, 500 an hour); 0 turns a budget off (GitHub Enterprise Server without them).
     github_writes_per_minute: int = Field(default=80, ge=0)
     github_writes_per_hour: int = Field(default=500, ge=0)
+    # The share of that budget consolidation campaigns may use; the rest is kept for checks.
+    campaign_write_share: float = Field(default=0.5, gt=0, le=1)
 
     max_webhook_bytes: int = Field(default=MAX_WEBHOOK_BYTES, gt=0)
     neutral_without_policy: bool = False

@@ -64,6 +64,7 @@ class CampaignRepo:
     pause_reason: str | None = None
     blocked: str | None = None
     blocked_noted: bool = False
+    round_open: bool = False
 
     def but(self, **changes: Any) -> CampaignRepo:
         return replace(self, **changes)
@@ -225,6 +226,7 @@ def get_repo(engine: Engine, installation_id: int, repo: str) -> CampaignRepo | 
         return None
     data = row._asdict()
     data["blocked_noted"] = bool(data["blocked_noted"])
+    data["round_open"] = bool(data["round_open"])
     return CampaignRepo(**data)
 
 

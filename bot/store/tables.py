@@ -228,6 +228,8 @@ campaign_repos = sa.Table(
     sa.Column("pause_reason", sa.String(300)),
     sa.Column("blocked", sa.Text),
     sa.Column("blocked_noted", sa.Boolean, nullable=False),
+    # A scheduled round is open until every batch of its plan is opened (within the limits).
+    sa.Column("round_open", sa.Boolean, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 

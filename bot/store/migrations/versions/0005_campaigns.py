@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("pause_reason", sa.String(length=300), nullable=True),
         sa.Column("blocked", sa.Text(), nullable=True),
         sa.Column("blocked_noted", sa.Boolean(), nullable=False),
+        sa.Column("round_open", sa.Boolean(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("installation_id", "repo"),
     )
