@@ -108,6 +108,7 @@ def run_campaign(
             context.settings, installation_id, engine=context.engine, priority="campaign"
         )
         run = _Run(gh, context, installation_id, repository, state, now, dashboard_issue)
+        run.reason = reason
         try:
             return run.go(reason, ask)
         except (RetryLater, RateLimitExceeded) as exc:
@@ -133,6 +134,7 @@ class _Run:
         self.dashboard_issue = dashboard_issue
         self.outcome = Outcome()
         self.branch: str | None = None  # the branch being written (for a refusal's message)
+        self.reason: Reason = "sweep"
 
     def save_state(self, **changes: object) -> None:
         self.state = self.state.but(updated_at=self.now, **changes)
@@ -156,7 +158,9 @@ class _Run:
             return self.outcome
         settings = policy.campaign
         if ask is not None:
-            self.save_state(blocked=None, blocked_noted=False, paused_until=None)
+            # Asked again: try again. ``blocked_noted`` stays until a push succeeds, so a
+            # protection that still refuses is not announced twice.
+            self.save_state(blocked=None, paused_until=None)
             self._ask_again(ask)
         stored = store.batches(self.context.engine, self.installation_id, self.repository)
         plan = planner.plan(
@@ -296,13 +300,15 @@ class _Run:
                 human_push_noted=False,
             ),
         )
+        self.outcome.opened.append((batch.id, number))
+        log.info("%s: opened %s as #%s", self.repository, batch.id, number)
+        if self.state.blocked_noted:
+            self.save_state(blocked_noted=False)  # pushes work again: a new refusal is news
         wanted = reviewers(batch.owners)
         git_write.request_reviews(
             self.gh, self.owner, self.repo, number, wanted.users, wanted.teams
         )
         git_write.add_labels(self.gh, self.owner, self.repo, number, settings.labels)
-        self.outcome.opened.append((batch.id, number))
-        log.info("%s: opened %s as #%s", self.repository, batch.id, number)
 
     def _commit(self, snap: Snapshot, batch: Batch) -> str:
         return git_write.write_commit(
@@ -423,7 +429,10 @@ class _Run:
         branch = self.branch or "ssot/consolidate/..."
         message = f"{refused.status} {refused.message}".strip()
         noted = self.state.blocked_noted
-        if not noted and self.dashboard_issue is not None:
+        # A command's reply says it anyway; otherwise the dashboard issue, else the log.
+        if self.reason == "command":
+            pass
+        elif not noted and self.dashboard_issue is not None:
             git_write.comment(
                 self.gh,
                 self.owner,
