@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from analyzers.baseline import Comparison
 from analyzers.findings import Finding, Fix
@@ -253,3 +254,13 @@ def test_a_superseded_head_is_neutral() -> None:
     output = checks.render_superseded("f" * 40)
     assert output.conclusion == "neutral" and output.title == "Superseded by ffffffffffff"
     assert output.annotations == [] and output.actions == []
+
+
+def test_a_pull_request_that_only_fixes_reads_n_fixed_0_new() -> None:
+    """A consolidation batch's check: the title says what it removes and that it adds nothing."""
+    fixed = [finding(n) for n in range(1, 18)]
+    output = render_check(build_check_report(Comparison(fixed=fixed)))
+    assert (output.conclusion, output.title) == ("success", "17 fixed, 0 new")
+    warned = replace(finding(40), severity="warn")
+    mixed = render_check(build_check_report(Comparison(new=[warned], fixed=fixed)))
+    assert mixed.title == "No new blocking findings (17 fixed)"

@@ -28,8 +28,9 @@ from test_migrations import postgres_schema
 
 from bot.github import api
 from bot.github.errors import GraphQLRateLimited
-from bot.github.throttle import RateLimited, WriteBudget, is_content_creating
+from bot.github.throttle import CampaignDeferred, RateLimited, WriteBudget, is_content_creating
 from bot.ops.settings import Settings
+from bot.store import campaigns as campaign_store
 from bot.store import db
 from fake_github import FakeGitHubServer, FakeGitHubState, Repository, make_app_keypair
 from fake_github.state import AppKeyPair
@@ -231,6 +232,70 @@ def test_the_content_budget_is_kept_and_a_long_wait_postpones(
     retry_in = (raised.value.at - db.utcnow()).total_seconds()
     assert 45 < retry_in <= 60, retry_in
     assert first  # the window is the fake's own clock: the first write opened it
+
+
+def test_campaign_writes_keep_to_their_share_and_leave_the_rest_to_checks(
+    setup: Setup, make_settings: Any
+) -> None:
+    """A budget of 4 writes a minute, half of it for campaigns: a campaign client writes twice,
+    then gives way (deferred, nothing sent) while a check client still writes twice more."""
+    setup.settings = make_settings(
+        app_id=setup.keys.app_id,
+        private_key=setup.keys.private_key_pem,
+        github_writes_per_minute=4,
+        github_url=setup.server.url,
+    )
+    campaign = api.installation_client(
+        setup.settings, setup.installation_id, engine=setup.engine, priority="campaign"
+    )
+    setup.create_run(campaign, "campaign-1")
+    setup.create_run(campaign, "campaign-2")
+    with pytest.raises(CampaignDeferred) as deferred:
+        setup.create_run(campaign, "campaign-3")
+    assert "share of the write budget" in str(deferred.value)
+    assert deferred.value.at > db.utcnow()
+    check = setup.client()
+    setup.create_run(check, "check-1")
+    setup.create_run(check, "check-2")
+    names = sorted(r.name for r in setup.state.check_runs_for(setup.repo))
+    assert names == ["campaign-1", "campaign-2", "check-1", "check-2"]
+
+
+def test_a_check_waiting_for_budget_holds_campaign_writes_back(
+    setup: Setup, make_settings: Any
+) -> None:
+    setup.settings = make_settings(
+        app_id=setup.keys.app_id,
+        private_key=setup.keys.private_key_pem,
+        github_writes_per_minute=2,
+        github_url=setup.server.url,
+    )
+    check = setup.client()
+    setup.create_run(check, "check-1")
+    setup.create_run(check, "check-2")
+    with pytest.raises(RateLimited):
+        setup.create_run(setup.client(), "check-3")  # waits for the budget: says so
+    waiting = campaign_store.checks_waiting_until(setup.engine, setup.installation_id)
+    assert waiting is not None and waiting > db.utcnow()
+    campaign = api.installation_client(
+        setup.settings, setup.installation_id, engine=setup.engine, priority="campaign"
+    )
+    with pytest.raises(CampaignDeferred) as deferred:
+        setup.create_run(campaign, "campaign")
+    assert "waits for write budget" in str(deferred.value)
+    assert deferred.value.at == waiting
+
+
+def test_a_rate_limit_is_not_retried_in_place_for_a_campaign(setup: Setup) -> None:
+    setup.server.faults.rate_limit(1, retry_after=1, path=r"/check-runs$", method="POST")
+    campaign = api.installation_client(
+        setup.settings, setup.installation_id, engine=setup.engine, priority="campaign"
+    )
+    with pytest.raises(RateLimitExceeded):
+        setup.create_run(campaign, "campaign")
+    assert setup.state.check_runs_for(setup.repo) == []
+    setup.create_run(setup.client(), "check")  # a check waits GitHub's second and goes on
+    assert [r.name for r in setup.state.check_runs_for(setup.repo)] == ["check"]
 
 
 # --- several processes ----------------------------------------------------------------------
