@@ -67,6 +67,7 @@ KNOWN_EVENTS = frozenset(
         "installation",
         "installation_repositories",
         "issue_comment",
+        "issues",
         "ping",
         "pull_request",
         "push",

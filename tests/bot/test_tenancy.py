@@ -25,6 +25,7 @@ from bot.store import (
     locks,
     tables,
 )
+from bot.store import campaigns as campaign_store
 from bot.store import totals as totals_store
 
 GONE, KEPT = 957387, 42
@@ -117,6 +118,25 @@ def fill(engine: Engine, installation_id: int) -> None:
     )
     limits.block_installation(engine, installation_id, until=now, reason="rate limited")
     limits.record_write(engine, installation_id, at=now, forget_before=now)
+    campaign_store.save_batch(
+        engine,
+        campaign_store.CampaignBatch(
+            installation_id,
+            repo,
+            "c/g-1",
+            "c",
+            "g",
+            1,
+            "ssot/consolidate/c/g-1",
+            "open",
+            ("a.py",),
+            1,
+            now,
+            pr=1,
+        ),
+    )
+    campaign_store.save_repo(engine, campaign_store.CampaignRepo(installation_id, repo, now))
+    campaign_store.note_checks_waiting(engine, installation_id, now)
 
 
 def rows_of(engine: Engine, table: sa.Table, installation_id: int) -> int:
