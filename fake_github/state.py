@@ -63,19 +63,22 @@ MANIFEST = "app.yml"
 
 @functools.cache
 def manifest() -> dict[str, Any]:
-    """The App's manifest (``app.yml`` of the working directory, else of the checkout).
+    """The App's manifest: ``app.yml`` of the working directory (an operator's own), else the
+    one the App bundles (``bot/web/app.yml``, beside this package: read as a file, the fake
+    imports nothing of the App).
 
     A new installation grants what it asks for (``default_permissions``) and subscribes to
     its ``default_events``, as GitHub does when someone installs the App: a permission the
     App forgot to ask for fails its tests with GitHub's 403, not a user's first try.
     """
-    for candidate in (Path.cwd() / MANIFEST, Path(__file__).resolve().parents[1] / MANIFEST):
+    bundled = Path(__file__).resolve().parents[1] / "bot" / "web" / MANIFEST
+    for candidate in (Path.cwd() / MANIFEST, bundled):
         if candidate.is_file():
             data = yaml.safe_load(candidate.read_text(encoding="utf-8"))
             if isinstance(data, dict):
                 return data
     raise StateError(
-        f"no {MANIFEST} in {Path.cwd()} nor beside fake_github/: pass the installation's "
+        f"no {MANIFEST} in {Path.cwd()} nor in bot/web/: pass the installation's "
         "permissions to create_installation()"
     )
 

@@ -303,9 +303,9 @@ def test_slugs_make_safe_branch_names() -> None:
         ('schedule = "@fortnightly"\n', "campaign.schedule", "unknown shorthand"),
         ('rules = ["SSOT003"]\n', "campaign.rules.0", "no fix safe"),
         ("max_open = 0\n", "campaign.max_open", "1 or more"),
-        ('batch = "team"\n', "campaign.batch", "'directory' or 'owner'"),
+        ('batch = "team"\n', "campaign.batch", 'one of "directory", "owner", not "team"'),
         ('labels = [""]\n', "campaign.labels.0", "1 to 50"),
-        ("max_pr = 3\n", "campaign.max_pr", "Unexpected"),
+        ("max_pr = 3\n", "campaign.max_pr", "did you mean 'max_open'?"),
     ],
 )
 def test_campaign_errors_name_the_key_and_line(extra: str, key: str, words: str) -> None:

@@ -253,6 +253,7 @@ def test_json_findings_carry_their_fix_in_check_and_scan(tmp_path: Path, capsys:
             "start_line": 2,
             "end_line": 2,
             "replacement": FIXED,
+            "safe": True,  # an import rewrite: a consolidation batch may apply it
         }
         assert item["fix"]["title"]
 

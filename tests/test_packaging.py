@@ -183,7 +183,8 @@ def test_the_engine_installs_without_the_apps_libraries(built: Built) -> None:
 
     core = {name(r) for r in requirements if "extra ==" not in r}
     app = {name(r) for r in requirements if re.search(r"extra == ['\"]app['\"]", r)}
-    assert core == {"pydantic", "libcst"}
+    # codeowners and croniter: `ssot consolidate` and the policy's [campaign] schedule
+    assert core == {"pydantic", "libcst", "codeowners", "croniter"}
     assert app >= APP_LIBRARIES
     assert "app" in (metadata.get_all("Provides-Extra") or [])
 
