@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 
 from analyzers.findings import Finding, Scope
 from analyzers.lines import source_lines, split_lines
+from analyzers.patterns import LinearPattern, compiled
 from analyzers.policy import Policy
 from analyzers.source import ParsedSource, Slice
-
-
-@lru_cache(maxsize=256)
-def compiled(pattern: str) -> re.Pattern[str]:
-    """A policy regular expression, compiled once per process."""
-    return re.compile(pattern)
 
 
 def module_name(path: str, roots: tuple[str, ...] = ()) -> tuple[str, bool]:
@@ -143,8 +137,8 @@ class ModuleContext:
             return None
         return ".".join([root, *reversed(parts)])
 
-    def policy_pattern(self, pattern: str) -> re.Pattern[str]:
-        """A compiled policy regular expression (validated when the policy was loaded)."""
+    def policy_pattern(self, pattern: str) -> LinearPattern:
+        """A policy regular expression compiled by RE2 (validated when the policy was loaded)."""
         return compiled(pattern)
 
     @cached_property

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from analyzers import suppression
 from analyzers.context import ModuleContext, module_name
 from analyzers.findings import Finding
+from analyzers.patterns import MAX_PATH_CHARS
 from analyzers.policy import Policy
 from analyzers.rules import RULES
 from analyzers.rules.ssot001_noncanonical_import import deprecated_match
@@ -64,6 +65,9 @@ def analyze(
     that cannot match). ``full_parse`` parses the whole file instead of slices (used by tests
     to prove the slicing finds the same things).
     """
+    if len(path) > MAX_PATH_CHARS:
+        # Globs never see such a path (GlobSet.match), so it is reported, not matched.
+        return _only(path, policy, f"path longer than {MAX_PATH_CHARS:,} characters")
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     if len(raw) > policy.max_file_size:
         return _only(

@@ -1,19 +1,28 @@
 """Path globs for policy keys (``exclude``, ``allowed_in``, ``test_paths``).
 
-``**`` matches any number of directories, ``*`` and ``?`` stay within one path segment.
-Compiled into one regular expression per set because these are tested for every file of
-a scan, and importing a gitignore library costs more at start-up than the whole warm scan.
+``**`` matches any number of directories, ``*`` and ``?`` stay within one path segment,
+``[abc]``, ``[a-z]`` and ``[!abc]`` are character classes. A set of globs is translated into
+one RE2 pattern (:mod:`analyzers.patterns`): these are tested for every file of a scan, and a
+glob comes from a policy we do not control, so it must match without backtracking (thirty
+stars against a long path would never end with ``re``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from analyzers.patterns import MAX_PATH_CHARS, LinearPattern, compiled
+
+# Most globs one policy key may list; a set of them is one RE2 pattern, compiled and matched
+# as a whole, so its size is bounded too (each glob is at most MAX_PATTERN_CHARS long).
+MAX_GLOBS = 1_000
+# Characters RE2 reads as syntax (or might, in a class), escaped wherever a glob has them.
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-.:;<=>?@[\\]^_`{|}~")
+
 
 def glob_to_regex(pattern: str) -> str:
-    """Translate one glob into an anchored regular-expression source."""
+    """Translate one glob into an (unanchored) RE2 pattern source."""
     out: list[str] = []
     i, n = 0, len(pattern)
     while i < n:
@@ -30,38 +39,62 @@ def glob_to_regex(pattern: str) -> str:
         elif c == "?":
             out.append("[^/]")
             i += 1
-        elif c == "[":
-            end = pattern.find("]", i + 1)
-            if end == -1:
-                out.append(re.escape(c))
-                i += 1
-            else:
-                body = pattern[i + 1 : end].replace("\\", "\\\\")
-                if body.startswith("!"):
-                    body = "^" + body[1:]
-                out.append(f"[{body}]")
-                i = end + 1
+        elif c == "[" and (end := _class_end(pattern, i)) != -1:
+            out.append(_char_class(pattern[i + 1 : end]))
+            i = end + 1
         else:
-            out.append(re.escape(c))
+            out.append(_literal(c))
             i += 1
     # A pattern naming a folder also covers everything below it.
     return "".join(out) + "(?:/.*)?"
 
 
+def _class_end(pattern: str, start: int) -> int:
+    """Index of the ``]`` closing a non-empty class opened at ``start``, or -1 (a literal ``[``)."""
+    body = start + 1
+    if pattern.startswith(("!", "^"), body):
+        body += 1
+    end = pattern.find("]", body)
+    return -1 if end in (-1, body) else end
+
+
+def _char_class(body: str) -> str:
+    negate = body[:1] in ("!", "^")
+    if negate:
+        body = body[1:]
+    # Every member is escaped except a `-` between two members: a range.
+    members = [c if c == "-" and 0 < k < len(body) - 1 else _literal(c) for k, c in enumerate(body)]
+    return "[" + ("^" if negate else "") + "".join(members) + "]"
+
+
+def _literal(c: str) -> str:
+    return "\\" + c if c in _PUNCTUATION else c
+
+
 class GlobSet:
-    """A set of globs matched against repository-relative POSIX paths."""
+    """A set of globs matched against repository-relative POSIX paths.
+
+    Raises :class:`analyzers.patterns.UnsafePattern` when the globs do not compile
+    (the policy loader checks each glob first, so a loaded policy's sets always do).
+    """
 
     def __init__(self, patterns: Iterable[str]) -> None:
         self.patterns = tuple(p.strip().lstrip("/") for p in patterns if p.strip())
+        self._pattern: LinearPattern | None = None
         if self.patterns:
             source = "|".join(f"(?:{glob_to_regex(p)})" for p in self.patterns)
-            self._regex: re.Pattern[str] | None = re.compile(f"^(?:{source})$")
-        else:
-            self._regex = None
+            # (?s): `**` and `*` also cross a newline, which a file name may hold.
+            self._pattern = compiled(f"(?s)^(?:{source})$")
 
     def match(self, path: str) -> bool:
-        """True when ``path`` matches any glob of the set."""
-        return self._regex is not None and self._regex.match(path) is not None
+        """True when ``path`` matches any glob of the set.
+
+        A path longer than :data:`MAX_PATH_CHARS` matches nothing: the engine reports it
+        as unanalysable (SSOT900) rather than spend time on it.
+        """
+        if self._pattern is None or len(path) > MAX_PATH_CHARS:
+            return False
+        return self._pattern.fullmatch(path)
 
     def __bool__(self) -> bool:
         return bool(self.patterns)

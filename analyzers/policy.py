@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Literal
 
 from analyzers.findings import Scope, Severity
 from analyzers.globs import GlobSet
+from analyzers.patterns import LinearPattern, compiled
 
 RULE_CODES = ("SSOT001", "SSOT002", "SSOT003", "SSOT900")
 # Rules whose automatic fixes are safe to apply unattended (see analyzers.fix): only these
@@ -185,8 +185,8 @@ class Policy:
         return GlobSet(self.test_paths)
 
     @cached_property
-    def test_class_re(self) -> re.Pattern[str]:
-        return re.compile(self.test_classes)
+    def test_class_re(self) -> LinearPattern:
+        return compiled(self.test_classes)
 
     def path_scope(self, path: str) -> Scope:
         """``test`` for files under the policy's test paths, ``source`` otherwise."""

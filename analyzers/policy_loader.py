@@ -15,14 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analyzers.globs import MAX_GLOBS, GlobSet
+from analyzers.patterns import MAX_PATTERN_CHARS, UnsafePattern, pattern_problem
 from analyzers.policy import RULE_CODES, SAFE_FIX_RULES, Policy
 from analyzers.policy_errors import from_validation, place, sentence
 
 POLICY_PATHS = (".github/ssot.toml", "pyproject.toml")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(\.\*)?$")
-# Nested quantifiers such as (a+)+, (\w*)* or (\w+\s?)+ backtrack exponentially on a near
-# miss; the policy comes from a repository we do not control, so refuse them outright.
-_UNBOUNDED = re.compile(r"[+*]|\{\d*,\}")
 
 _MODEL_NAMES = frozenset(
     {"Policy", "Concept", "Implementation", "EventSchema", "RuleSettings", "Campaign"}
@@ -253,6 +252,7 @@ def semantic_errors(policy: Policy) -> list[tuple[list[str | int], str]]:
                 errors.append(
                     (["concept", i, "implementation"], "needs at least one of name, bases, methods")
                 )
+        errors.extend((["concept", i, "allowed_in"], m) for m in globs_errors(concept.allowed_in))
         for j, glob in enumerate(concept.allowed_in):
             errors.extend((["concept", i, "allowed_in", j], m) for m in glob_errors(glob))
         if concept.target is not None and concept.target < 0:
@@ -261,6 +261,7 @@ def semantic_errors(policy: Policy) -> list[tuple[list[str | int], str]]:
         if not schema.events:
             errors.append((["event_schema", i, "events"], "must name at least one event"))
     for key in ("exclude", "test_paths"):
+        errors.extend(([key], m) for m in globs_errors(getattr(policy, key)))
         for j, glob in enumerate(getattr(policy, key)):
             errors.extend(([key, j], m) for m in glob_errors(glob))
     errors.extend((["test_classes"], m) for m in regex_errors(policy.test_classes))
@@ -303,76 +304,33 @@ def campaign_errors(policy: Policy) -> list[tuple[list[str | int], str]]:
 
 
 def regex_errors(pattern: str) -> list[str]:
-    """Why ``pattern`` is unusable as a policy regular expression, if it is."""
-    if len(pattern) > 500:
-        return ["regular expression longer than 500 characters"]
-    if nested_repeat(pattern):
-        return [
-            f"{pattern!r} nests a repeat inside a repeat, which can take exponential time; simplify it"
-        ]
-    try:
-        re.compile(pattern)
-    except re.error as exc:
-        return [f"invalid regular expression {pattern!r}: {exc}"]
-    return []
+    """Why ``pattern`` is unusable as a policy regular expression, if it is.
 
-
-def nested_repeat(pattern: str) -> bool:
-    """True when a repeated group holds an unbounded repeat anywhere inside it."""
-    # One flag per open group: "an unbounded repeat occurs inside". Escapes and character
-    # classes are skipped, so `[+*]` and `\+` are not repeats.
-    stack: list[bool] = []
-    i, n = 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "[":
-            i = _class_end(pattern, i)
-            continue
-        if c == "(":
-            stack.append(False)
-            i += 1
-            if pattern.startswith("?", i):
-                i += 1  # (?:, (?P<..>, (?i): the '?' is not a repeat
-            continue
-        repeat = _UNBOUNDED.match(pattern, i)
-        if c == ")" and stack:
-            inner = stack.pop()
-            after = _UNBOUNDED.match(pattern, i + 1)
-            if inner and after is not None:
-                return True
-            if stack:
-                stack[-1] = stack[-1] or inner
-            i += 1
-            continue
-        if repeat is not None:
-            if stack:
-                stack[-1] = True
-            i = repeat.end()
-            continue
-        i += 1
-    return False
-
-
-def _class_end(pattern: str, i: int) -> int:
-    # Index after the `]` closing the character class opened at `i`.
-    j = i + 1
-    if pattern.startswith("^", j):
-        j += 1
-    if pattern.startswith("]", j):
-        j += 1
-    while j < len(pattern) and pattern[j] != "]":
-        j += 2 if pattern[j] == "\\" else 1
-    return j + 1
+    Policy patterns are matched by RE2 in linear time (:mod:`analyzers.patterns`); a pattern
+    RE2 cannot match that way (a back-reference, a look-around) or that is too long is refused.
+    """
+    problem = pattern_problem(pattern)
+    return [] if problem is None else [problem]
 
 
 def glob_errors(glob: str) -> list[str]:
-    """Why a path glob is unusable (it must stay inside the repository)."""
+    """Why a path glob is unusable (it must stay inside the repository and compile)."""
+    if len(glob) > MAX_PATTERN_CHARS:
+        return [f"glob longer than {MAX_PATTERN_CHARS} characters"]
     parts = glob.replace("\\", "/").split("/")
     if glob.startswith(("/", "~")) or ".." in parts or re.match(r"^[A-Za-z]:", glob):
         return [f"{glob!r} points outside the repository; use a path relative to its root"]
+    try:
+        GlobSet([glob])
+    except UnsafePattern as exc:
+        return [f"invalid glob {glob!r}: {exc.reason}"]
+    return []
+
+
+def globs_errors(globs: Sequence[str]) -> list[str]:
+    """Why a list of globs is unusable as a whole (each glob is checked by itself too)."""
+    if len(globs) > MAX_GLOBS:
+        return [f"{len(globs):,} globs, more than {MAX_GLOBS:,}; merge some of them with `**`"]
     return []
 
 

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from analyzers.patterns import LinearPattern, compiled
 from analyzers.policy import Policy
 
 HitKind = Literal["stmt", "class"]
@@ -29,7 +30,7 @@ class TriggerSet:
     stmt_literals: tuple[bytes, ...]
     class_literals: tuple[bytes, ...]
     method_groups: tuple[tuple[tuple[bytes, ...], int], ...]
-    class_name_patterns: tuple[re.Pattern[str], ...]
+    class_name_patterns: tuple[LinearPattern, ...]
     event_literals: tuple[bytes, ...]
     # The fewest literals that every statement, class or event hit contains (one memchr pass
     # each over files that match nothing, which is most of a tree).
@@ -189,7 +190,7 @@ def _build(policy: Policy) -> TriggerSet:
     stmt: set[str] = set()
     class_literals: set[str] = set()
     groups: list[tuple[tuple[bytes, ...], int]] = []
-    patterns: list[re.Pattern[str]] = []
+    patterns: list[LinearPattern] = []
     for concept in policy.concepts:
         for item in concept.deprecated:
             module, _, symbol = item.rpartition(".")
@@ -205,7 +206,7 @@ def _build(policy: Policy) -> TriggerSet:
         if impl.methods:
             groups.append((tuple(f"def {m}".encode() for m in impl.methods), impl.min_methods))
         if impl.name:
-            patterns.append(re.compile(impl.name))
+            patterns.append(compiled(impl.name))
     events: set[bytes] = set()
     bare_events: set[str] = set()
     for schema in policy.event_schemas:
