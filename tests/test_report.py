@@ -26,6 +26,8 @@ from analyzers.report import (
 )
 from analyzers.report import annotations as github
 from analyzers.rules import RULES
+from tests.test_escape import LIVE_TEXT
+from tests.test_escape import render as render_markdown
 
 PATH = "netra_backend/app/agents/supervisor.py"
 TEST_PATH = "tests/unit/test_ws.py"
@@ -492,7 +494,24 @@ def test_markdown_lists_new_findings_blocking_first_and_the_suppressions_added(
     assert "**Suppressed:** 1 finding with `# ssot: ignore[...]` (1 added by this change)." in md
     suppressed = md.split("### Suppressed by this change\n\n", 1)[1]
     assert suppressed.startswith(f"- `{PATH}:2:46` **SSOT001**")
-    assert "(suppressed: removed in #1040)" in suppressed
+    # A reason is pull-request text: `#1040` must not become a live issue reference.
+    assert "(suppressed: removed in \\#\u200b1040)" in suppressed
+
+
+# What the summary is made of: no link, image, raw HTML or comment.
+SUMMARY_TAGS = {"h2", "h3", "p", "ul", "li", "strong", "code", "em", "table", "thead", "tbody"}
+SUMMARY_TAGS |= {"tr", "th", "td"}
+
+
+def test_markdown_escapes_what_a_pull_request_puts_in_it(check_report: Report) -> None:
+    hostile = "@org/everyone <!-- [x](https://evil.example) `|` -->"
+    finding = replace(
+        check_report.new[0], path=f"app/{hostile}.py", concept=hostile, message=f"`{hostile}`"
+    )
+    page = render_markdown(render(replace(check_report, new=[finding]), "markdown"))
+    assert set(page.tags) <= SUMMARY_TAGS, page.tags
+    assert not LIVE_TEXT.search("".join(page.text))
+    assert any(code.startswith(f"app/{hostile}.py:") for code in page.code)
 
 
 def test_markdown_that_fits_has_no_not_shown_line(check_report: Report) -> None:

@@ -4,7 +4,8 @@ A title with the verdict, the summary sentence, a table per concept and rule (ne
 unchanged, suppressed, repository total -> target), then the listed findings and the
 suppressions the change adds. GitHub rejects a check-run summary over 65,535 characters, so
 the output never exceeds ``max_chars``: whole lines are dropped from the end and replaced by
-one ``_N more findings not shown._`` line.
+one ``_N more findings not shown._`` line. Everything that comes from the repository (paths,
+concept names, messages, suppression reasons) is escaped by :mod:`.escape`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from analyzers.findings import Finding
+from analyzers.report import escape
 from analyzers.report.model import ConceptTotal, Report, sort_key
 from analyzers.report.text import plural, summary_line
 from analyzers.rules import RULES
@@ -42,15 +44,6 @@ class _Page:
             self.used += len(line) + 1
 
 
-def cell(text: str) -> str:
-    """A table cell: pipes escaped, one line."""
-    return " ".join(text.split("\n")).replace("|", "\\|")
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.splitlines())
-
-
 def more_line(count: int, what: str = "findings") -> str:
     """``_1,234 more findings not shown._``."""
     return f"_{count:,} more {what} not shown._"
@@ -68,10 +61,10 @@ def title(report: Report) -> str:
 
 def finding_item(finding: Finding) -> str:
     """A list item: icon, location, rule, message (and the reason when suppressed)."""
-    where = f"`{finding.path}:{finding.line}:{finding.col + 1}`"
-    text = f"{where} **{finding.rule}** {one_line(finding.message)}"
+    where = escape.code(f"{finding.path}:{finding.line}:{finding.col + 1}")
+    text = f"{where} **{finding.rule}** {escape.message(finding.message)}"
     if finding.suppressed is not None:
-        return f"- {text} (suppressed: {one_line(finding.suppressed)})"
+        return f"- {text} (suppressed: {escape.text(finding.suppressed)})"
     return f"- {ICONS.get(finding.severity, '')} {text}"
 
 
@@ -100,7 +93,10 @@ def table(report: Report) -> tuple[list[str], list[str]]:
     for key in keys:
         concept, rule = key
         name = RULES[rule].name if rule in RULES else ""
-        values = [cell(concept or "(none)"), cell(f"{rule} {name}".strip())]
+        values = [
+            escape.text(concept, table=True) if concept else "(none)",
+            escape.text(f"{rule} {name}".strip(), table=True),
+        ]
         if report.mode == "check":
             values += [f"{new[key]:,}", f"{fixed[key]:,}", f"{unchanged[key]:,}"]
         else:
@@ -141,7 +137,7 @@ def render(report: Report, *, verbose: bool = False, max_chars: int = MAX_CHARS)
     # Room kept for the "not shown" lines, sized for the largest count they can print.
     reserve = len(more_line(items_total)) + 2
     page.add(title(report), "")
-    base = f"Compared with `{report.base[:12]}`. " if report.base else ""
+    base = f"Compared with {escape.code(report.base[:12])}. " if report.base else ""
     page.add(base + summary_line(report), "")
 
     header, rows = table(report)
