@@ -107,6 +107,9 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
     """TOML text to a dict; syntax errors become :class:`PolicyError` with the line."""
     try:
         return tomllib.loads(text)
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively.
+        raise PolicyError(source, None, "", "invalid TOML: nested too deeply") from None
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise PolicyError(
