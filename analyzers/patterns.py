@@ -95,7 +95,7 @@ def pattern_problem(pattern: str) -> str | None:
     if len(pattern) > MAX_PATTERN_CHARS:
         return f"regular expression longer than {MAX_PATTERN_CHARS} characters"
     if _LOWER_BOUNDLESS_REPEAT.search(pattern):
-        return f"{pattern!r}: write a repeat with its lower bound, `{{0,n}}`, not `{{,n}}`"
+        return f"{quoted(pattern)}: write a repeat with its lower bound, `{{0,n}}`, not `{{,n}}`"
     try:
         compiled(pattern)
     except UnsafePattern as exc:
@@ -121,17 +121,25 @@ def _error_text(exc: Exception) -> str:
     return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
 
 
+def quoted(pattern: str) -> str:
+    """``pattern`` as a TOML literal string would hold it (``repr`` doubles backslashes)."""
+    if "'" in pattern or not pattern.isprintable():
+        return repr(pattern)
+    return f"'{pattern}'"
+
+
 def _explain(pattern: str, error: str) -> str:
+    shown = quoted(pattern)
     linear = "which cannot be matched in linear time; policy patterns are RE2 syntax"
     for prefix, what in _UNSUPPORTED:
         if error.startswith(prefix):
-            return f"{pattern!r} uses {what}, {linear}"
+            return f"{shown} uses {what}, {linear}"
     if error == "invalid perl operator: (?P" and "(?P=" in pattern:
-        return f"{pattern!r} uses a named back-reference `(?P=name)`, {linear}"
+        return f"{shown} uses a named back-reference `(?P=name)`, {linear}"
     if re.fullmatch(r"invalid escape sequence: \\[1-9]", error):
-        return f"{pattern!r} uses a back-reference `{error[-2:]}`, {linear}"
+        return f"{shown} uses a back-reference `{error[-2:]}`, {linear}"
     if error == "invalid escape sequence: \\Z":
-        return f"{pattern!r}: write `\\z` (or `$`) for the end of the text; `\\Z` is not RE2 syntax"
+        return f"{shown}: write `\\z` (or `$`) for the end of the text; `\\Z` is not RE2 syntax"
     if error.startswith(("pattern too large", "invalid repetition size")):
-        return f"{pattern!r} is too large to match in linear time ({error}); simplify it"
-    return f"invalid regular expression {pattern!r}: {error}"
+        return f"{shown} is too large to match in linear time ({error}); simplify it"
+    return f"invalid regular expression {shown}: {error}"

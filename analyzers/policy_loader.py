@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzers.globs import MAX_GLOBS, GlobSet
-from analyzers.patterns import MAX_PATTERN_CHARS, UnsafePattern, pattern_problem
+from analyzers.patterns import MAX_PATTERN_CHARS, UnsafePattern, pattern_problem, quoted
 from analyzers.policy import RULE_CODES, SAFE_FIX_RULES, Policy
 from analyzers.policy_errors import from_validation, place, sentence
 
@@ -326,7 +326,7 @@ def glob_errors(glob: str) -> list[str]:
     try:
         GlobSet([glob])
     except UnsafePattern as exc:
-        return [f"invalid glob {glob!r}: {exc.reason}"]
+        return [f"invalid glob {quoted(glob)}: {exc.reason}"]
     return []
 
 
