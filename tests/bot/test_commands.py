@@ -491,3 +491,16 @@ def test_the_bots_replies_are_marked_and_never_read_as_commands(
     for reply in replies:
         assert is_own_reply(reply)
         assert parse_command(reply) is None
+
+
+def test_a_quoted_or_fenced_accept_accepts_nothing(world: World, pr: PullRequest) -> None:
+    # Quoting a maintainer's earlier `/ssot accept` (or pasting it in code) is not asking again.
+    for body in (
+        "> /ssot accept the old client is removed in #42\n\nagreed",
+        "```\n/ssot accept the old client is removed in #42\n```",
+        "<!--\n/ssot accept the old client is removed in #42\n-->",
+    ):
+        command = world.comment(pr, body, user="bob")
+        assert world.reactions(command) == []
+    assert accepted(world, pr) == set()
+    assert world.replies(pr) == []
