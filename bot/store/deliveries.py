@@ -49,6 +49,7 @@ class NewDelivery:
     body: bytes | None
     state: str = QUEUED
     error: str | None = None  # why it is ignored
+    body_sha256: str | None = None  # of the raw body: one effect per body too
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class Delivery:
     attempts: int
     lease_until: dt.datetime | None
     error: str | None
+    body_sha256: str | None = None
 
 
 def _delivery(row: sa.Row[Any]) -> Delivery:
@@ -91,7 +93,9 @@ def insert_delivery(
         "attempts": 0,
         "lease_until": requeue_at if delivery.state == QUEUED else None,
         "error": delivery.error,
+        "body_sha256": delivery.body_sha256,
     }
+    # False for a stored id, and for a body stored under another id (a replay).
     return insert_once(engine, deliveries, **values)
 
 

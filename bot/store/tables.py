@@ -58,8 +58,12 @@ deliveries = sa.Table(
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("lease_until", UTCDateTime),
     sa.Column("error", sa.Text),
+    # SHA-256 of the raw body: a captured body replayed under a new GUID is the same
+    # delivery (kept as long as the delivery row, longer than GitHub's 3 days of redelivery).
+    sa.Column("body_sha256", sa.String(64)),
     sa.CheckConstraint(f"state IN {STATES!r}", name="deliveries_state"),
     sa.Index("deliveries_state_lease", "state", "lease_until"),
+    sa.Index("deliveries_body_sha256", "body_sha256", unique=True),
 )
 
 installations = sa.Table(
@@ -172,6 +176,19 @@ rate_limits = sa.Table(
     sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("blocked_until", UTCDateTime, nullable=False),
     sa.Column("reason", sa.String(200), nullable=False),
+)
+
+# Answers (reactions, replies) to one person's /ssot commands in one repository, for the
+# last hour: comment spam cannot spend the installation's write budget (bot.commands.runner).
+command_answers = sa.Table(
+    "command_answers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("installation_id", sa.BigInteger, nullable=False),
+    sa.Column("repo", sa.String(300), nullable=False),
+    sa.Column("login", sa.String(100), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Index("ix_command_answers_who", "installation_id", "repo", "login", "at"),
 )
 
 github_writes = sa.Table(

@@ -168,20 +168,26 @@ def _settle(settled: list[tuple[asyncio.Future[bool], bool | BaseException]]) ->
 
 
 def _insert_deliveries(engine: Engine, batch: list[_PendingWrite]) -> list[bool]:
-    """Insert the deliveries of ``batch`` in one transaction; False for each id already
-    stored (or repeated within the batch), as :func:`bot.store.db.insert_delivery` would."""
+    """Insert the deliveries of ``batch`` in one transaction; False for each id (or body)
+    already stored or repeated within the batch, as :func:`bot.store.db.insert_delivery` would."""
     c = tables.deliveries.c
     ids = {p.delivery.id for p in batch}
+    hashes = {p.delivery.body_sha256 for p in batch if p.delivery.body_sha256}
     rows: list[dict[str, Any]] = []
     inserted: list[bool] = []
     with engine.begin() as conn:
         seen = set(conn.execute(sa.select(c.id).where(c.id.in_(ids))).scalars())
+        bodies = set(
+            conn.execute(sa.select(c.body_sha256).where(c.body_sha256.in_(hashes))).scalars()
+        )
         for p in batch:
             d = p.delivery
-            if d.id in seen:
+            if d.id in seen or (d.body_sha256 is not None and d.body_sha256 in bodies):
                 inserted.append(False)
                 continue
             seen.add(d.id)
+            if d.body_sha256 is not None:
+                bodies.add(d.body_sha256)
             inserted.append(True)
             rows.append(
                 {
@@ -196,6 +202,7 @@ def _insert_deliveries(engine: Engine, batch: list[_PendingWrite]) -> list[bool]
                     "attempts": 0,
                     "lease_until": p.requeue_at if d.state == tables.QUEUED else None,
                     "error": d.error,
+                    "body_sha256": d.body_sha256,
                 }
             )
         if rows:

@@ -111,6 +111,30 @@ def test_the_same_delivery_twice_has_one_effect(
     assert len(checks) == 1  # one job
 
 
+def test_a_captured_body_replayed_under_a_new_guid_has_no_second_effect(
+    client: TestClient, engine: Any, checks: list[CheckRequest]
+) -> None:
+    # GitHub signs the body, not the X-GitHub-Delivery header: a replay under a fresh GUID
+    # (or another X-GitHub-Event) verifies, and must not run the job again.
+    body = payload_bytes("pull_request/synchronize")
+    first = post_webhook(client, "pull_request", body, delivery="original-guid")
+    replay = post_webhook(client, "pull_request", body, delivery="attacker-guid")
+    other_event = post_webhook(client, "check_suite", body, delivery="another-guid")
+    assert first.status_code == 202
+    assert (replay.status_code, replay.json()["status"]) == (200, "duplicate")
+    assert (other_event.status_code, other_event.json()["status"]) == (200, "duplicate")
+    assert [d.id for d in stored(engine)] == ["original-guid"]
+    assert len(checks) == 1
+
+
+def test_a_signed_but_deeply_nested_body_is_400_not_500(client: TestClient, engine: Any) -> None:
+    body = b'{"action": "opened", "x": ' + b"[" * 200_000 + b"]" * 200_000 + b"}"
+    response = post_webhook(client, "pull_request", body)
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json()["detail"]
+    assert stored(engine) == []
+
+
 @pytest.mark.parametrize(
     "event, fixture",
     [
