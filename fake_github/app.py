@@ -798,6 +798,14 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
             raise not_found()
         return json_response(request, render.git_ref(found, branch, sha, api_base(request)))
 
+    @app.get("/repos/{owner}/{repo}/branches/{name:path}")
+    async def get_branch(request: Request, owner: str, repo: str, name: str) -> Response:
+        _, found = readable_repo(request, owner, repo)
+        sha = found.branches.get(name)
+        if sha is None:
+            raise not_found()
+        return json_response(request, render.branch(found, name, sha, api_base(request)))
+
     @app.patch("/repos/{owner}/{repo}/git/refs/{ref:path}")
     async def update_ref(request: Request, owner: str, repo: str, ref: str) -> Response:
         branch = ref.removeprefix("refs/").removeprefix("heads/")

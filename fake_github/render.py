@@ -467,6 +467,18 @@ def git_ref(repo: Repository, branch: str, sha: str, api: str) -> Json:
     }
 
 
+def branch(repo: Repository, name: str, sha: str, api: str) -> Json:
+    """``GET /repos/{o}/{r}/branches/{branch}``: the fields a client reads."""
+    base = f"{api}repos/{repo.full_name}"
+    return {
+        "name": name,
+        "commit": {"sha": sha, "url": f"{base}/commits/{sha}"},
+        "protected": name in repo.protected_branches,
+        "protection_url": f"{base}/branches/{name}/protection",
+        "_links": {"self": f"{base}/branches/{name}", "html": f"{base}/tree/{name}"},
+    }
+
+
 def blob(repo: Repository, sha: str, content: bytes, api: str) -> Json:
     return {
         "sha": sha,

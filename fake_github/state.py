@@ -176,6 +176,9 @@ class Repository:
     # Branch name or fnmatch pattern -> the status the App's ref writes there get (403, 422).
     push_denied: dict[str, int] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)  # lower-case name -> name
+    # Branches GitHub reports as protected (GET .../branches/{b}: "protected": true). Pushes
+    # are refused only through push_denied: an App can be granted a bypass of the rules.
+    protected_branches: set[str] = field(default_factory=set)
 
     def denied(self, branch: str) -> int | None:
         """The status a write of the App to ``branch`` gets, or None when it may write."""

@@ -32,6 +32,7 @@ class CheckRunRef:
     id: int
     annotations: int
     completed: bool
+    started_at: dt.datetime | None = None  # when GitHub says the run started
 
 
 def _timestamp(when: dt.datetime | None = None) -> str:
@@ -56,7 +57,19 @@ def find_check_run(
         id=int(run["id"]),
         annotations=int((run.get("output") or {}).get("annotations_count") or 0),
         completed=run.get("status") == "completed",
+        started_at=parse_timestamp(run.get("started_at")),
     )
+
+
+def parse_timestamp(value: object) -> dt.datetime | None:
+    """GitHub's ``2026-11-25T10:00:00Z`` as an aware datetime (None when absent or bad)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
 
 
 def ensure_check_run(
@@ -71,7 +84,8 @@ def ensure_check_run(
         "head_sha": head_sha,
         "status": "in_progress",
         "external_id": external_id,
-        "started_at": _timestamp(),
+        # No started_at: GitHub stamps an in_progress run with its own clock, the clock of
+        # comments' created_at, which /ssot accept compares it with.
         "output": {
             "title": "Checking…",
             "summary": "SSOT guard is comparing this commit with its base.",

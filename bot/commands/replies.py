@@ -26,8 +26,8 @@ COMMANDS: dict[str, str] = {
     "rescan": "check the pull request's current head again",
     "explain SSOTnnn": "what a rule reports, why, and what to write instead",
     "fix": (
-        "commit the automatic fixes to this branch (same-repository branches; the author "
-        "or write, maintain or admin)"
+        "commit the automatic fixes to this branch (same-repository branches other than the "
+        "default or a protected one; write, maintain or admin)"
     ),
     "accept <reason>": (
         "accept the findings this pull request adds, with a reason (write, maintain or admin)"
@@ -139,6 +139,16 @@ def accept_needs_reason_text() -> str:
     )
 
 
+def accept_head_moved_text(head_sha: str) -> str:
+    """The head is not the one the commenter saw (pushed, or not checked yet, after the
+    comment was written): accepting its findings would accept what nobody reviewed."""
+    return reply(
+        f"This pull request's head ({head_sha[:7]}) is newer than the check run you saw when "
+        "you wrote this comment: nothing was accepted. Review the check run of the new head, "
+        "then comment `/ssot accept <reason>` again."
+    )
+
+
 def accept_nothing_text() -> str:
     """No new finding on the current head: nothing to accept."""
     return reply("This pull request adds no finding at its current head: nothing to accept.")
@@ -166,9 +176,17 @@ def accepted_text(findings: list[Finding], user: str, reason: str, head_sha: str
 def fix_refused_permission_text(user: str) -> str:
     """Someone who may not push to the branch asked for ``/ssot fix``."""
     return reply(
-        f"@{user}, `/ssot fix` pushes to this pull request's branch: only its author and "
-        "people with write, maintain or admin permission may ask for it. The suggested "
-        "changes in the review can be applied by the author."
+        f"@{user}, `/ssot fix` pushes to this pull request's branch: only people with "
+        "write, maintain or admin permission on this repository may ask for it. The "
+        "suggested changes in the review can be applied by the author."
+    )
+
+
+def fix_guarded_branch_text(branch: str, what: str) -> str:
+    """The PR's branch is the default branch or a protected one: the App never pushes there."""
+    return reply(
+        f"`{_code(branch)}` is {what}: SSOT guard does not push there. Apply the suggested "
+        "changes from the review, or run `ssot fix` in your checkout and push."
     )
 
 

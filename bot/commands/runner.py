@@ -10,13 +10,21 @@ request carrying :data:`bot.commands.replies.REPLY_MARKER`.
   completed again);
 - ``explain CODE``: the rule's documentation page, or the known codes;
 - ``fix``: the proven fixes of the findings the PR adds, committed to a same-repository
-  branch (:mod:`bot.commands.fix_commit`) when asked by the PR's author or a collaborator with
-  write access; a fork, a refused push, or nothing to fix gets a reply instead (the push
+  branch (:mod:`bot.commands.fix_commit`) when asked (comment or button) by a collaborator
+  with write access, the PR's author included (an author without write access could
+  otherwise make the App push what they cannot); never to the default branch nor a
+  protected one. A fork, a refused push, or nothing to fix gets a reply instead (the push
   itself makes GitHub send ``synchronize``, which checks the new head);
 - ``accept REASON``: for write, maintain and admin collaborators only (the collaborator
-  permission API; ``author_association`` is not reliable), every new finding of the current
-  head is recorded as accepted with who and why, and the check runs again;
-- ``help`` and anything unknown: the list of commands.
+  permission API; ``author_association`` is not reliable), every new finding of the head
+  the commenter saw is recorded as accepted with who and why, and the check runs again. A
+  head whose check run started after the comment was written was not seen: refused;
+- ``help`` and anything unknown: the list of commands (for collaborators who may write;
+  anyone else gets a reaction only).
+
+Answers (reactions and replies) to one person in one repository are capped per hour
+(``SSOT_COMMAND_ANSWERS_PER_HOUR``): past it, their commands are ignored, so comment spam
+cannot spend the installation's write budget.
 
 A button clicked on the check run of an older head, or a base branch without a usable
 policy, is answered with the reason; nothing is changed.
@@ -28,17 +36,20 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 from githubkit.exception import RequestFailed
 
+from bot.checks import render
 from bot.checks.pipeline import PullContext, analyse_pull, check_pull_request, load_pull_context
+from bot.checks.publish import find_check_run, parse_timestamp
 from bot.checks.render import FIX_IDENTIFIER
 from bot.commands import replies
 from bot.commands.consolidate import consolidate
 from bot.commands.fix_commit import PushRefused, commit_fixes, plan_fixes
-from bot.github.api import InstallationClient, installation_client
-from bot.store import acceptances, db
+from bot.github.api import InstallationClient, get_optional, installation_client
+from bot.store import acceptances, command_answers, db
 from bot.work import CheckRequest, JobContext
 
 log = logging.getLogger(__name__)
@@ -65,6 +76,11 @@ class CommandCall:
             log.warning("no pull request to answer %s on: %s", self.name, body[:80])
             return
         self.gh.rest.issues.create_comment(self.owner, self.repo, pull, body=body)
+
+    @cached_property
+    def may_write(self) -> bool:
+        """Whether the sender has write, maintain or admin permission on the repository."""
+        return replies.can_write(*_permission(self, self.request.sender))
 
     def react(self, content: Reaction) -> None:
         """React to the command's comment (a button click has none)."""
@@ -106,6 +122,13 @@ def run_command(request: CheckRequest, context: JobContext) -> None:
         name=name,
         argument=request.command_argument.strip(),
     )
+    if not _within_answer_budget(call):
+        log.info("commands of %s in %s over the hourly answers: ignored", request.sender, repo)
+        return
+    if (name in ("help", "explain") or name not in COMMANDS) and not call.may_write:
+        # Anyone can comment: a reply to each would let them spend our writes.
+        call.react("eyes" if name in COMMANDS else "confused")
+        return
     call.react("eyes")
     run = COMMANDS.get(name, _unknown)
     try:
@@ -142,7 +165,7 @@ def _rescan(call: CommandCall) -> bool:
 
 
 def _fix(call: CommandCall) -> bool:
-    if call.request.comment_id is not None and not _may_change_branch(call):
+    if not call.may_write:
         call.answer(replies.fix_refused_permission_text(call.request.sender or "someone"))
         return False
     pull = _loaded(call)
@@ -150,6 +173,10 @@ def _fix(call: CommandCall) -> bool:
         return False
     if pull.is_fork:
         call.answer(replies.fix_fork_text(pull.head_repo), pull.number)
+        return False
+    guarded = _guarded_branch(pull)
+    if guarded is not None:
+        call.answer(replies.fix_guarded_branch_text(pull.head_ref, guarded), pull.number)
         return False
     assert pull.policy is not None
     new = analyse_pull(pull, call.context).comparison.new
@@ -193,6 +220,9 @@ def _accept(call: CommandCall) -> bool:
         return False
     pull = _loaded(call)
     if pull is None:
+        return False
+    if not _head_seen_by_commenter(call, pull):
+        call.answer(replies.accept_head_moved_text(pull.head_sha), pull.number)
         return False
     new = [f for f in analyse_pull(pull, call.context).comparison.new if f.suppressed is None]
     if not new:
@@ -245,16 +275,50 @@ def _loaded(call: CommandCall) -> PullContext | None:
     return pull
 
 
-def _may_change_branch(call: CommandCall) -> bool:
-    """``/ssot fix`` pushes to someone's branch: its author, or a collaborator who could
-    push there anyway (write, maintain, admin)."""
-    sender = call.request.sender
-    event = call.request.event
-    issue = event.payload.get("issue") if event is not None else None
-    author = ((issue or {}).get("user") or {}).get("login")
-    if sender is not None and author is not None and sender.lower() == str(author).lower():
+def _within_answer_budget(call: CommandCall) -> bool:
+    """Count this command's answers against its sender's hourly budget in the repository."""
+    if call.request.sender is None:
         return True
-    return replies.can_write(*_permission(call, sender))
+    return command_answers.take_answer(
+        call.context.engine,
+        installation_id=call.request.installation_id,
+        repo=call.request.repository,
+        login=call.request.sender.lower(),
+        now=db.utcnow(),
+        per_hour=call.context.settings.command_answers_per_hour,
+    )
+
+
+def _guarded_branch(pull: PullContext) -> str | None:
+    """Why ``/ssot fix`` must not push to the PR's head branch, or None when it may.
+
+    The default branch (a PR from it into another branch) and protected branches are not
+    the App's to write, whatever a PR asks: GitHub's own branch protection may not stop an
+    App that was granted bypass, and the default branch is what every clone builds.
+    """
+    if pull.default_branch and pull.head_ref == pull.default_branch:
+        return "the repository's default branch"
+    branch = get_optional(pull.gh, f"/repos/{pull.owner}/{pull.repo}/branches/{pull.head_ref}")
+    if branch is None or branch.get("protected"):
+        return "a protected branch"
+    return None
+
+
+def _head_seen_by_commenter(call: CommandCall, pull: PullContext) -> bool:
+    """Whether the PR's current head is the one the commenter saw: its check run (the
+    App's, found by ``external_id``) started before the comment was written. A push after
+    the comment makes a newer head whose run starts later, so it is never accepted. Both
+    times are GitHub's (see :func:`bot.checks.publish.ensure_check_run`), to the second: a
+    run started in the comment's second had no result to see yet."""
+    event = call.request.event
+    comment = (event.payload.get("comment") or {}) if event is not None else {}
+    written = parse_timestamp(comment.get("created_at"))
+    if written is None:
+        return False
+    external = render.external_id(pull.installation_id, pull.repository, pull.head_sha)
+    run = find_check_run(pull.gh, pull.owner, pull.repo, pull.head_sha, external)
+    started = run.started_at if run is not None else None
+    return started is not None and started < written
 
 
 def _permission(call: CommandCall, user: str | None) -> tuple[str | None, str | None]:

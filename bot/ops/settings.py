@@ -90,6 +90,8 @@ class Settings(BaseSettings):
     github_writes_per_hour: int = Field(default=500, ge=0)
     # The share of that budget consolidation campaigns may use; the rest is kept for checks.
     campaign_write_share: float = Field(default=0.5, gt=0, le=1)
+    # Reactions and replies to one person's /ssot commands in one repository, per hour.
+    command_answers_per_hour: int = Field(default=20, ge=1)
 
     max_webhook_bytes: int = Field(default=MAX_WEBHOOK_BYTES, gt=0)
     neutral_without_policy: bool = False

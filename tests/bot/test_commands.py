@@ -9,6 +9,7 @@ runs.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -65,6 +66,9 @@ async def notify(manager: UnifiedWebSocketManager, user_id: str, thread_id: str)
         {"event_type": "agent_thinking", "timestamp": time.time(), "user_id": user_id, "thread_id": thread_id, "data": {}},
     )
 """
+IMPORT_OLD = (
+    "from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager\n"
+)
 SESSION_MANAGER = """\
 class SessionWebSocketManager:
     def add_connection(self, session_id: str, connection: object) -> None:
@@ -99,10 +103,21 @@ class World:
         assert post_webhook(self.client, "pull_request", body).status_code == 202
 
     def comment(
-        self, pr: PullRequest, body: str, *, user: str = "bob", user_type: str = "User"
+        self,
+        pr: PullRequest,
+        body: str,
+        *,
+        user: str = "bob",
+        user_type: str = "User",
+        written: dt.datetime | None = None,
     ) -> IssueComment:
-        """Write ``body`` on the PR as ``user`` and deliver ``issue_comment.created``."""
+        """Write ``body`` on the PR as ``user`` and deliver ``issue_comment.created``.
+
+        ``written``: when GitHub says the comment was created; by default a second after
+        now (GitHub's times are to the second, and a person reads the check run first).
+        """
         comment = self.state.add_issue_comment(self.repo, pr.number, body, user=user)
+        comment.created_at = written or comment.created_at + dt.timedelta(seconds=1)
         data = comment_payload(self, "issue_comment/created.with-installation", comment)
         data["sender"].update(type=user_type)
         data["comment"]["user"].update(type=user_type)
@@ -139,6 +154,7 @@ def comment_payload(world: World, fixture: str, comment: IssueComment) -> dict[s
     author = world.state.pull(repo, comment.issue_number).user
     data["issue"]["user"].update(login=author.login, id=author.id)
     data["comment"].update(id=comment.id, node_id=comment.node_id, body=comment.body)
+    data["comment"]["created_at"] = comment.created_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     data["comment"]["user"].update(login=comment.user.login, id=comment.user.id)
     data["sender"].update(login=comment.user.login, id=comment.user.id)
     return data
@@ -339,13 +355,55 @@ def test_fix_when_github_refuses_the_push_replies_why(
     assert f"GitHub refused the push of the fixes to `feature` ({status}" in reply
 
 
-def test_fix_by_the_pull_requests_author_commits_without_write_permission(
+def test_fix_by_the_pull_requests_author_without_write_permission_is_refused(
     world: World, pr: PullRequest
 ) -> None:
+    # The App may push where the author may not (a protected path, a workflow file the
+    # fix touches): the author gets no more than their own permission.
     assert world.state.permission_of(world.repo, "alice") == "read"
+    head = pr.head_sha
     command = world.comment(pr, "/ssot fix", user="alice")
-    assert world.reactions(command) == ["eyes", "+1"]
-    assert world.state.file_at(world.repo, "feature", NOTIFIER) == NOTIFIER_FIXED.encode()
+    assert world.reactions(command) == ["eyes", "confused"]
+    assert world.state.repo(world.repo).branches["feature"] == head
+    [reply] = world.replies(pr)
+    assert "only people with write, maintain or admin permission" in reply
+
+
+def test_fix_button_clicked_by_a_reader_is_refused(world: World, pr: PullRequest) -> None:
+    world.state.set_permission(world.repo, "carol", "read")
+    data = json.loads(check_run_payload(world, "check_run/requested_action", pr, action="ssot-fix"))
+    data["sender"].update(login="carol")
+    head = pr.head_sha
+    assert post_webhook(world.client, "check_run", json.dumps(data).encode()).status_code == 202
+    assert world.state.repo(world.repo).branches["feature"] == head
+    assert world.state.calls_matching(method="PATCH", path="/git/refs/") == []
+    [reply] = world.replies(pr)
+    assert "@carol, `/ssot fix` pushes" in reply
+
+
+def test_fix_never_pushes_to_a_protected_branch(world: World, pr: PullRequest) -> None:
+    world.state.repo(world.repo).protected_branches.add("feature")  # the App may bypass it
+    head = pr.head_sha
+    command = world.comment(pr, "/ssot fix")
+    assert world.reactions(command) == ["eyes", "confused"]
+    assert world.state.repo(world.repo).branches["feature"] == head
+    assert world.state.calls_matching(method="PATCH", path="/git/refs/") == []
+    [reply] = world.replies(pr)
+    assert "`feature` is a protected branch: SSOT guard does not push there" in reply
+
+
+def test_fix_never_pushes_to_the_default_branch(world: World) -> None:
+    # A pull request from main into a release branch: its head branch is the default one.
+    world.state.commit(world.repo, "release", {"README.md": "release\n"}, "Release")
+    world.state.commit(world.repo, "main", {NOTIFIER: NOTIFIER_TEXT}, "On main", author="alice")
+    pull = world.state.open_pull_request(world.repo, "main", "release", user="alice")
+    world.check_pull(pull)
+    main = world.state.repo(world.repo).branches["main"]
+    command = world.comment(pull, "/ssot fix")
+    assert world.reactions(command) == ["eyes", "confused"]
+    assert world.state.repo(world.repo).branches["main"] == main
+    [reply] = world.replies(pull)
+    assert "`main` is the repository's default branch" in reply
 
 
 def test_fix_by_a_reader_who_is_not_the_author_is_refused(world: World, pr: PullRequest) -> None:
@@ -355,7 +413,7 @@ def test_fix_by_a_reader_who_is_not_the_author_is_refused(world: World, pr: Pull
     assert world.reactions(command) == ["eyes", "confused"]
     assert world.state.repo(world.repo).branches["feature"] == head
     [reply] = world.replies(pr)
-    assert "only its author and people with write, maintain or admin permission" in reply
+    assert "only people with write, maintain or admin permission" in reply
 
 
 def test_fix_button_of_the_check_run_commits_like_the_command(
@@ -504,3 +562,40 @@ def test_a_quoted_or_fenced_accept_accepts_nothing(world: World, pr: PullRequest
         assert world.reactions(command) == []
     assert accepted(world, pr) == set()
     assert world.replies(pr) == []
+
+
+def test_accept_never_accepts_a_push_made_after_the_comment(world: World, pr: PullRequest) -> None:
+    # bob wrote his comment while the first head was checked; alice pushed another
+    # deprecated import afterwards, and its check ran before bob's command did.
+    written = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    world.state.commit(world.repo, "feature", {"netra_backend/app/x.py": IMPORT_OLD}, "More")
+    pushed = world.state.pull(world.repo, pr.number)
+    world.check_pull(pushed)
+    command = world.comment(pr, "/ssot accept legacy client", user="bob", written=written)
+    assert world.reactions(command) == ["eyes", "confused"]
+    assert accepted(world, pr) == set()
+    [reply] = world.replies(pr)
+    assert f"head ({pushed.head_sha[:7]}) is newer than the check run you saw" in reply
+
+
+# --- who gets a reply ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", ["/ssot help", "/ssot explain SSOT001", "/ssot frobnicate"])
+def test_a_non_collaborator_gets_a_reaction_not_a_reply(
+    world: World, pr: PullRequest, body: str
+) -> None:
+    command = world.comment(pr, body, user="mallory")
+    assert len(world.reactions(command)) == 1
+    assert world.replies(pr) == []
+
+
+def test_one_persons_command_answers_are_capped_per_hour(world: World, pr: PullRequest) -> None:
+    cap = runtime(world.client).settings.command_answers_per_hour
+    comments = [world.comment(pr, "/ssot help", user="bob") for _ in range(cap + 3)]
+    assert [world.reactions(c) for c in comments] == [["eyes", "+1"]] * cap + [[]] * 3
+    assert len(world.replies(pr)) == cap
+    # Someone else in the same repository is answered as usual.
+    world.state.set_permission(world.repo, "carol", "write")
+    other = world.comment(pr, "/ssot help", user="carol")
+    assert world.reactions(other) == ["eyes", "+1"]
