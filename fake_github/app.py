@@ -309,6 +309,13 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
 
     # --- the App ------------------------------------------------------------------------
 
+    @app.get("/users/{login}")
+    async def get_user(request: Request, login: str) -> Response:
+        account = state.accounts.get(login.lower())
+        if account is None:
+            raise not_found()
+        return json_response(request, render.user(account, api_base(request)))
+
     @app.get("/app")
     async def get_app(request: Request) -> Response:
         require_app(request)

@@ -1,6 +1,8 @@
 """A loaded pull request analysed: new / fixed / unchanged findings through the blob cache.
 
-Unchanged blobs are not analysed again (:mod:`bot.checks.blob_cache`). New findings get their
+Unchanged blobs are not analysed again (:mod:`bot.checks.blob_cache`). What is analysed is
+analysed in a child process bounded in time and memory (:mod:`bot.checks.engine_process`):
+past a bound, :class:`~bot.checks.engine_process.AnalysisLimit` is raised. New findings get their
 proven fixes (suggestions, the "Fix" button), computed once per head blob and finding:
 proving a fix re-analyses the file once per proposal, so it is bounded per check.
 """
@@ -12,11 +14,11 @@ import time
 from collections.abc import Mapping
 
 from analyzers.change import ChangeResult, compare_change
-from analyzers.engine import analyze, unanalysable
+from analyzers.engine import unanalysable
 from analyzers.findings import Finding, Fix
-from analyzers.fix import attach_fixes
 from analyzers.report.model import sort_key
 from bot.checks.blob_cache import BlobCache, fixable
+from bot.checks.engine_process import EngineProcess
 from bot.checks.pull_context import BlobContents, PullContext
 from bot.checks.repo_totals import size_reason
 from bot.work import JobContext
@@ -41,6 +43,21 @@ def analyse_pull(pull: PullContext, context: JobContext) -> ChangeResult:
         else BlobCache(context.engine, policy, pull.installation_id)
     )
     pull.cache = cache
+    settings = context.settings
+    with EngineProcess(
+        policy,
+        seconds=settings.analysis_seconds,
+        memory_bytes=settings.analysis_memory_mb * 2**20,
+    ) as engine:
+        result = _compare(pull, cache, engine)
+        result.comparison.new = _with_fixes(pull, cache, result.comparison.new, engine)
+    cache.save()
+    return result
+
+
+def _compare(pull: PullContext, cache: BlobCache, engine: EngineProcess) -> ChangeResult:
+    assert pull.policy is not None
+    policy = pull.policy.policy
 
     def lookup(blob_id: str, path: str, data: bytes) -> list[Finding]:
         hit = cache.get(blob_id, path)
@@ -50,27 +67,24 @@ def analyse_pull(pull: PullContext, context: JobContext) -> ChangeResult:
         if size is not None:
             findings = [unanalysable(path, size_reason(size, policy), policy)]
         else:
-            findings = analyze(path, data, policy).findings
+            findings = engine.analyze(path, data).findings
         cache.put(blob_id, path, findings)
         return findings
 
-    result = compare_change(
+    return compare_change(
         policy, pull.files, _view(pull.base_content), _view(pull.head_content), lookup
     )
-    result.comparison.new = _with_fixes(pull, cache, result.comparison.new)
-    cache.save()
-    return result
 
 
-def _with_fixes(pull: PullContext, cache: BlobCache, new: list[Finding]) -> list[Finding]:
+def _with_fixes(
+    pull: PullContext, cache: BlobCache, new: list[Finding], engine: EngineProcess
+) -> list[Finding]:
     """``new`` with proven fixes, computed once per head blob and finding (then cached).
 
     Proving re-analyses the file once per proposal, so files with more than
     :data:`MAX_FINDINGS_TO_FIX` findings get no fix, and proving stops after
     :data:`FIX_SECONDS` (the findings not tried yet are tried by the next check).
     """
-    assert pull.policy is not None
-    policy = pull.policy.policy
     head_sha = {f.path: f.head_sha for f in pull.files if f.head_sha}
     ordered = sorted((f for f in new if fixable(f)), key=lambda f: (not f.blocking, *sort_key(f)))
     todo: dict[str, list[Finding]] = {}
@@ -99,7 +113,7 @@ def _with_fixes(pull: PullContext, cache: BlobCache, new: list[Finding]) -> list
             text = pull.head_content[path].decode("utf-8")
         except (KeyError, UnicodeDecodeError):
             continue
-        for finding in attach_fixes(path, text, items, policy):
+        for finding in engine.attach_fixes(path, text, items):
             if finding.fix is not None:
                 proven[_spot(finding)] = finding.fix
         updated = [

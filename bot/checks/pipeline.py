@@ -27,6 +27,7 @@ from analyzers.findings import Finding
 from analyzers.report import build_check_report
 from bot.checks import publish, render, repo_totals
 from bot.checks.analysis import analyse_pull
+from bot.checks.engine_process import AnalysisLimit
 from bot.checks.pull_context import (
     MAX_PULL_FILES,
     BlobContents,
@@ -128,7 +129,20 @@ def _report(pull: PullContext, context: JobContext) -> CheckOutcome | None:
     if pull.policy_error is not None:
         return _post_only(pull, external, render.render_invalid_policy(pull.policy_error))
     run = publish.ensure_check_run(gh, owner, repo, pull.head_sha, external)
-    result = analyse_pull(pull, context)
+    try:
+        result = analyse_pull(pull, context)
+    except AnalysisLimit as limit:
+        # The job ends here: a retry would only hit the same bound.
+        log.warning("%s#%s at %s: %s", pull.repository, pull.number, pull.head_sha[:12], limit)
+        output = render.render_analysis_limit(limit.what, limit.bound)
+        publish.complete_check_run(gh, owner, repo, run, output)
+        return CheckOutcome(
+            head_sha=pull.head_sha,
+            conclusion=output.conclusion,
+            title=output.title,
+            check_run_id=run.id,
+            context=pull,
+        )
     accepted = acceptances.accepted_for_pull(
         context.engine, installation_id=pull.installation_id, repo=pull.repository, pr=pull.number
     )
@@ -225,7 +239,8 @@ def _review(
 ) -> tuple[int, int]:
     """Post the review of new findings and minimise outdated comments; (posted, minimised)."""
     gh, owner, repo = pull.gh, pull.owner, pull.repo
-    existing = publish.bot_review_comments(gh, owner, repo, pull.number, context.settings.app_id)
+    bot_id = api.own_bot_user_id(context.settings, gh)
+    existing = publish.bot_review_comments(gh, owner, repo, pull.number, bot_id)
     done = comment_store.minimized_among(context.engine, [c.node_id for c in existing])
     live = [c for c in existing if c.node_id not in done]
 

@@ -4,8 +4,11 @@ The policy is read at the BASE commit (``.github/ssot.toml``, else ``[tool.ssot]
 ``pyproject.toml``), never at the head: a pull request must not loosen its own gate. A
 repository without one falls back to the owner's ``.github`` repository (same paths, its
 default branch). ``extends`` names a parent: ``"org"`` (or ``".github"``) is that
-organisation policy, ``"owner/name"`` another repository's policy, anything else a file of
-this repository at the same commit.
+organisation policy, ``"owner/name"`` another repository's policy (only those the App's
+settings allow: ``SSOT_POLICY_EXTENDS_ALLOW``; a writer of one repository must not read
+another through the App), anything else a file of this repository at the same commit. An
+error in a parent of another repository is reported without its text, which that
+repository may keep private. ``max_file_size`` is capped by the App's settings.
 
 The first lookup is part of a bigger GraphQL batch (see :func:`wants`); only an ``extends``
 that is neither the organisation nor already read costs one more request.
@@ -13,7 +16,8 @@ that is neither the organisation nor already read costs one more request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
 from analyzers.policy_loader import (
@@ -131,8 +135,17 @@ def resolve(
     rev: str,
     found: Mapping[Hashable, BlobInfo | None],
     fetch: TextFetcher | None = None,
+    *,
+    allowed_parents: Collection[str] = (),
+    max_file_size: int | None = None,
 ) -> PolicyLookup:
-    """The policy of ``owner/repo`` at ``rev`` from a batch's answer (see :func:`wants`)."""
+    """The policy of ``owner/repo`` at ``rev`` from a batch's answer (see :func:`wants`).
+
+    ``allowed_parents``: the ``"owner/name"`` repositories besides the organisation's
+    ``.github`` that ``extends`` may name; ``max_file_size``: the most the policy may ask.
+    """
+    allowed = {name.lower() for name in allowed_parents}
+    foreign: list[str] = []  # parents read from other repositories
     fetch = fetch or fetcher(gh)
     org_prefix = f"{owner}/{ORG_REPO}:"
     try:
@@ -150,7 +163,18 @@ def resolve(
             if name in ORG_NAMES or name.lower() == f"{owner}/{ORG_REPO}".lower():
                 return pick(org_texts, org_prefix)
             if name.count("/") == 1 and not name.endswith(".toml"):
+                if name.lower() not in allowed:
+                    raise PolicyError(
+                        chosen[0],
+                        None,
+                        "extends",
+                        f"{name!r} is not a policy this App may read for other repositories: "
+                        f"extend the organisation's ({owner}/{ORG_REPO}), or ask the App's "
+                        "operator to allow it (SSOT_POLICY_EXTENDS_ALLOW)",
+                    )
                 other_owner, other_repo = name.split("/")
+                if name.lower() != f"{owner}/{repo}".lower():
+                    foreign.append(name)
                 return pick(fetch(other_owner, other_repo, "HEAD", POLICY_PATHS), f"{name}:")
             if glob_errors(name):
                 return None
@@ -158,6 +182,28 @@ def resolve(
             return None if text is None else (name, text)
 
         source, text = chosen
-        return PolicyLookup(policy=load_policy(text, source, fetch_parent))
+        loaded = load_policy(text, source, fetch_parent)
     except PolicyError as error:
-        return PolicyLookup(error=error)
+        return PolicyLookup(error=_own_words(error, owner, repo, foreign))
+    if max_file_size is not None and loaded.policy.max_file_size > max_file_size:
+        capped = dataclasses.replace(loaded.policy, max_file_size=max_file_size)
+        loaded = dataclasses.replace(loaded, policy=capped)
+    return PolicyLookup(policy=loaded)
+
+
+def _own_words(error: PolicyError, owner: str, repo: str, foreign: list[str]) -> PolicyError:
+    """``error`` as this repository's check may show it. Once a parent from another
+    repository (which may be private) is merged in, an error may be about its values: it
+    names the file and key only, never a value or line."""
+    other, sep, _ = error.source.partition(":")
+    from_other = sep and other.lower() != f"{owner}/{repo}".lower()
+    if not from_other and not foreign:
+        return error
+    parents = ", ".join(foreign) or other
+    return PolicyError(
+        error.source,
+        None,
+        error.key,
+        f"this policy, merged with its parent {parents}, cannot be used; the checks of "
+        "that repository say why",
+    )

@@ -121,14 +121,16 @@ def complete_check_run(
 
 
 def bot_review_comments(
-    gh: InstallationClient, owner: str, repo: str, number: int, app_id: int | None
+    gh: InstallationClient, owner: str, repo: str, number: int, bot_user_id: int
 ) -> list[ExistingComment]:
-    """The PR's review comments posted by this App that carry fingerprint markers."""
+    """The PR's review comments posted by this App that carry fingerprint markers.
+
+    Only comments authored by the App's own bot user count: anyone (another App, a GitHub
+    Action posting a PR's text) can write a marker into a comment of theirs.
+    """
     found: list[ExistingComment] = []
     for item in get_pages(gh, f"/repos/{owner}/{repo}/pulls/{number}/comments"):
-        user = item.get("user") or {}
-        via = item.get("performed_via_github_app") or {}
-        if user.get("type") != "Bot" or (via and app_id is not None and via.get("id") != app_id):
+        if (item.get("user") or {}).get("id") != bot_user_id:
             continue
         fingerprints = checks.fingerprints_in(item.get("body"))
         if fingerprints:

@@ -255,7 +255,15 @@ def _load_policy_and_blobs(pull: PullContext, context: JobContext) -> None:
         if f.base_path is not None
     ]
     found = fetch_objects(gh, wants)
-    lookup = policy_source.resolve(gh, owner, repo, pull.base_tip, found)
+    lookup = policy_source.resolve(
+        gh,
+        owner,
+        repo,
+        pull.base_tip,
+        found,
+        allowed_parents=context.settings.policy_extends_allow,
+        max_file_size=context.settings.max_file_size,
+    )
     pull.policy, pull.policy_error = lookup.policy, lookup.error
     if pull.policy is None:
         return

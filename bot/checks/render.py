@@ -21,7 +21,7 @@ from typing import Any
 from analyzers.baseline import Comparison
 from analyzers.findings import Finding, Fix
 from analyzers.policy_loader import PolicyError
-from analyzers.report import Report, render
+from analyzers.report import Report, escape, render
 from analyzers.report.model import sort_key
 from analyzers.report.text import plural
 from analyzers.rules import RULES
@@ -43,7 +43,9 @@ FIX_ACTION = {
     "identifier": FIX_IDENTIFIER,
 }
 MARKER = "<!-- ssot:fingerprint={} -->"
-_MARKER = re.compile(r"<!-- ssot:fingerprint=([0-9A-Za-z_-]{1,64}) -->")
+# Read only from a line that is the marker alone, as marker() writes it: pull-request text
+# quoted in the same comment (escaped anyway) cannot add or steer one.
+_MARKER = re.compile(r"^<!-- ssot:fingerprint=([0-9A-Za-z_-]{1,64}) -->$", re.M)
 DOCS_POLICY = "docs/policy.md"
 
 Conclusion = str  # "success", "failure", "neutral"
@@ -113,9 +115,9 @@ def accepted_lines(
     for shown, item in enumerate(accepted):
         match = where.get(item.fingerprint)
         what = (
-            f"**{match.rule}** `{match.path}:{match.line}`"
+            f"**{match.rule}** {escape.code(f'{match.path}:{match.line}')}"
             if match is not None
-            else f"`{item.fingerprint}` (no longer in this pull request)"
+            else f"{escape.code(item.fingerprint)} (no longer in this pull request)"
         )
         reason = clip(" ".join(item.reason.split()), 300)
         line = f"- {what} accepted by @{item.user} on {item.at:%Y-%m-%d}: {reason}"
@@ -200,12 +202,12 @@ def render_invalid_policy(error: PolicyError) -> CheckOutput:
 
     The message names the key in the policy's words (``[[concept]] 2: target ...``).
     """
-    where = f"`{error.source}`" + (f", line {error.line}" if error.line else "")
+    where = escape.code(error.source) + (f", line {error.line}" if error.line else "")
     summary = "\n".join(
         [
             "## :x: SSOT guard: the policy cannot be used",
             "",
-            f"{where}: {error.message}",
+            f"{where}: {escape.text(error.message)}",
             "",
             "The policy is read from the pull request's base branch (a pull request cannot "
             "change its own gate): fix it there, then re-run this check.",
@@ -243,6 +245,22 @@ def render_no_policy(owner: str) -> CheckOutput:
         ]
     )
     return CheckOutput(conclusion="neutral", title="No SSOT policy", summary=summary + "\n")
+
+
+def render_analysis_limit(what: str, bound: str) -> CheckOutput:
+    """The analysis of this head went past the App's bound: neutral, with the reason."""
+    return CheckOutput(
+        conclusion="neutral",
+        title=f"Not checked: analysis over its {what} bound",
+        summary=(
+            "## SSOT guard: not checked\n\n"
+            f"Analysing this pull request took more than the App allows one pull request "
+            f"({what}: {bound}), so it was stopped and nothing is reported. Files made to be "
+            "slow or huge to analyse do this; a split pull request, or a run of "
+            "`ssot check --base <base>` in CI, checks such a change. The App's operator sets "
+            "the bounds (`SSOT_ANALYSIS_SECONDS`, `SSOT_ANALYSIS_MEMORY_MB`).\n"
+        ),
+    )
 
 
 def render_superseded(head_sha: str) -> CheckOutput:
@@ -336,7 +354,7 @@ def comment_body(findings: Sequence[Finding], fix: Fix | None) -> str:
     lines: list[str] = []
     for finding in findings:
         icon = ":x:" if finding.blocking else ":warning:"
-        lines.append(f"{icon} **{finding.rule}** {' '.join(finding.message.split())}")
+        lines.append(f"{icon} **{finding.rule}** {escape.message(finding.message)}")
     if fix is not None:
         lines += ["", suggestion(fix.replacement)]
     rule = findings[0].rule

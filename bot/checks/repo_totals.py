@@ -74,7 +74,15 @@ def refresh(
     with pull_lock(context, installation_id, repository, 0):
         gh = installation_client(context.settings, installation_id, engine=context.engine)
         found = fetch_objects(gh, policy_source.wants(owner, repo, commit_sha))
-        lookup = policy_source.resolve(gh, owner, repo, commit_sha, found)
+        lookup = policy_source.resolve(
+            gh,
+            owner,
+            repo,
+            commit_sha,
+            found,
+            allowed_parents=context.settings.policy_extends_allow,
+            max_file_size=context.settings.max_file_size,
+        )
         if lookup.policy is None:
             log.info("%s: no usable policy at %s, no totals", repository, commit_sha[:12])
             return None

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from analyzers.findings import Finding
+from analyzers.report import escape
 from analyzers.report.rule_docs import rule_page
 from analyzers.rules import RULES
 
@@ -64,7 +65,7 @@ def help_text(unknown: str | None = None) -> str:
     """The list of commands; ``unknown``: the command that was not understood."""
     lines = []
     if unknown is not None:
-        lines += [f"I do not know the command `{_code(unknown)}`.", ""]
+        lines += [f"I do not know the command {_code(unknown)}.", ""]
     lines.append("SSOT guard answers these commands in a pull-request comment:")
     lines.append("")
     lines += [f"- `/ssot {name}`: {what}" for name, what in COMMANDS.items()]
@@ -86,7 +87,7 @@ def explain_text(argument: str) -> str:
     code = rule_code(argument)
     if code in RULES:
         return reply(rule_page(code))
-    asked = f"`{_code(code)}` is not a rule code." if code else "Which rule? Name its code."
+    asked = f"{_code(code)} is not a rule code." if code else "Which rule? Name its code."
     rules = [f"- `{rule.code}` ({rule.name}): {rule.summary}" for rule in RULES.values()]
     example = "Example: `/ssot explain SSOT001`"
     return reply("\n".join([asked, "", "Known rules:", "", *rules, "", example]))
@@ -109,7 +110,7 @@ def no_policy_text(error: str | None) -> str:
     """The base branch has no usable policy, so there is nothing to fix or accept."""
     if error:
         return reply(
-            f"The policy of the base branch cannot be used: {_one_line(error)}. "
+            f"The policy of the base branch cannot be used: {escape.text(error)}. "
             "Fix it there first (see docs/policy.md)."
         )
     return reply(
@@ -123,7 +124,7 @@ def no_policy_text(error: str | None) -> str:
 
 def accept_refused_text(user: str, permission: str | None) -> str:
     """``user`` may not accept findings."""
-    role = f"`{_code(permission)}`" if permission else "no"
+    role = _code(permission) if permission else "no"
     return reply(
         f"@{user}, only people with write, maintain or admin permission on this repository "
         f"may accept findings; you have {role} permission. Ask a maintainer to review the "
@@ -160,7 +161,7 @@ def accepted_text(findings: list[Finding], user: str, reason: str, head_sha: str
         f"@{user} accepted {_count(len(findings), 'finding')} added by this pull request "
         f"(at {head_sha[:7]}), for this reason:",
         "",
-        f"> {_one_line(reason)}",
+        f"> {escape.text(reason)}",
         "",
         *_listing(findings),
         "",
@@ -185,14 +186,14 @@ def fix_refused_permission_text(user: str) -> str:
 def fix_guarded_branch_text(branch: str, what: str) -> str:
     """The PR's branch is the default branch or a protected one: the App never pushes there."""
     return reply(
-        f"`{_code(branch)}` is {what}: SSOT guard does not push there. Apply the suggested "
+        f"{_code(branch)} is {what}: SSOT guard does not push there. Apply the suggested "
         "changes from the review, or run `ssot fix` in your checkout and push."
     )
 
 
 def fix_fork_text(head_repo: str) -> str:
     """The head branch lives in a fork (``head_repo``, empty once deleted): no push there."""
-    where = f"the fork `{_code(head_repo)}`" if head_repo else "a fork that was deleted"
+    where = f"the fork {_code(head_repo)}" if head_repo else "a fork that was deleted"
     return reply(
         f"The branch of this pull request lives in {where}, where the "
         "App cannot push. Apply the suggested changes from the review, or run `ssot fix` "
@@ -202,9 +203,9 @@ def fix_fork_text(head_repo: str) -> str:
 
 def fix_refused_text(branch: str, status: int, message: str) -> str:
     """GitHub refused the push of the fix commit (protected branch, missing permission)."""
-    why = f": {_one_line(message)}" if message else ""
+    why = f": {escape.text(message)}" if message else ""
     return reply(
-        f"GitHub refused the push of the fixes to `{_code(branch)}` ({status}{why}). The "
+        f"GitHub refused the push of the fixes to {_code(branch)} ({status}{why}). The "
         "branch may be protected, or have moved since the check: apply the suggested changes "
         "from the review, or run `ssot fix` in your checkout and push."
     )
@@ -226,7 +227,7 @@ def fix_committed_text(
     """The fix commit was pushed to ``branch``."""
     paths = sorted(files)
     lines = [
-        f"Pushed {commit_sha[:7]} to `{_code(branch)}`: {_count(len(fixed), 'fix', 'fixes')} "
+        f"Pushed {commit_sha[:7]} to {_code(branch)}: {_count(len(fixed), 'fix', 'fixes')} "
         f"in {_count(len(paths), 'file')}.",
         "",
         *_listing(fixed),
@@ -248,10 +249,18 @@ def fix_commit_message(fixed: list[Finding], user: str | None, pull_number: int)
     )
 
 
+def analysis_limit_text(command: str, what: str, bound: str) -> str:
+    """The analysis a command needed went past the App's bound for one pull request."""
+    return reply(
+        f"{_code('/ssot ' + command)} was not done: analysing this pull request takes more than "
+        f"the App allows one pull request ({what}: {bound})."
+    )
+
+
 def failed_text(command: str, attempts: int) -> str:
     """A command that failed on the App's side (GitHub or the analysis) on its last try."""
     return reply(
-        f"`/ssot {_code(command)}` failed on the App's side ({_count(attempts, 'attempt')}). "
+        f"{_code('/ssot ' + command)} failed on the App's side ({_count(attempts, 'attempt')}). "
         "Comment it again later; if it fails again, the App's logs say why."
     )
 
@@ -262,7 +271,7 @@ def failed_text(command: str, attempts: int) -> str:
 def _listing(findings: list[Finding]) -> list[str]:
     ordered = sorted(findings, key=lambda f: (f.path, f.line, f.rule))
     lines = [
-        f"- `{_code(f.path)}:{f.line}` {f.rule}: {_one_line(f.message)}"
+        f"- {_code(f'{f.path}:{f.line}')} {f.rule}: {escape.message(f.message)}"
         for f in ordered[:MAX_LISTED]
     ]
     if len(ordered) > MAX_LISTED:
@@ -274,10 +283,7 @@ def _count(n: int, one: str, many: str | None = None) -> str:
     return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def _one_line(text: str) -> str:
-    return " ".join(text.split())
-
-
 def _code(text: str) -> str:
-    # Inside `...` a backtick would end the span early.
-    return _one_line(text).replace("`", "'")[:200]
+    """Pull-request text (a path, a branch, a command) as a code span that nothing in it can
+    end early (:mod:`analyzers.report.escape`), cut to 200 characters."""
+    return escape.code(text[:200])

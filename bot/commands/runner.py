@@ -42,6 +42,7 @@ from typing import Literal
 from githubkit.exception import RequestFailed
 
 from bot.checks import render
+from bot.checks.engine_process import AnalysisLimit
 from bot.checks.pipeline import PullContext, analyse_pull, check_pull_request, load_pull_context
 from bot.checks.publish import find_check_run, parse_timestamp
 from bot.checks.render import FIX_IDENTIFIER
@@ -133,6 +134,10 @@ def run_command(request: CheckRequest, context: JobContext) -> None:
     run = COMMANDS.get(name, _unknown)
     try:
         done = run(call)
+    except AnalysisLimit as limit:
+        call.react("confused")
+        call.answer(replies.analysis_limit_text(name, limit.what, limit.bound))
+        return
     except Exception:
         if context.attempt >= context.settings.job_max_attempts:
             with contextlib.suppress(Exception):  # GitHub itself may be what fails

@@ -165,9 +165,26 @@ def installation_client(
     return GitHub(gh.auth.as_installation(installation_id), config=config)
 
 
+_bot_ids: dict[tuple[int | None, str], int] = {}
+
+
+def own_bot_user_id(settings: Settings, gh: InstallationClient) -> int:
+    """The id of the App's bot user (``<slug>[bot]``), asked once per process: only its
+    comments are the App's, whatever another account or App writes in theirs."""
+    key = (settings.app_id, settings.github_url)
+    found = _bot_ids.get(key)
+    if found is None:
+        answer: Any = app_client(settings).rest.apps.get_authenticated().json()
+        slug = answer["slug"]
+        found = int(get_json(gh, f"/users/{slug}[bot]")["id"])
+        _bot_ids[key] = found
+    return found
+
+
 def forget_tokens() -> None:
-    """Drop cached tokens: call after GitHub answered 401 to one of them."""
+    """Drop cached tokens (and the bot user's id): call after GitHub answered 401."""
     TOKENS.clear()
+    _bot_ids.clear()
 
 
 def status_of(exc: BaseException) -> int | None:

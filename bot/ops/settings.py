@@ -90,6 +90,16 @@ class Settings(BaseSettings):
     github_writes_per_hour: int = Field(default=500, ge=0)
     # The share of that budget consolidation campaigns may use; the rest is kept for checks.
     campaign_write_share: float = Field(default=0.5, gt=0, le=1)
+    # One pull request's analysis, in a child process killed past either bound.
+    analysis_seconds: float = Field(default=120.0, gt=0)
+    analysis_memory_mb: int = Field(default=1024, ge=64)
+    # Repositories ("owner/name") a policy's `extends` may name besides the organisation's
+    # .github (JSON list in the environment: SSOT_POLICY_EXTENDS_ALLOW='["acme/policies"]').
+    policy_extends_allow: list[str] = Field(default_factory=list)
+    # The largest file a policy's max_file_size may ask the App to read and analyse.
+    max_file_size: int = Field(default=2_000_000, ge=1)
+    # Set: /metrics and the status page answer only `Authorization: Bearer <token>`.
+    status_token: SecretStr | None = None
     # Reactions and replies to one person's /ssot commands in one repository, per hour.
     command_answers_per_hour: int = Field(default=20, ge=1)
 

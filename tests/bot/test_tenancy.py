@@ -16,6 +16,7 @@ from bot.jobs.queue import JobQueue
 from bot.ops.settings import Settings
 from bot.store import (
     acceptances,
+    command_answers,
     comments,
     db,
     deliveries,
@@ -137,6 +138,9 @@ def fill(engine: Engine, installation_id: int) -> None:
     )
     campaign_store.save_repo(engine, campaign_store.CampaignRepo(installation_id, repo, now))
     campaign_store.note_checks_waiting(engine, installation_id, now)
+    assert command_answers.take_answer(
+        engine, installation_id=installation_id, repo=repo, login="bob", now=now, per_hour=1
+    )
 
 
 def rows_of(engine: Engine, table: sa.Table, installation_id: int) -> int:
