@@ -62,6 +62,8 @@ def create_app(
             collectors=_state_collectors(engine, jobs),
             writer=None if immediate_jobs else DeliveryWriter(engine, jobs).start(),
         )
+        if not settings.has_credentials:
+            app.state.runtime.setup_token = setup.announce_setup_token(settings)
         try:
             # Whatever the last run stored but did not finish (even if it was killed).
             await run_in_threadpool(lambda: jobs.requeue_due(all_queued=True))
@@ -78,7 +80,10 @@ def create_app(
                 close()
             engine.dispose()
 
-    app = FastAPI(title="SSOT guard", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # No /docs, /redoc or /openapi.json: the App's routes are for GitHub and its operator.
+    app = FastAPI(
+        title="SSOT guard", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+    )
 
     # A plain Starlette route: GitHub's POST needs none of FastAPI's parameter machinery,
     # and this is the one path that must stay cheap under load (benchmarks/bench_ingest.py).

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.ops import metrics
 from bot.web.health import readiness
-from bot.web.runtime import runtime
+from bot.web.runtime import authorised, runtime
 
 router = APIRouter()
 
@@ -30,7 +30,9 @@ async def readyz(request: Request) -> Response:
 
 @router.get("/metrics")
 async def metrics_endpoint(request: Request) -> Response:
-    """Prometheus metrics (text exposition format)."""
+    """Prometheus metrics (text exposition format); ``SSOT_STATUS_TOKEN`` guards it."""
     rt = runtime(request)
+    if not authorised(rt, request):
+        return Response("a bearer token is required\n", status_code=401)
     text = await run_in_threadpool(metrics.exposition, rt.collectors)
     return Response(text, media_type=metrics.CONTENT_TYPE)

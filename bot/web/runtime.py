@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,20 @@ class Runtime:
     # One-use `state` values of setup pages shown (the manifest flow's CSRF guard).
     setup_states: OrderedDict[str, None] = field(default_factory=OrderedDict)
     created_app: str | None = None  # slug of the App created since start (restart pending)
+    # The one-time token of the setup page, printed to the console at start (as Jupyter
+    # does): whoever reaches the server before its operator cannot create the App.
+    setup_token: str | None = None
+
+
+def authorised(rt: Runtime, request: Request) -> bool:
+    """Whether ``request`` may read /metrics and the status page: always, unless
+    ``SSOT_STATUS_TOKEN`` is set; then only with ``Authorization: Bearer <token>``."""
+    token = rt.settings.status_token
+    if token is None:
+        return True
+    given = request.headers.get("authorization", "")
+    expected = f"Bearer {token.get_secret_value()}"
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def runtime(request: Request) -> Runtime:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from bot_testing import FAKE_PEM
+from bot_testing import FAKE_PEM, runtime
 from fastapi.testclient import TestClient
 
 from bot.ops.settings import Settings
@@ -61,11 +61,23 @@ def env_file(tmp_path: Path) -> Path:
 def setup_client(
     make_settings: Callable[..., Settings], github: FakeGitHub, env_file: Path
 ) -> Iterator[TestClient]:
-    """The App before it exists: no credentials."""
-    settings = make_settings(app_id=None, private_key=None, webhook_secret=None)
+    """The App before it exists: no credentials; the browser holds the setup token."""
+    settings = make_settings(
+        app_id=None, private_key=None, webhook_secret=None, public_url="http://testserver"
+    )
     app = create_app(settings, env_file=env_file, http_transport=httpx.MockTransport(github))
     with TestClient(app) as client:
+        open_setup(client)
         yield client
+
+
+def open_setup(client: TestClient) -> None:
+    """Follow the setup address printed at start: the token becomes the browser's cookie."""
+    token = runtime(client).setup_token
+    assert token is not None
+    response = client.get("/", params={"token": token}, follow_redirects=False)
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    assert client.cookies.get("ssot_setup") == token
 
 
 def form_of(page: str) -> tuple[str, dict[str, Any]]:
@@ -137,6 +149,7 @@ def test_the_public_url_and_enterprise_server_are_honoured(
         public_url="https://ssot.example.com/",
     )
     with TestClient(create_app(settings, env_file=env_file)) as client:
+        open_setup(client)
         action, posted = form_of(client.get("/").text)
     assert action.startswith("https://ghe.example.com/settings/apps/new?state=")
     assert posted["hook_attributes"]["url"] == "https://ssot.example.com/api/github/webhooks"
@@ -147,6 +160,7 @@ def test_a_local_address_is_flagged(make_settings: Callable[..., Settings], env_
         app_id=None, private_key=None, webhook_secret=None, public_url="http://127.0.0.1:8000"
     )
     with TestClient(create_app(settings, env_file=env_file)) as client:
+        open_setup(client)
         assert "GitHub cannot reach this address" in client.get("/").text
 
 
@@ -180,7 +194,9 @@ def test_the_callback_exchanges_the_code_and_writes_env_with_mode_0600(
     # Until the restart the page says so, and the flow cannot run twice.
     assert "Restart" in setup_client.get("/").text
     again = setup_client.get("/setup/callback", params={"code": "abc123", "state": state})
-    assert again.status_code == 409
+    assert again.status_code == 404
+    # No absolute path of the server on the page.
+    assert str(env_file.parent) not in response.text and str(env_file) not in response.text
 
 
 def test_a_callback_without_a_state_we_issued_is_refused(
@@ -209,7 +225,7 @@ def test_with_credentials_home_is_a_status_page_and_setup_is_closed(client: Test
     assert page.status_code == 200
     assert "App 1 is running" in page.text
     assert "<form" not in page.text
-    assert client.get("/setup/callback", params={"code": "x", "state": "y"}).status_code == 409
+    assert client.get("/setup/callback", params={"code": "x", "state": "y"}).status_code == 404
 
 
 def test_healthz(client: TestClient) -> None:
@@ -224,3 +240,70 @@ def test_write_env_file_keeps_a_multiline_value_of_another_variable(tmp_path: Pa
     assert text.startswith('OTHER="line one\nline two"\n')
     assert "old" not in text
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# --- the setup cannot be taken over -----------------------------------------------------------
+
+
+def test_without_the_printed_token_there_is_no_setup_page(
+    make_settings: Callable[..., Settings], env_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(
+        app_id=None, private_key=None, webhook_secret=None, public_url="https://ssot.example"
+    )
+    with TestClient(create_app(settings, env_file=env_file)) as client:
+        token = runtime(client).setup_token
+        assert token and f"https://ssot.example/?token={token}" in capsys.readouterr().err
+        for params in ({}, {"token": "guessed"}):
+            response = client.get("/", params=params)
+            assert response.status_code == 403
+            assert "<form" not in response.text
+        assert not runtime(client).setup_states
+
+
+def test_a_callback_from_another_browser_is_refused(
+    setup_client: TestClient, github: FakeGitHub, env_file: Path
+) -> None:
+    # The state leaked (a Referer, a log): without the setup cookie it is worth nothing.
+    state = state_in(form_of(setup_client.get("/").text)[0])
+    setup_client.cookies.clear()
+    response = setup_client.get("/setup/callback", params={"code": "abc", "state": state})
+    assert response.status_code == 403
+    assert github.requests == []
+    assert not env_file.exists()
+
+
+def test_the_manifest_never_takes_its_urls_from_the_host_header(setup_client: TestClient) -> None:
+    page = setup_client.get("/", headers={"host": "evil.example"}).text
+    _, posted = form_of(page)
+    assert posted["hook_attributes"]["url"] == "http://testserver/api/github/webhooks"
+    assert "evil.example" not in page
+
+
+def test_without_a_public_url_the_setup_page_asks_for_one(
+    make_settings: Callable[..., Settings], env_file: Path
+) -> None:
+    settings = make_settings(app_id=None, private_key=None, webhook_secret=None)
+    with TestClient(create_app(settings, env_file=env_file)) as client:
+        open_setup(client)
+        response = client.get("/")
+        assert response.status_code == 400 and "SSOT_PUBLIC_URL" in response.text
+
+
+def test_openapi_and_the_docs_pages_are_off(client: TestClient) -> None:
+    for path in ("/openapi.json", "/docs", "/redoc"):
+        assert client.get(path).status_code == 404
+
+
+def test_metrics_and_the_status_page_can_require_a_token(
+    make_settings: Callable[..., Settings], env_file: Path
+) -> None:
+    settings = make_settings(status_token="s3cret")
+    with TestClient(create_app(settings, env_file=env_file)) as client:
+        for path in ("/metrics", "/"):
+            assert client.get(path).status_code == 401
+            wrong = {"Authorization": "Bearer nope"}
+            assert client.get(path, headers=wrong).status_code == 401
+            right = {"Authorization": "Bearer s3cret"}
+            assert client.get(path, headers=right).status_code == 200
+        assert client.get("/healthz").status_code == 200  # probes stay open
