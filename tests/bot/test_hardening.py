@@ -163,7 +163,9 @@ def test_a_marker_in_another_bots_comment_does_not_silence_the_review(
 
 def test_pull_request_text_in_a_review_comment_is_inert(make_settings: Any) -> None:
     # A dict key with backticks ends a naive code span: what follows would be live.
-    hostile = 'x = {"type": "agent_started", "a` @org/everyone <img src=x> [a](http://e.x) `b": 1}\n'
+    hostile = (
+        'x = {"type": "agent_started", "a` @org/everyone <img src=x> [a](http://e.x) `b": 1}\n'
+    )
     for world in make_world(make_settings):
         pr = world.open_pr({"app/feature.py": hostile})
         world.send_pr("opened", pr)
