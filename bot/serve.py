@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from bot.checks import engine_process
 from bot.ops.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot.serve")
@@ -283,6 +284,9 @@ def worker_command(argv: list[str]) -> int:
         metrics.serve_metrics(args.metrics_port, args.metrics_host)
     engine = db.create_engine(settings.database_url)
     try:
+        # Pull requests are analysed in children of a forkserver (bot.checks.engine_process):
+        # start it now, before the first check waits for it.
+        engine_process.warm_up()
         JobQueue(settings, engine).run_consumer(workers=args.workers, parent_pid=args.parent_pid)
     except KeyboardInterrupt:
         pass  # stopped while starting, before the consumer took over SIGINT

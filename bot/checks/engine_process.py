@@ -36,7 +36,8 @@ from analyzers.policy import Policy
 log = logging.getLogger(__name__)
 
 STARTUP_SECONDS = 30.0
-_PRELOAD = ["analyzers.engine", "analyzers.fix", "bot.checks.engine_process"]
+# libcst (analyzers.fix) is left out: most children never prove a fix, and it is slow to import.
+_PRELOAD = ["analyzers.engine", "bot.checks.engine_process"]
 _context: ForkServerContext | None = None
 
 
@@ -56,6 +57,14 @@ def _forkserver() -> ForkServerContext:
         context.set_forkserver_preload(_PRELOAD)
         _context = context
     return _context
+
+
+def warm_up() -> None:
+    """Start the forkserver now (a worker at start), not on the first pull request's check."""
+    from multiprocessing import forkserver
+
+    _forkserver()
+    forkserver.ensure_running()
 
 
 class EngineProcess:
@@ -161,12 +170,16 @@ class EngineProcess:
 def _serve(conn: Connection, policy: Policy, memory_bytes: int) -> None:
     """The child: cap the address space, then answer calls until told to stop."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    from analyzers.fix import attach_fixes
-
     conn.send("ready")
+
+    def attach_fixes(path: str, text: str, findings: list[Finding]) -> list[Finding]:
+        from analyzers.fix import attach_fixes
+
+        return attach_fixes(path, text, findings, policy)
+
     calls: dict[str, Any] = {
         "analyze": lambda path, data: analyze(path, data, policy),
-        "attach_fixes": lambda path, text, findings: attach_fixes(path, text, findings, policy),
+        "attach_fixes": attach_fixes,
     }
     while True:
         request = conn.recv()

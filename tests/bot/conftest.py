@@ -12,12 +12,21 @@ import pytest
 from bot_testing import FAKE_PEM, SECRET, runtime
 from fastapi.testclient import TestClient
 
+from bot.checks import engine_process
 from bot.events import route
 from bot.ops.settings import Settings
 from bot.web.app import create_app
 from bot.work import CheckRequest, JobContext
 
 SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _engine_forkserver() -> None:
+    """Start the forkserver of pull-request analyses once per test process, as ``ssot
+    worker`` does at start: the first check must not pay for it inside a webhook's deadline
+    (immediate mode runs the job in the request)."""
+    engine_process.warm_up()
 
 
 @pytest.fixture(autouse=True)

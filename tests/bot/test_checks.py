@@ -85,7 +85,10 @@ def test_markers_are_hidden_comments_naming_the_fingerprint() -> None:
     first, second = finding(1), finding(2)
     body = comment_body([first, second], None)
     assert fingerprints_in(body) == (first.fingerprint, second.fingerprint)
-    assert fingerprints_in("<!-- ssot:fingerprint=abc --> quoted by a human") == ("abc",)
+    assert fingerprints_in("<!-- ssot:fingerprint=abc -->\nthen a human") == ("abc",)
+    # Only a line that is the marker alone, as the App writes it, counts.
+    assert fingerprints_in("<!-- ssot:fingerprint=abc --> quoted by a human") == ()
+    assert fingerprints_in("see `<!-- ssot:fingerprint=abc -->`") == ()
     assert fingerprints_in(None) == ()
 
 

@@ -461,7 +461,8 @@ def test_accept_by_a_write_collaborator_is_recorded_and_the_check_passes(
     assert (run.status, run.conclusion) == ("completed", "success")
     [reply] = world.replies(pr)
     assert reply.startswith("@bob accepted 2 findings")
-    assert "> the old client is removed in #42" in reply
+    # The reason is the commenter's text: quoted, escaped (no live reference to #42).
+    assert "> the old client is removed in \\#\u200b42" in reply
 
 
 def test_accept_by_a_read_collaborator_is_refused(world: World, pr: PullRequest) -> None:

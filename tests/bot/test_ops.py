@@ -152,8 +152,10 @@ def test_metrics_show_jobs_by_state_from_the_store(
     settings: Settings, checks: list[CheckRequest]
 ) -> None:
     with TestClient(create_app(settings)) as client:  # a real queue, no consumer: jobs wait
-        for _ in range(3):
-            post_webhook(client, "pull_request", payload_bytes("pull_request/opened"))
+        for number in range(3):  # three pull requests (one body twice is a replay)
+            data = json.loads(payload_bytes("pull_request/opened"))
+            data["number"] = number + 1
+            post_webhook(client, "pull_request", json.dumps(data).encode())
         post_webhook(client, "watch", b'{"action": "started"}')
         text = scrape(client)
     assert sample(text, "ssot_jobs", state="queued") == 3
