@@ -19,6 +19,7 @@ from analyzers.engine import analyze, unanalysable
 from analyzers.findings import Finding
 from analyzers.policy import Policy
 from analyzers.progress import ConceptTotal, totals
+from analyzers.report import escape
 from bot.checks import policy_source
 from bot.checks.blob_cache import BlobCache, policy_key
 from bot.checks.pull_lock import pull_lock
@@ -50,7 +51,7 @@ def pull_totals(
         own = totals([*comparison.new, *comparison.unchanged], policy)
         return own, [
             "_Repository total not computed yet: the Total column counts the changed files "
-            f"only. It is computed after the next push to `{default_branch}`._"
+            f"only. It is computed after the next push to {escape.code(default_branch)}._"
         ]
     new, fixed = count_by_key(comparison.new), count_by_key(comparison.fixed)
     out = [
@@ -58,7 +59,7 @@ def pull_totals(
         for c, r, count, target in stored.totals
     ]
     note = (
-        f"_Total: `{default_branch}` at `{stored.commit_sha[:12]}` "
+        f"_Total: {escape.code(default_branch)} at `{stored.commit_sha[:12]}` "
         f"({stored.files:,} Python files), plus this pull request's new minus fixed findings._"
     )
     if stored.truncated:
