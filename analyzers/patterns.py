@@ -20,8 +20,6 @@ import re
 from functools import lru_cache
 from typing import Any
 
-import re2
-
 # Longer patterns are refused: nobody writes a 500-character class-name pattern by hand, and
 # the cost of matching (linear in the text) also grows with the size of the automaton.
 MAX_PATTERN_CHARS = 500
@@ -62,6 +60,8 @@ class LinearPattern:
 
     def __init__(self, pattern: str) -> None:
         self.pattern = pattern
+        import re2  # here, not at import: `ssot --help` must not need it
+
         options = re2.Options()
         options.log_errors = False  # RE2 would print every refused pattern on stderr
         options.never_capture = True  # yes/no answers only: the DFA alone suffices
@@ -109,6 +109,8 @@ def compiled(pattern: str) -> LinearPattern:
 
     Raises :class:`UnsafePattern` with a message for the policy author when RE2 refuses it.
     """
+    import re2
+
     try:
         return LinearPattern(pattern)
     except re2.error as exc:

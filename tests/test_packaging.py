@@ -183,8 +183,9 @@ def test_the_engine_installs_without_the_apps_libraries(built: Built) -> None:
 
     core = {name(r) for r in requirements if "extra ==" not in r}
     app = {name(r) for r in requirements if re.search(r"extra == ['\"]app['\"]", r)}
-    # codeowners and croniter: `ssot consolidate` and the policy's [campaign] schedule
-    assert core == {"pydantic", "libcst", "codeowners", "croniter"}
+    # codeowners and croniter: `ssot consolidate` and the policy's [campaign] schedule;
+    # google-re2: policy patterns and globs matched in linear time
+    assert core == {"pydantic", "libcst", "codeowners", "croniter", "google-re2"}
     assert app >= APP_LIBRARIES
     assert "app" in (metadata.get_all("Provides-Extra") or [])
 
@@ -228,14 +229,18 @@ def free_port() -> int:
 
 @pytest.fixture
 def served(installed: Path, tmp_path: Path) -> Iterator[str]:
-    """``ssot serve`` of the installed wheel, without credentials, started in an empty folder."""
+    """``ssot serve`` of the installed wheel, without credentials, started in an empty folder.
+
+    Yields the setup address it printed (with its one-time token)."""
     port = free_port()
     folder = tmp_path / "anywhere"
     folder.mkdir()
     process = subprocess.Popen(
         [str(installed / "ssot"), "serve", "--port", str(port), "--log-format", "text"],
         cwd=folder,
-        env=clean_env(SSOT_DATA_DIR=str(tmp_path / "data")),
+        env=clean_env(
+            SSOT_DATA_DIR=str(tmp_path / "data"), SSOT_PUBLIC_URL=f"http://127.0.0.1:{port}"
+        ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -251,7 +256,14 @@ def served(installed: Path, tmp_path: Path) -> Iterator[str]:
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
-        yield url
+        assert process.stderr is not None
+        for _ in range(500):  # printed at start, before /healthz answers
+            line = process.stderr.readline()
+            if "?token=" in line:
+                yield line.strip()
+                break
+        else:
+            pytest.fail("ssot serve printed no setup address")
     finally:
         process.terminate()
         try:
@@ -262,7 +274,9 @@ def served(installed: Path, tmp_path: Path) -> Iterator[str]:
 
 
 def test_the_setup_page_finds_the_apps_manifest_from_any_folder(served: str) -> None:
-    page = httpx.get(served + "/", timeout=10)
+    assert served.startswith("http://127.0.0.1:")
+    with httpx.Client(follow_redirects=True) as browser:  # keeps the token's cookie
+        page = browser.get(served, timeout=10)
     assert page.status_code == 200, page.text
     assert "name='manifest'" in page.text
     assert "no app.yml" not in page.text

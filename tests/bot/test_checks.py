@@ -8,7 +8,7 @@ from dataclasses import replace
 from analyzers.baseline import Comparison
 from analyzers.findings import Finding, Fix
 from analyzers.policy_loader import PolicyError
-from analyzers.report import build_check_report
+from analyzers.report import build_check_report, escape
 from bot.checks import render as checks
 from bot.checks.render import (
     ExistingComment,
@@ -248,7 +248,8 @@ def test_an_invalid_policy_names_file_line_and_key() -> None:
     output = render_invalid_policy(error)
     assert output.conclusion == "failure"
     assert output.title == f"Invalid policy: .github/ssot.toml:12: {message}"
-    assert f"`.github/ssot.toml`, line 12: {message}" in output.summary
+    # The message quotes the policy (a repository's text): escaped in the Markdown.
+    assert f"`.github/ssot.toml`, line 12: {escape.text(message)}" in output.summary
     long = PolicyError("p" * 300, 1, "k", "m")
     assert len(render_invalid_policy(long).title) <= 255
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
+from bot_testing import runtime
 from fastapi.testclient import TestClient
 from test_pipeline import BAD, World, make_world
 
@@ -114,8 +115,11 @@ def test_the_status_page_lists_retrying_and_failed_deliveries_with_their_last_er
     stop_github(world)
     retrying = world.send("pull_request", world.pr_payload("opened", pr), delivery="d-retry")
     assert retrying.error is not None
-    # Another one, its second attempt failed for good (as the job leaves it).
-    world.send("pull_request", world.pr_payload("opened", pr), delivery="d-failed")
+    # Another one, its second attempt failed for good (as the job leaves it). Another body:
+    # the same body under another id would be a replay, with no effect of its own.
+    again = world.pr_payload("opened", pr)
+    again["pull_request"]["title"] = "Another delivery"
+    world.send("pull_request", again, delivery="d-failed")
     later = db.utcnow() + dt.timedelta(hours=2)
     deliveries.claim_delivery(world.engine, "d-failed", now=later, lease_seconds=60, max_attempts=9)
     error = "attempt 2 of 5: RuntimeError: boom"
@@ -168,9 +172,16 @@ def unreachable_setup(
     """The App before it exists, with SSOT_GITHUB_URL where nothing listens."""
     monkeypatch.setattr(manifest, "CONVERSION_RETRY_SECONDS", 0.01)
     url = f"http://127.0.0.1:{unused_port()}"
-    settings = make_settings(app_id=None, private_key=None, webhook_secret=None, github_url=url)
+    settings = make_settings(
+        app_id=None,
+        private_key=None,
+        webhook_secret=None,
+        github_url=url,
+        public_url="http://testserver",
+    )
     app = create_app(settings, env_file=tmp_path / ".env")
     with TestClient(app) as client:
+        client.get("/", params={"token": runtime(client).setup_token})  # the printed address
         yield client, url
 
 

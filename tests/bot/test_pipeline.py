@@ -19,6 +19,7 @@ import pytest
 from bot_testing import payload, post_webhook, runtime
 from fastapi.testclient import TestClient
 
+from analyzers.report import escape
 from bot.checks import pipeline
 from bot.checks.render import CHECK_NAME, fingerprints_in
 from bot.demo.scenario import SAMPLE_REPO
@@ -427,7 +428,8 @@ def test_an_invalid_policy_fails_naming_file_line_and_key(make_settings: Any) ->
         assert run.conclusion == "failure"
         message = "[[concept]] 1: target must be 0 or more"
         assert run.output.title == f"Invalid policy: .github/ssot.toml:{line}: {message}"
-        assert f"`.github/ssot.toml`, line {line}: {message}" in (run.output.summary or "")
+        summary = run.output.summary or ""
+        assert f"`.github/ssot.toml`, line {line}: {escape.text(message)}" in summary
 
 
 def test_without_any_policy_nothing_is_posted(make_settings: Any) -> None:
