@@ -80,6 +80,9 @@ class Slice:
     start: int
     end: int
     scope: tuple[str, ...]
+    # A class parsed as its skeleton (header, direct methods with stubbed bodies): other
+    # slices inside its range are not redundant with it.
+    skeleton: bool = False
     # Every node with its enclosing def/class names, filled once by ModuleContext.walk.
     nodes: list[tuple[ast.AST, tuple[str, ...]]] | None = field(
         default=None, repr=False, compare=False
@@ -146,6 +149,9 @@ class Slicer:
         self._starts = [s[0] for s in self._strings]
         self._slices: list[Slice] = []
         self._covered: dict[HitKind, Coverage] = {"stmt": Coverage(), "class": Coverage()}
+        # What class skeletons answer: class questions outside their methods' bodies.
+        self._skeleton_cover = Coverage()
+        self._skeletons: set[int] = set()
         self._bounds: dict[tuple[int, int, int], tuple[list[int], list[bool]]] = {}
 
     def in_string(self, pos: int) -> bool:
@@ -177,13 +183,24 @@ class Slicer:
             # A class region answers every question; a statement region only statement ones.
             if covered["class"].covers(pos) or (kind == "stmt" and covered["stmt"].covers(pos)):
                 continue
+            if kind == "class" and self._skeleton_cover.covers(pos):
+                continue
             found = self._locate(pos, kind)
+            while isinstance(found, Slice) and found.skeleton and not self._answers(found, pos):
+                # The hit lies in a method of the class just sketched: look inside it.
+                self._slices.append(found)
+                found = self._locate(pos, kind)
             if found is None:
                 return parse_whole(self.text)
             if isinstance(found, Slice):
                 self._slices.append(found)
-                covered[kind].add(found.start, found.end)
+                if not found.skeleton:
+                    covered[kind].add(found.start, found.end)
         return ParsedSource(self.text, _drop_nested(self._slices))
+
+    def _answers(self, skeleton: Slice, pos: int) -> bool:
+        # A statement hit located a skeleton only from a class header, which it keeps whole.
+        return pos < skeleton.start or self._skeleton_cover.covers(pos)
 
     def import_hits(self, names: set[str]) -> list[tuple[int, HitKind]]:
         """Positions of the import statements that mention any of ``names`` (may bind them).
@@ -225,9 +242,22 @@ class Slicer:
             start, end = chunk
             head_start, word = self._head(start, end)
             candidates.append((start, end, indent, tuple(scope)))
-            if (kind == "class" and word == "class") or word not in _COMPOUND:
+            if word not in _COMPOUND:
                 break
             body = self._body(head_start, end)
+            if word == "class" and body is not None:
+                sketch = (kind == "stmt" and pos < body[0]) or (
+                    kind == "class" and start not in self._skeletons
+                )
+                if sketch:
+                    # The class itself is the question: its skeleton answers it (its methods'
+                    # bodies are left out, and sliced on their own when they hold a hit).
+                    skeleton = self._skeleton(start, end, indent, head_start, body, tuple(scope))
+                    if skeleton is not None:
+                        return skeleton
+                    break
+            elif kind == "class" and word == "class":
+                break
             if body is None or pos < body[0]:
                 break
             name = _NAME.match(text, head_start)
@@ -243,6 +273,100 @@ class Slicer:
             if statements is not None:
                 return Slice(statements, start, end, block_scope)
         return None
+
+    def _skeleton(
+        self,
+        start: int,
+        end: int,
+        indent: int,
+        head_start: int,
+        body: tuple[int, int],
+        scope: tuple[str, ...],
+    ) -> Slice | None:
+        """The class statement at ``[start, end)`` parsed without its methods' bodies.
+
+        Rules ask a class for its name, bases, decorators, direct methods and position; the
+        bodies of its methods (most of a long test class) only matter where a hit lies, and
+        those hits are sliced on their own. Every kept statement is kept verbatim in place (so
+        its nodes are the whole-file parse's nodes); the last statement of the class, and of
+        its last method, are kept whole so that the class ends where it really ends.
+        """
+        parts: list[str] = []
+        holes: list[tuple[int, int]] = []
+        if not self._class_skeleton(start, end, head_start, body, parts, holes):
+            return None
+        statements = self._parse_source("".join(parts), start, indent)
+        if statements is None:
+            return None
+        self._skeletons.add(start)
+        # Class hits inside a stubbed method body (a class defined in a method) are not
+        # answered by this skeleton.
+        cursor = start
+        for hole_start, hole_end in holes:
+            if cursor < hole_start:
+                self._skeleton_cover.add(cursor, hole_start)
+            cursor = hole_end
+        if cursor < end:
+            self._skeleton_cover.add(cursor, end)
+        return Slice(statements, start, end, scope, skeleton=True)
+
+    def _class_skeleton(
+        self,
+        start: int,
+        end: int,
+        head_start: int,
+        body: tuple[int, int],
+        parts: list[str],
+        holes: list[tuple[int, int]],
+    ) -> bool:
+        text = self.text
+        body_start, body_indent = body
+        positions, starts = self._boundaries(body_start, end, body_indent)
+        if not positions or not all(starts) or positions[0] != body_start:
+            return False  # not a plain block (a dedent inside it): parse the class whole
+        parts.append(text[start:body_start])
+        for i, stmt_start in enumerate(positions):
+            stmt_end = positions[i + 1] if i + 1 < len(positions) else end
+            is_last = i + 1 == len(positions)
+            stmt_head, word = self._head(stmt_start, stmt_end)
+            inner = self._body(stmt_head, stmt_end) if word in ("def", "async", "class") else None
+            if inner is None:
+                parts.append(text[stmt_start:stmt_end])
+            elif word == "class":
+                # A nested class is reported on its own: its end must be right too.
+                if not self._class_skeleton(stmt_start, stmt_end, stmt_head, inner, parts, holes):
+                    parts.append(text[stmt_start:stmt_end])
+            else:
+                self._stub_function(stmt_start, stmt_end, inner, parts, holes, is_last)
+        return True
+
+    def _stub_function(
+        self,
+        start: int,
+        end: int,
+        body: tuple[int, int],
+        parts: list[str],
+        holes: list[tuple[int, int]],
+        keep_last: bool,
+    ) -> None:
+        """A def with its body left out (``pass``, or only its last statement when the end of
+        the enclosing class depends on it); line numbers are kept with empty lines."""
+        text = self.text
+        body_start, body_indent = body
+        parts.append(text[start:body_start])
+        kept = end
+        if keep_last:
+            positions, starts = self._boundaries(body_start, end, body_indent)
+            kept = positions[-1] if positions and starts[-1] else body_start
+        if kept > body_start:
+            lines = text.count("\n", body_start, kept)
+            if kept == end:
+                margin = text[body_start : body_start + body_indent]  # tabs stay tabs
+                parts.append(margin + "pass" + "\n" * max(lines, 1))
+            else:
+                parts.append("\n" * lines)
+            holes.append((body_start, kept))
+        parts.append(text[kept:end])
 
     def _chunk_at(self, region: tuple[int, int], indent: int, pos: int) -> tuple[int, int] | None:
         """The statement at ``indent`` inside ``region`` that contains ``pos``."""
@@ -356,13 +480,17 @@ class Slicer:
         return None
 
     def _parse_region(self, start: int, end: int, indent: int) -> list[ast.stmt] | None:
+        return self._parse_source(self.text[start:end], start, indent)
+
+    def _parse_source(self, code: str, start: int, indent: int) -> list[ast.stmt] | None:
+        """Parse ``code`` as if it stood at ``start`` of the file, indented by ``indent``."""
         # Keep the original columns: wrap an indented slice in a block of its own. Keep the
         # original line numbers: pad with empty lines, which the tokenizer skips far faster
         # than ast.increment_lineno walks a large tree.
         lines_before = self.text.count("\n", 0, start)
         head = "if 1:\n" if indent else ""
         pad = lines_before - (1 if indent else 0)
-        source = "\n" * max(pad, 0) + head + self.text[start:end]
+        source = "\n" * max(pad, 0) + head + code
         try:
             tree = parse_quietly(source)
         except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -397,11 +525,16 @@ def _width(text: str, line_start: int, first: int) -> int:
 
 
 def _drop_nested(slices: list[Slice]) -> list[Slice]:
+    """Slices inside a slice parsed whole add nothing (a skeleton leaves parts out, so what
+    lies inside it stays; a finding parsed twice is dropped once the rules have run)."""
     kept: list[Slice] = []
+    container: Slice | None = None
     for sl in sorted(slices, key=lambda s: (s.start, -s.end)):
-        if kept and kept[-1].start <= sl.start and sl.end <= kept[-1].end:
+        if container is not None and container.start <= sl.start and sl.end <= container.end:
             continue
         kept.append(sl)
+        if not sl.skeleton and (container is None or sl.end > container.end):
+            container = sl
     return kept
 
 
