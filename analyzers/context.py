@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any, TypeVar, overload
 
 from analyzers.findings import Finding, Scope
 from analyzers.lines import source_lines, split_lines
 from analyzers.patterns import LinearPattern, compiled
 from analyzers.policy import Policy
 from analyzers.source import ParsedSource, Slice
+
+T = TypeVar("T", bound=ast.AST)
+U = TypeVar("U", bound=ast.AST)
 
 
 def module_name(path: str, roots: tuple[str, ...] = ()) -> tuple[str, bool]:
@@ -39,28 +42,53 @@ def resolve_relative(module: str | None, level: int, current: str, is_package: b
     return ".".join([*base, module] if module else base)
 
 
-_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_SCOPES = frozenset({ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef})
+# Fields that never hold a node a rule looks at: expression contexts and operators are a third
+# of all nodes of a tree (every Name has its Load).
+_SKIPPED_FIELDS = frozenset({"ctx", "op", "ops", "type_ignores"})
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+NodeIndex = dict[type, list[tuple[ast.AST, tuple[str, ...]]]]
 
 
-def _walk(sl: Slice) -> list[tuple[ast.AST, tuple[str, ...]]]:
-    # Depth first in source order, as ast.walk is not. The children are read from _fields
-    # directly: ast.iter_child_nodes' generators make a walk about three times slower, and
-    # this walk is most of a whole-file analysis.
-    out: list[tuple[ast.AST, tuple[str, ...]]] = []
+def _walk(sl: Slice) -> NodeIndex:
+    """Every node of a slice with its enclosing def/class names, by node type, in source order.
+
+    Depth first in source order, as ast.walk is not. The children are read from each type's
+    fields directly (ast.iter_child_nodes' generators make a walk about three times slower),
+    and rules take the node types they ask about instead of testing every node.
+    """
+    index: NodeIndex = {}
     stack: list[tuple[ast.AST, tuple[str, ...]]] = [(s, sl.scope) for s in reversed(sl.statements)]
+    pop, push = stack.pop, stack.append
     while stack:
-        node, scope = stack.pop()
-        out.append((node, scope))
-        inner = (*scope, node.name) if isinstance(node, _SCOPES) else scope
+        entry = pop()
+        node, scope = entry
+        cls = type(node)
+        bucket = index.get(cls)
+        if bucket is None:
+            index[cls] = [entry]
+        else:
+            bucket.append(entry)
+        fields = _CHILD_FIELDS.get(cls)
+        if fields is None:
+            fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in _SKIPPED_FIELDS)
+        inner = (*scope, node.name) if cls in _SCOPES else scope  # type: ignore[attr-defined]
         children: list[ast.AST] = []
-        for name in node._fields:
+        for name in fields:
             value = getattr(node, name, None)
-            if isinstance(value, list):
+            if type(value) is list:
                 children.extend(item for item in value if isinstance(item, ast.AST))
             elif isinstance(value, ast.AST):
                 children.append(value)
-        stack.extend((child, inner) for child in reversed(children))
-    return out
+        for child in reversed(children):
+            push((child, inner))
+    return index
+
+
+def _position(entry: tuple[ast.AST, tuple[str, ...]]) -> tuple[int, int]:
+    node = entry[0]
+    return node.lineno, node.col_offset  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -87,23 +115,36 @@ class ModuleContext:
             path_scope=policy.path_scope(path),
         )
 
-    def walk(self) -> Iterator[tuple[ast.AST, tuple[str, ...]]]:
-        """Every node of the parsed statements with its enclosing def/class names."""
-        for sl in self.parsed.slices:
-            if sl.nodes is None:
-                sl.nodes = _walk(sl)
-            yield from sl.nodes
+    @overload
+    def of(self, kind: type[T]) -> list[tuple[T, tuple[str, ...]]]: ...
 
-    @cached_property
-    def nodes(self) -> list[tuple[ast.AST, tuple[str, ...]]]:
-        """:meth:`walk`, computed once per file and shared by the rules."""
-        return list(self.walk())
+    @overload
+    def of(self, kind: type[T], other: type[U]) -> list[tuple[T | U, tuple[str, ...]]]: ...
+
+    def of(self, kind: type[ast.AST], other: type[ast.AST] | None = None) -> list[Any]:
+        """The parsed nodes of one or two types with their enclosing def/class names.
+
+        In source order (two statement types together are merged by position), slice by
+        slice; each slice is walked once and its index shared by every rule.
+        """
+        out: list[tuple[ast.AST, tuple[str, ...]]] = []
+        for sl in self.parsed.slices:
+            index = sl.nodes
+            if index is None:
+                index = sl.nodes = _walk(sl)
+            first = index.get(kind, [])
+            second = index.get(other, []) if other is not None else []
+            if first and second:
+                out.extend(sorted([*first, *second], key=_position))
+            else:
+                out.extend(first or second)
+        return out
 
     @cached_property
     def imported(self) -> dict[str, str]:
         """Local name -> qualified name, for names bound by any import in the parsed code."""
         names: dict[str, str] = {}
-        for node, _ in self.nodes:
+        for node, _ in self.of(ast.Import, ast.ImportFrom):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     if alias.asname:

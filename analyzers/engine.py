@@ -164,32 +164,30 @@ def _resolved_roots(ctx: ModuleContext, literals: set[str]) -> set[str]:
     """Names whose import decides a rule's verdict: roots of attribute chains that spell a
     trigger, of class bases, and of module-level assigned names (re-exports)."""
     roots: set[str] = set()
-    for node, scope in ctx.nodes:
-        exprs: list[ast.expr] = []
-        if isinstance(node, ast.Attribute):
-            chain: ast.expr = node
-            spells_trigger = False
-            while isinstance(chain, ast.Attribute):
-                spells_trigger = spells_trigger or chain.attr in literals
-                chain = chain.value
-            if spells_trigger:
-                exprs.append(chain)
-        elif isinstance(node, ast.ClassDef):
-            exprs.extend(node.bases)
-        elif not scope and isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
-            exprs.append(node.value)
-        elif (
-            isinstance(node, ast.Constant)
-            and isinstance(node.value, str)
-            and any(literal in node.value for literal in literals)
-        ):
-            # A string annotation ("pkg.old.Symbol") is resolved like code.
-            roots.update(_DOTTED_ROOT.findall(node.value))
-        for expr in exprs:
-            while isinstance(expr, ast.Attribute):
-                expr = expr.value
-            if isinstance(expr, ast.Name):
-                roots.add(expr.id)
+    exprs: list[ast.expr] = []
+    for attr, _ in ctx.of(ast.Attribute):
+        chain: ast.expr = attr
+        spells_trigger = False
+        while isinstance(chain, ast.Attribute):
+            spells_trigger = spells_trigger or chain.attr in literals
+            chain = chain.value
+        if spells_trigger:
+            exprs.append(chain)
+    for cls, _ in ctx.of(ast.ClassDef):
+        exprs.extend(cls.bases)
+    for assign, scope in ctx.of(ast.Assign, ast.AnnAssign):
+        if not scope and assign.value is not None:
+            exprs.append(assign.value)
+    for const, _ in ctx.of(ast.Constant):
+        # A string annotation ("pkg.old.Symbol") is resolved like code.
+        value = const.value
+        if isinstance(value, str) and any(literal in value for literal in literals):
+            roots.update(_DOTTED_ROOT.findall(value))
+    for expr in exprs:
+        while isinstance(expr, ast.Attribute):
+            expr = expr.value
+        if isinstance(expr, ast.Name):
+            roots.add(expr.id)
     return roots
 
 

@@ -83,8 +83,8 @@ class Slice:
     # A class parsed as its skeleton (header, direct methods with stubbed bodies): other
     # slices inside its range are not redundant with it.
     skeleton: bool = False
-    # Every node with its enclosing def/class names, filled once by ModuleContext.walk.
-    nodes: list[tuple[ast.AST, tuple[str, ...]]] | None = field(
+    # Its nodes by type with their enclosing def/class names, filled once by ModuleContext.of.
+    nodes: dict[type, list[tuple[ast.AST, tuple[str, ...]]]] | None = field(
         default=None, repr=False, compare=False
     )
 

@@ -67,43 +67,42 @@ def check(ctx: ModuleContext) -> Iterator[Finding]:
     concepts = [c for c in ctx.policy.concepts if c.deprecated and not _in_allowed(ctx, c)]
     if not concepts:
         return
-    for node, scope in ctx.nodes:
-        if isinstance(node, ast.ImportFrom):
-            yield from _import_from(ctx, node, scope, concepts)
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                for concept in concepts:
-                    item = deprecated_match(alias.name, concept)
-                    if item is not None:
-                        # At the name, like the names of `from m import ...`: `import os, \`
-                        # continued on the next line is reported where the deprecated path is.
-                        yield ctx.finding(
-                            CODE,
-                            concept.name,
-                            alias,
-                            f"`import {alias.name}` uses deprecated path `{item}`; import `{concept.canonical}` instead",
-                            matched=f"import {alias.name}",
-                            scope=scope,
-                        )
-        elif isinstance(node, ast.Attribute):
-            item, used = _attribute_match(ctx, node, concepts)
-            if item is not None and used is not None:
-                yield ctx.finding(
-                    CODE,
-                    used.name,
-                    node,
-                    f"`{ctx.source_of(node)}` refers to deprecated `{item}`; use `{used.canonical}`",
-                    matched=item,
-                    scope=scope,
-                )
-        elif isinstance(node, ast.arg | ast.AnnAssign | ast.FunctionDef | ast.AsyncFunctionDef):
-            annotation = (
-                node.returns
-                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-                else node.annotation
+    for node, scope in ctx.of(ast.ImportFrom):
+        yield from _import_from(ctx, node, scope, concepts)
+    for imp, scope in ctx.of(ast.Import):
+        for alias in imp.names:
+            for concept in concepts:
+                item = deprecated_match(alias.name, concept)
+                if item is not None:
+                    # At the name, like the names of `from m import ...`: `import os, \`
+                    # continued on the next line is reported where the deprecated path is.
+                    yield ctx.finding(
+                        CODE,
+                        concept.name,
+                        alias,
+                        f"`import {alias.name}` uses deprecated path `{item}`; import `{concept.canonical}` instead",
+                        matched=f"import {alias.name}",
+                        scope=scope,
+                    )
+    for attr, scope in ctx.of(ast.Attribute):
+        item, used = _attribute_match(ctx, attr, concepts)
+        if item is not None and used is not None:
+            yield ctx.finding(
+                CODE,
+                used.name,
+                attr,
+                f"`{ctx.source_of(attr)}` refers to deprecated `{item}`; use `{used.canonical}`",
+                matched=item,
+                scope=scope,
             )
-            if annotation is not None:
-                yield from _string_annotation(ctx, annotation, scope, concepts)
+    for arg, scope in ctx.of(ast.arg):
+        if arg.annotation is not None:
+            yield from _string_annotation(ctx, arg.annotation, scope, concepts)
+    for ann, scope in ctx.of(ast.AnnAssign):
+        yield from _string_annotation(ctx, ann.annotation, scope, concepts)
+    for func, scope in ctx.of(ast.FunctionDef, ast.AsyncFunctionDef):
+        if func.returns is not None:
+            yield from _string_annotation(ctx, func.returns, scope, concepts)
 
 
 def _string_annotation(

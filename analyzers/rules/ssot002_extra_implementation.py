@@ -90,11 +90,9 @@ def check(ctx: ModuleContext) -> Iterator[Finding]:
     for concept in ctx.policy.concepts:
         if concept.allowed_in and globset(concept.allowed_in).match(ctx.path):
             continue
-        for node, scope in ctx.nodes:
-            if isinstance(node, ast.ClassDef):
-                if concept.implementation is None or _is_canonical_home(
-                    ctx, concept, node.name, scope
-                ):
+        if concept.implementation is not None:
+            for node, scope in ctx.of(ast.ClassDef):
+                if _is_canonical_home(ctx, concept, node.name, scope):
                     continue
                 reasons = match_reasons(ctx, node, concept)
                 if not reasons:
@@ -110,19 +108,21 @@ def check(ctx: ModuleContext) -> Iterator[Finding]:
                     scope=scope,
                     scope_kind=kind,
                 )
-            elif not scope and isinstance(node, ast.Assign | ast.AnnAssign):
-                alias = _alias_target(ctx, node, concept)
-                if alias is not None:
-                    target, value = alias
-                    yield ctx.finding(
-                        CODE,
-                        concept.name,
-                        node,
-                        f"`{target}` re-exports {concept.name} (`{value}`) outside its canonical home; "
-                        f"import `{concept.canonical}` where it is used",
-                        matched=f"{target} = {value}",
-                        scope=scope,
-                    )
+        for assign, scope in ctx.of(ast.Assign, ast.AnnAssign):
+            if scope:
+                continue
+            alias = _alias_target(ctx, assign, concept)
+            if alias is not None:
+                target, value = alias
+                yield ctx.finding(
+                    CODE,
+                    concept.name,
+                    assign,
+                    f"`{target}` re-exports {concept.name} (`{value}`) outside its canonical home; "
+                    f"import `{concept.canonical}` where it is used",
+                    matched=f"{target} = {value}",
+                    scope=scope,
+                )
 
 
 def _alias_target(

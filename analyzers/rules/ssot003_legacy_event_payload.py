@@ -144,9 +144,7 @@ def check(ctx: ModuleContext) -> Iterator[Finding]:
     schemas = ctx.policy.event_schemas
     if not schemas:
         return
-    for node, scope in ctx.nodes:
-        if not isinstance(node, ast.Dict | ast.Call):
-            continue
+    for node, scope in [*ctx.of(ast.Dict), *ctx.of(ast.Call)]:
         for schema in schemas:
             payload = inspect(node, schema)
             if payload is None or not payload.problems:
