@@ -10,9 +10,10 @@ with ``bytes.__contains__`` (memchr-fast) rules out most of a tree without decod
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from analyzers import native_prefilter
 from analyzers.patterns import LinearPattern, compiled
 from analyzers.policy import Policy
 
@@ -43,9 +44,17 @@ class TriggerSet:
     symbols: frozenset[str] = frozenset()
     # "pkg.canonical_module import": a line holding it imports from the canonical home.
     canonical_imports: tuple[str, ...] = ()
+    # The same question in one native pass, where Hyperscan is installed.
+    native: native_prefilter.NativePrefilter | None = field(default=None, compare=False, repr=False)
 
     def is_candidate(self, data: bytes) -> bool:
         """False only when no rule of the policy can find anything in ``data``."""
+        if self.native is not None:
+            return self.native.is_candidate(data)
+        return self.is_candidate_python(data)
+
+    def is_candidate_python(self, data: bytes) -> bool:
+        """:meth:`is_candidate` in pure Python (the reference of the native pass)."""
         for literal in self.prefilter_literals:
             if literal in data:
                 return True
@@ -218,17 +227,33 @@ def _build(policy: Policy) -> TriggerSet:
     if "" in components:
         components.pop("")
     prefilter = _fewest({*stmt, *class_literals, *bare_events})
+    prefilter_literals = tuple(sorted(p.encode() for p in prefilter))
     return TriggerSet(
         stmt_literals=tuple(sorted(s.encode() for s in stmt if s)),
         class_literals=tuple(sorted(c.encode() for c in class_literals if c)),
         method_groups=tuple(groups),
         class_name_patterns=tuple(patterns),
         event_literals=tuple(sorted(events)),
-        prefilter_literals=tuple(sorted(p.encode() for p in prefilter)),
+        prefilter_literals=prefilter_literals,
         component_paths=tuple(sorted(components.items(), key=lambda kv: kv[0])),
         symbols=frozenset(symbols - set(components)),
         canonical_imports=tuple(sorted({f"{c.canonical_module} import" for c in policy.concepts})),
+        native=_native(prefilter_literals, groups, [p.pattern for p in patterns]),
     )
+
+
+def _native(
+    literals: tuple[bytes, ...],
+    groups: list[tuple[tuple[bytes, ...], int]],
+    patterns: list[str],
+) -> native_prefilter.NativePrefilter | None:
+    """The native prefilter, or None where Hyperscan is missing or cannot take a pattern."""
+    if not native_prefilter.AVAILABLE or native_prefilter.disabled():
+        return None
+    try:
+        return native_prefilter.NativePrefilter(literals, groups, patterns)
+    except (ValueError, RuntimeError, native_prefilter.CompileError):
+        return None
 
 
 def _fewest(literals: set[str]) -> set[str]:

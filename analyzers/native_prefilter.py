@@ -1,0 +1,132 @@
+"""One pass of Hyperscan over a file's bytes instead of one ``bytes.__contains__`` per literal.
+
+The prefilter asks every file of a tree for a dozen literals and for class statements whose
+name matches a policy pattern; in Python that is a dozen memchr passes plus a regular
+expression per class statement, about two thirds of a cold scan's work on files that match
+nothing. Hyperscan (Intel's multi-pattern matcher, a wheel on PyPI) answers all of it in one
+pass. It is optional: where it is not installed, or cannot compile a pattern, the caller keeps
+its pure-Python prefilter, which gives the same answers.
+
+The native answer may say "candidate" where the Python one says no (it is a superset: a
+class-name pattern is widened to what Hyperscan can match on bytes), never the reverse; the
+statement-level hits decide what is parsed either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+_hs: Any
+try:  # an optional accelerator: every answer has a pure-Python twin
+    import hyperscan as _hs
+except ImportError:  # pragma: no cover - exercised where the wheel is missing
+    _hs = None
+
+AVAILABLE = _hs is not None
+# What a pattern Hyperscan rejects raises (hyperscan.error; a stand-in where it is missing).
+CompileError: type[Exception] = _hs.error if _hs is not None else RuntimeError
+
+
+def disabled() -> bool:
+    """``SSOT_NO_NATIVE=1`` keeps the pure-Python prefilter (to compare the two)."""
+    return os.environ.get("SSOT_NO_NATIVE", "") not in ("", "0")
+
+
+# Constructs whose meaning on a class name cannot be widened safely to bytes: the pattern
+# keeps the Python check of every class statement.
+_UNSAFE = re.compile(r"\\[bBAZ0-9dsDSW]|\(\?[^:i]|\(\?i[^:)]|\[[^\]]*\\|[^\x00-\x7f]")
+
+
+class NativePrefilter:
+    """Does a file hold any literal, ``min`` of a group of literals, or a matching class?"""
+
+    def __init__(
+        self,
+        literals: Sequence[bytes],
+        groups: Sequence[tuple[Sequence[bytes], int]],
+        class_patterns: Sequence[str],
+    ) -> None:
+        if _hs is None:
+            raise RuntimeError("hyperscan is not installed")
+        expressions: list[bytes] = []
+        flags: list[int] = []
+        self._decisive: set[int] = set()  # ids whose match alone makes a candidate
+        self._group_of: dict[int, int] = {}
+        self._minimum: list[int] = []
+        for literal in literals:
+            self._decisive.add(len(expressions))
+            expressions.append(re.escape(literal))
+            flags.append(_hs.HS_FLAG_SINGLEMATCH)
+        for g, (members, minimum) in enumerate(groups):
+            self._minimum.append(minimum)
+            for literal in members:
+                self._group_of[len(expressions)] = g
+                expressions.append(re.escape(literal))
+                flags.append(_hs.HS_FLAG_SINGLEMATCH)
+        for pattern in class_patterns:
+            widened = widen_class_pattern(pattern)
+            if widened is None:
+                raise ValueError(f"class pattern {pattern!r} cannot be matched natively")
+            expression, caseless = widened
+            self._decisive.add(len(expressions))
+            expressions.append(expression)
+            flags.append(_hs.HS_FLAG_SINGLEMATCH | (_hs.HS_FLAG_CASELESS if caseless else 0))
+        self._db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+        self._db.compile(
+            expressions=expressions,
+            ids=list(range(len(expressions))),
+            elements=len(expressions),
+            flags=flags,
+        )
+        # Hyperscan's scratch space may serve one scan at a time: one per thread.
+        self._local = threading.local()
+
+    def is_candidate(self, data: bytes) -> bool:
+        """True when any decisive expression matches, or a group reaches its minimum."""
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = _hs.Scratch(self._db)
+        state: dict[str, Any] = {"found": False, "counts": [0] * len(self._minimum)}
+        decisive, group_of, minimum = self._decisive, self._group_of, self._minimum
+
+        def on_match(ident: int, start: int, end: int, flags: int, context: object) -> bool:
+            if ident in decisive:
+                state["found"] = True
+                return True  # stop the scan
+            g = group_of[ident]
+            counts = state["counts"]
+            counts[g] += 1  # each expression reports once (SINGLEMATCH): distinct literals
+            if counts[g] >= minimum[g]:
+                state["found"] = True
+                return True
+            return False
+
+        with contextlib.suppress(_hs.ScanTerminated):  # raised when on_match stops early
+            self._db.scan(data, match_event_handler=on_match, scratch=scratch)
+        return bool(state["found"])
+
+
+def widen_class_pattern(pattern: str) -> tuple[bytes, bool] | None:
+    """A Hyperscan expression for ``class NAME`` statements whose NAME ``pattern`` searches.
+
+    Widened on purpose: anchors are dropped and ``\\w`` also takes any non-ASCII byte (a
+    UTF-8 letter of a name), so every class the Python pattern matches is matched too. None
+    when the pattern uses what cannot be widened that way (word boundaries, look-arounds,
+    back-references, Unicode classes inside brackets, non-ASCII text).
+    """
+    caseless = False
+    if pattern.startswith("(?i)"):
+        caseless, pattern = True, pattern[4:]
+    if pattern.startswith("^"):
+        pattern = pattern[1:]
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1]
+    if not pattern or _UNSAFE.search(pattern) or "^" in pattern or "$" in pattern:
+        return None
+    body = pattern.replace("\\w", "[\\w\\x80-\\xff]")
+    return f"class[ \\t]+[\\w\\x80-\\xff]*?(?:{body})".encode(), caseless

@@ -1,0 +1,115 @@
+"""The native (Hyperscan) prefilter answers as the pure-Python one, or says "candidate" more.
+
+It may only widen: a file the Python prefilter keeps must never be dropped, or its findings
+would vanish. Checked on the standard library and on a generated corpus, and on its own traps.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from analyzers import Policy, analyze, native_prefilter, triggers
+from analyzers.triggers import triggers_for
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+import corpus
+from test_slicing import STDLIB_POLICY, stdlib_files
+
+needs_hyperscan = pytest.mark.skipif(
+    not native_prefilter.AVAILABLE, reason="hyperscan has no wheel for this platform"
+)
+
+
+def generated_files(root: Path) -> list[tuple[str, bytes]]:
+    corpus.generate(root, files=300, seed=5, git=False)
+    return [(p.relative_to(root).as_posix(), p.read_bytes()) for p in sorted(root.rglob("*.py"))]
+
+
+@needs_hyperscan
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["stdlib", "generated"])
+def test_native_prefilter_keeps_every_file_the_python_prefilter_keeps(
+    which: str, policy: Policy, tmp_path: Path
+) -> None:
+    # The stdlib with a policy whose triggers are common there; the generated corpus with
+    # the example policy.
+    chosen = STDLIB_POLICY if which == "stdlib" else policy
+    files = stdlib_files() if which == "stdlib" else generated_files(tmp_path / "corpus")
+    trigger_set = triggers_for(chosen)
+    assert trigger_set.native is not None
+    dropped, kept, widened = [], 0, 0
+    for path, data in files:
+        python, native = trigger_set.is_candidate_python(data), trigger_set.is_candidate(data)
+        if python and not native:
+            dropped.append(path)
+        kept += python
+        widened += native and not python
+    assert dropped == []
+    assert kept > 50  # the comparison saw candidates of its own
+    assert widened <= kept // 20  # a superset, not "everything"
+
+
+@needs_hyperscan
+def test_a_group_needs_its_minimum_of_distinct_literals(policy: Policy) -> None:
+    trigger_set = triggers_for(policy)
+    one = b"class Pool:\n    def add_connection(self): ...\n    def add_connection(self): ...\n"
+    two = b"class Pool:\n    def add_connection(self): ...\n    def broadcast(self): ...\n"
+    assert trigger_set.is_candidate(one) is trigger_set.is_candidate_python(one) is False
+    assert trigger_set.is_candidate(two) is trigger_set.is_candidate_python(two) is True
+
+
+@needs_hyperscan
+def test_a_class_name_with_a_non_ascii_letter_still_matches(policy: Policy) -> None:
+    data = "class WebSocketÜberManager:\n    pass\n".encode()
+    assert triggers_for(policy).is_candidate(data)
+    assert [f.rule for f in analyze("pkg/m.py", data, policy).findings] == ["SSOT002"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "widened"),
+    [
+        ("(?i)websocket\\w*manager", True),
+        ("Coordinator$", True),
+        ("^Base(Pool|Manager)$", True),
+        ("\\bPool\\b", False),  # word boundaries mean other things on bytes
+        ("Pool(?=Manager)", False),  # look-ahead
+        ("[\\w]+Pool", False),  # a Unicode class inside brackets
+        ("Über", False),  # non-ASCII text
+    ],
+)
+def test_which_class_patterns_are_widened_to_bytes(pattern: str, widened: bool) -> None:
+    assert (native_prefilter.widen_class_pattern(pattern) is not None) is widened
+
+
+@pytest.mark.parametrize(
+    "name", ["WebSocketManager", "LegacyWEBSOCKETConnectionManager", "WebSocketÜberManager"]
+)
+def test_a_widened_pattern_matches_every_name_the_pattern_matches(name: str) -> None:
+    widened = native_prefilter.widen_class_pattern("(?i)websocket\\w*manager")
+    assert widened is not None
+    expression, caseless = widened
+    assert re.compile(r"(?i)websocket\w*manager").search(name)
+    flags = re.IGNORECASE if caseless else 0
+    assert re.search(expression, f"class {name}(Base):".encode(), flags)
+
+
+def test_without_hyperscan_the_python_prefilter_gives_the_same_findings(
+    monkeypatch: pytest.MonkeyPatch, policy: Policy, make_policy: object
+) -> None:
+    text = (
+        b"from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager\n"
+        b"class MockWebSocketManager:\n    pass\n"
+        b'event = {"type": "agent_started", "user": "u"}\n'
+    )
+    with_native = analyze("pkg/m.py", text, policy).findings
+    monkeypatch.setattr(native_prefilter, "AVAILABLE", False)
+    monkeypatch.setattr(triggers, "_CACHE", {})
+    assert triggers_for(policy).native is None
+    assert analyze("pkg/m.py", text, policy).findings == with_native
+    assert [f.rule for f in with_native] == ["SSOT001", "SSOT002", "SSOT003"]
