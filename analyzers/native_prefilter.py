@@ -111,6 +111,48 @@ class NativePrefilter:
         return bool(state["found"])
 
 
+class NativeLiterals:
+    """Every occurrence of each of a set of literals in one pass (instead of a ``str.find``
+    loop per literal over the same text)."""
+
+    def __init__(self, literals: Sequence[bytes]) -> None:
+        if _hs is None:
+            raise RuntimeError("hyperscan is not installed")
+        self._literals = list(dict.fromkeys(literals))
+        self._db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+        self._db.compile(
+            expressions=[re.escape(literal) for literal in self._literals],
+            ids=list(range(len(self._literals))),
+            elements=len(self._literals),
+            flags=[0] * len(self._literals),
+        )
+        self._local = threading.local()
+
+    def occurrences(self, data: bytes) -> dict[bytes, list[int]]:
+        """Start offsets of each literal found in ``data``, left to right and not overlapping
+        one another (as successive ``find`` calls from the end of the last one give them)."""
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = _hs.Scratch(self._db)
+        ends: list[tuple[int, int]] = []
+        push = ends.append
+
+        def on_match(ident: int, start: int, end: int, flags: int, context: object) -> None:
+            push((ident, end))
+
+        self._db.scan(data, match_event_handler=on_match, scratch=scratch)
+        out: dict[bytes, list[int]] = {}
+        last: dict[int, int] = {}
+        for ident, end in ends:  # reported in order of their end
+            literal = self._literals[ident]
+            start = end - len(literal)
+            if start < last.get(ident, 0):
+                continue  # overlaps the previous occurrence of the same literal
+            last[ident] = end
+            out.setdefault(literal, []).append(start)
+        return out
+
+
 def widen_class_pattern(pattern: str) -> tuple[bytes, bool] | None:
     """A Hyperscan expression for ``class NAME`` statements whose NAME ``pattern`` searches.
 

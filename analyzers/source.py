@@ -19,6 +19,7 @@ import threading
 import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 
 from analyzers.triggers import HitKind
 
@@ -549,6 +550,7 @@ _STRING_OR_COMMENT = re.compile(
     r"""|'(?:[^'\\\r\n]++|\\(?:\r\n|.))*+'?""",
     re.S,
 )
+_TOKEN = re.compile(f"({_STRING_OR_COMMENT.pattern})", re.S)
 _PREFIX = re.compile(r"(?<![\w])[A-Za-z]{1,2}$")
 _NOT_NEWLINE = re.compile(r"[^\n]+")
 
@@ -561,17 +563,26 @@ def _scan(text: str) -> tuple[list[tuple[int, int, int, bool]], str]:
     triggers (an f-string's replacement fields are code, though). The blanked copy has the
     same length and newlines, so brackets and backslashes in it are code.
     """
+    # split() cuts the text at every token in C: no Python call per string or comment (a
+    # callback per token was half the cost of slicing a large file).
+    parts = _TOKEN.split(text)
+    tokens = parts[1::2]
+    blanks = [" " * len(token) for token in tokens]
     spans: list[tuple[int, int, int, bool]] = []
+    multi = [i for i, token in enumerate(tokens) if "\n" in token]
+    if multi:
+        ends = list(accumulate(map(len, parts)))
+        for i in multi:
+            token = tokens[i]
+            start = ends[2 * i]  # the end of the code before it
+            prefix = _PREFIX.search(text, max(0, start - 2), start)
+            is_f = prefix is not None and "f" in prefix.group().lower()
+            content = start + (3 if token.startswith(('"""', "'''")) else 1)
+            spans.append((start, content, start + len(token), is_f))
+            blanks[i] = _NOT_NEWLINE.sub(_spaces, token)
+    parts[1::2] = blanks
+    return spans, "".join(parts)
 
-    def blank(match: re.Match[str]) -> str:
-        token = match.group()
-        if "\n" not in token:
-            return " " * len(token)
-        start = match.start()
-        prefix = _PREFIX.search(text, max(0, start - 2), start)
-        is_f = prefix is not None and "f" in prefix.group().lower()
-        content = start + (3 if token.startswith(('"""', "'''")) else 1)
-        spans.append((start, content, match.end(), is_f))
-        return _NOT_NEWLINE.sub(lambda m: " " * len(m.group()), token)
 
-    return spans, _STRING_OR_COMMENT.sub(blank, text)
+def _spaces(match: re.Match[str]) -> str:
+    return " " * len(match.group())

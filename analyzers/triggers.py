@@ -10,7 +10,7 @@ with ``bytes.__contains__`` (memchr-fast) rules out most of a tree without decod
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from analyzers import native_prefilter
@@ -46,6 +46,11 @@ class TriggerSet:
     canonical_imports: tuple[str, ...] = ()
     # The same question in one native pass, where Hyperscan is installed.
     native: native_prefilter.NativePrefilter | None = field(default=None, compare=False, repr=False)
+    # Where the literals of hits() occur, in one native pass (ASCII text only: Hyperscan
+    # gives byte offsets, hits() character offsets).
+    native_literals: native_prefilter.NativeLiterals | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def is_candidate(self, data: bytes) -> bool:
         """False only when no rule of the policy can find anything in ``data``."""
@@ -68,15 +73,30 @@ class TriggerSet:
                     return True
         return False
 
-    def hits(self, text: str) -> list[tuple[int, HitKind]]:
-        """Positions in ``text`` that a rule may care about, with what to parse around them."""
+    def hits(self, text: str, *, native: bool = True) -> list[tuple[int, HitKind]]:
+        """Positions in ``text`` that a rule may care about, with what to parse around them.
+
+        ``native=False`` finds the literals with ``str.find`` even where Hyperscan could (the
+        reference the native path is tested against).
+        """
         found: list[tuple[int, HitKind]] = []
+        occurrences = (
+            self.native_literals.occurrences(text.encode("ascii"))
+            if native and self.native_literals is not None and text.isascii()
+            else None
+        )
+
+        def positions(needle: str) -> list[int]:
+            if occurrences is not None:
+                return occurrences.get(needle.encode(), [])
+            return _positions(text, needle)
+
         groups: tuple[tuple[tuple[bytes, ...], HitKind], ...] = (
             (self.stmt_literals, "stmt"),
             (self.class_literals, "class"),
         )
         for literal in self.event_literals:
-            _find_values(text, literal.decode(), found)
+            _find_values(text, positions(literal.decode()), found)
         paths = dict(self.component_paths)
         for literals, kind in groups:
             for literal in literals:
@@ -85,16 +105,17 @@ class TriggerSet:
                     _find_relevant(
                         text,
                         needle,
+                        positions(needle),
                         paths.get(needle),
                         needle in self.symbols,
                         self.canonical_imports,
                         found,
                     )
                 else:
-                    _find_all(text, needle, kind, found)
+                    found.extend((start, kind) for start in positions(needle))
         for methods, _ in self.method_groups:
             for method in methods:
-                _find_all(text, method.decode(), "class", found)
+                found.extend((start, "class") for start in positions(method.decode()))
         if self.class_name_patterns:
             for match in _CLASS_STMT_TEXT.finditer(text):
                 if any(p.search(match.group(1)) for p in self.class_name_patterns):
@@ -102,19 +123,26 @@ class TriggerSet:
         found.sort()
         return found
 
+    def hit_literals(self) -> tuple[bytes, ...]:
+        """Every literal whose occurrences :meth:`hits` looks at."""
+        methods = tuple(m for group, _ in self.method_groups for m in group)
+        return (*self.event_literals, *self.stmt_literals, *self.class_literals, *methods)
 
-def _find_all(text: str, needle: str, kind: HitKind, out: list[tuple[int, HitKind]]) -> None:
+
+def _positions(text: str, needle: str) -> list[int]:
+    """Where ``needle`` occurs in ``text``, left to right, not overlapping."""
+    out = []
     start = text.find(needle)
     while start != -1:
-        out.append((start, kind))
+        out.append(start)
         start = text.find(needle, start + len(needle))
+    return out
 
 
-def _find_values(text: str, needle: str, out: list[tuple[int, HitKind]]) -> None:
+def _find_values(text: str, starts: list[int], out: list[tuple[int, HitKind]]) -> None:
     """Hits of a quoted event name where it can be a payload's value: after ``:`` (a dict
     display), ``=`` (``dict(type=...)``) or ``(``; an event name in a list is no payload."""
-    start = text.find(needle)
-    while start != -1:
+    for start in starts:
         before = start - 1
         while before >= 0 and text[before] in "\"'":  # the rest of a triple quote
             before -= 1
@@ -125,12 +153,12 @@ def _find_values(text: str, needle: str, out: list[tuple[int, HitKind]]) -> None
             before -= 1
         if before >= 0 and text[before] in ":=(":
             out.append((start, "stmt"))
-        start = text.find(needle, start + len(needle))
 
 
 def _find_relevant(
     text: str,
     needle: str,
+    starts: list[int],
     next_names: frozenset[str] | None,
     symbol: bool,
     canonical_imports: tuple[str, ...],
@@ -146,8 +174,7 @@ def _find_relevant(
     # _may_bind depends only on the hit's line: decide once per line, or thousands of hits on
     # one long line (generated code, a hostile file) cost a scan of the line each.
     line_start, line_end, line_binds = -1, -1, False
-    start = text.find(needle)
-    while start != -1:
+    for start in starts:
         end = start + size
         keep = next_names is None or _leads_to(text, end, next_names)
         if keep and symbol and not (start and text[start - 1] == "."):
@@ -159,7 +186,6 @@ def _find_relevant(
             keep = line_binds
         if keep:
             out.append((start, "stmt"))
-        start = text.find(needle, end)
 
 
 _DOTTED_NEXT = re.compile(r"\.(\w+)")
@@ -228,7 +254,7 @@ def _build(policy: Policy) -> TriggerSet:
         components.pop("")
     prefilter = _fewest({*stmt, *class_literals, *bare_events})
     prefilter_literals = tuple(sorted(p.encode() for p in prefilter))
-    return TriggerSet(
+    trigger_set = TriggerSet(
         stmt_literals=tuple(sorted(s.encode() for s in stmt if s)),
         class_literals=tuple(sorted(c.encode() for c in class_literals if c)),
         method_groups=tuple(groups),
@@ -240,6 +266,13 @@ def _build(policy: Policy) -> TriggerSet:
         canonical_imports=tuple(sorted({f"{c.canonical_module} import" for c in policy.concepts})),
         native=_native(prefilter_literals, groups, [p.pattern for p in patterns]),
     )
+    if trigger_set.native is not None:
+        try:
+            literals = native_prefilter.NativeLiterals(trigger_set.hit_literals())
+        except (RuntimeError, native_prefilter.CompileError):
+            return trigger_set
+        trigger_set = replace(trigger_set, native_literals=literals)
+    return trigger_set
 
 
 def _native(

@@ -113,3 +113,31 @@ def test_without_hyperscan_the_python_prefilter_gives_the_same_findings(
     assert triggers_for(policy).native is None
     assert analyze("pkg/m.py", text, policy).findings == with_native
     assert [f.rule for f in with_native] == ["SSOT001", "SSOT002", "SSOT003"]
+
+
+@needs_hyperscan
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["stdlib", "generated"])
+def test_native_hits_are_the_python_hits(which: str, policy: Policy, tmp_path: Path) -> None:
+    chosen = STDLIB_POLICY if which == "stdlib" else policy
+    files = stdlib_files() if which == "stdlib" else generated_files(tmp_path / "corpus")
+    trigger_set = triggers_for(chosen)
+    assert trigger_set.native_literals is not None
+    compared = differ = 0
+    for _, data in files:
+        if not trigger_set.is_candidate(data):
+            continue
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        compared += text.isascii()
+        differ += trigger_set.hits(text) != trigger_set.hits(text, native=False)
+    assert compared > 20
+    assert differ == 0
+
+
+@needs_hyperscan
+def test_native_occurrences_do_not_overlap_like_successive_finds() -> None:
+    literals = native_prefilter.NativeLiterals([b"aa", b"ab"])
+    assert literals.occurrences(b"aaab aa") == {b"aa": [0, 5], b"ab": [2]}
