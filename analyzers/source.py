@@ -31,9 +31,18 @@ _CLOSERS = frozenset(")]}")
 _WORD = re.compile(r"\w+")
 # `import` followed, on its logical line (or inside the parentheses of `from m import (...)`),
 # by one of NAMES as a word: every import that can bind one of them.
-_IMPORT_BINDING = r"\bimport\b(?:\s*\([^)]*?|(?:[^\r\n\\]|\\\r?\n)*?)\b(?:NAMES)\b"
+_IMPORT_BINDING = r"import\b(?:\s*\([^)]*?|(?:[^\r\n\\]|\\\r?\n)*?)\b(?:NAMES)\b"
 _NAME = re.compile(r"(?:async\s+)?(?:def|class)\s+(\w+)")
 MAX_DEPTH = 40
+
+
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
 
 
 @lru_cache(maxsize=64)
@@ -154,6 +163,7 @@ class Slicer:
         self._skeleton_cover = Coverage()
         self._skeletons: set[int] = set()
         self._bounds: dict[tuple[int, int, int], tuple[list[int], list[bool]]] = {}
+        self._imports: list[int] | None = None
 
     def in_string(self, pos: int) -> bool:
         """True when ``pos`` lies inside a string literal that spans lines."""
@@ -213,17 +223,46 @@ class Slicer:
         if not names:
             return []
         # In the blanked code, so that neither a comment nor a string ends the search early
-        # (a `)` in a comment inside `from m import (...)`) or makes a false import.
+        # (a `)` in a comment inside `from m import (...)`) or makes a false import. Tried at
+        # each `import` keyword only (found once per file): a search of the whole file per
+        # round, with a leading `\b` that defeats the regex engine's literal scan, cost more.
         alternatives = "|".join(map(re.escape, sorted(names)))
-        pattern = re.compile(_IMPORT_BINDING.replace("NAMES", alternatives))
-        return [(m.start(), "stmt") for m in pattern.finditer(self._code)]
+        pattern = _compiled(_IMPORT_BINDING.replace("NAMES", alternatives))
+        code = self._code
+        return [(pos, "stmt") for pos in self._import_keywords() if pattern.match(code, pos)]
+
+    def _import_keywords(self) -> list[int]:
+        if self._imports is None:
+            code = self._code
+            found = []
+            pos = code.find("import")
+            while pos != -1:
+                if pos == 0 or not _is_word_char(code[pos - 1]):
+                    found.append(pos)
+                pos = code.find("import", pos + 6)
+            self._imports = found
+        return self._imports
 
     def word_hits(self, names: set[str]) -> list[tuple[int, HitKind]]:
         """Positions of every use of ``names`` as a whole word."""
         if not names:
             return []
-        pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(names))) + r")\b")
-        return [(m.start(), "stmt") for m in pattern.finditer(self.text)]
+        # One find per name (memchr-fast) instead of a regex whose leading \b defeats the
+        # regex engine's literal scan; a word boundary on each side, as \b would ask.
+        text = self.text
+        out: list[tuple[int, HitKind]] = []
+        for name in names:
+            size = len(name)
+            pos = text.find(name)
+            while pos != -1:
+                end = pos + size
+                if (pos == 0 or not _is_word_char(text[pos - 1])) and (
+                    end == len(text) or not _is_word_char(text[end])
+                ):
+                    out.append((pos, "stmt"))
+                pos = text.find(name, pos + 1)
+        out.sort()
+        return out
 
     def _locate(self, pos: int, kind: HitKind) -> Slice | bool | None:
         """The innermost parsable region around ``pos``.
