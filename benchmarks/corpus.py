@@ -1140,7 +1140,7 @@ class _Writer:
         for _ in range(self.r.randint(1, 4)):
             self.assertion(body, out)
 
-    def test_class(self, out: list[str], name: str = "") -> None:
+    def test_class(self, out: list[str], name: str = "", long: bool = False) -> None:
         base = self.choice(
             (
                 "SSotAsyncTestCase",
@@ -1160,7 +1160,8 @@ class _Writer:
             out.append(
                 f"        self.{self.noun()} = {self.choice(('MagicMock()', 'AsyncMock()', self.expr()))}"
             )
-        for _ in range(self.r.randint(1, self.methods(8, 800))):
+        most = self.methods(40, 700) if long else self.methods(8, 800)
+        for _ in range(self.r.randint(max(1, most // 2) if long else 1, most)):
             out.append("")
             self.test_function(out, "    ", True)
 
@@ -1208,13 +1209,16 @@ class _Writer:
             )
             return [f"from {WS_CORE}.websocket_manager_factory import {name}"]
         if x < 0.86:
-            if self.rand() < 0.2:
-                return [
-                    f"from {WS_CORE} import (",
-                    "    WebSocketManager,",
-                    "    get_websocket_manager,",
-                    ")",
+            if self.rand() < 0.35:
+                others = [
+                    "get_websocket_manager",
+                    "WebSocketMessage",
+                    "MessageType",
+                    "ConnectionState",
                 ]
+                others += [f"{self.cls()}" for _ in range(self.r.randint(0, 8))]
+                names = sorted({"WebSocketManager", *others[: self.r.randint(1, len(others))]})
+                return [f"from {WS_CORE} import (", *(f"    {n}," for n in names), ")"]
             return [f"from {WS_CORE} import WebSocketManager"]
         if x < 0.94 and path.startswith("netra_backend/app/"):
             package = path.rsplit("/", 1)[0].split("/")
@@ -1350,6 +1354,9 @@ class _Writer:
             return
 
     def legacy_unit(self, out: list[str], count: int) -> None:
+        if self.test and self.rand() < 0.5:
+            self.nested_legacy_unit(out, count)
+            return
         if self.test:
             out.append(
                 f"async def test_legacy_{self.func()}(websocket, user_id, tool_name, result, run_id):"
@@ -1368,15 +1375,49 @@ class _Writer:
         if not last[0].lstrip().startswith("return"):
             out.append(f"    return {self.expr_simple()}")
 
+    def nested_legacy_unit(self, out: list[str], count: int) -> None:
+        """Legacy payloads four or five blocks deep in a test method, as real suites nest them
+        (a class, a method, ``with patch``, ``for``, ``try``)."""
+        c = self.choice
+        out.append(f"class TestLegacy{c(WS_CLASS_MIDDLES)}Events{c(('', 'Regression', 'Compat'))}:")
+        self.docstring("    ", out)
+        for k in range(count):
+            out.append("")
+            out.append(
+                f"    async def test_legacy_{self.func()}(self, websocket, user_id, tool_name, result, run_id):"
+            )
+            self.docstring("        ", out)
+            self.stmts("        ", self.r.randint(1, 3), 1, True, out)
+            out.append(f"        with patch.object(self, {self.noun()!r}) as {self.noun()}_mock:")
+            out.append(f"            for attempt in range({self.r.randint(2, 5)}):")
+            ind = "                "
+            if self.rand() < 0.6:
+                out.append(f"{ind}if attempt == {self.r.randint(0, 2)}:")
+                ind += "    "
+            out.append(f"{ind}try:")
+            self.stmts(ind + "    ", self.r.randint(0, 2), 4, True, out)
+            self.legacy_payload(ind + "    ", out)
+            out.append(f"{ind}except {c(EXCEPTIONS)}:")
+            out.append(f"{ind}    continue")
+            if k == 0 and self.lazy_deprecated:
+                self.lazy_import("        ", out)
+            out.append(f"        assert {self.var()} is not None")
+
     def ws_class(self, out: list[str]) -> None:
         c = self.choice
         mid = c(WS_CLASS_MIDDLES)
         if self.test:
             x = self.rand()
             if x < 0.6:
-                self.test_class(
-                    out, f"TestWebSocket{mid}{c(('', '', 'Suite', 'Integration', 'Unit', 'E2E'))}"
+                # Real suites name a third of them after the manager they test
+                # (`TestWebSocketManagerIsolation`): SSOT002 classes in tests, and long ones.
+                manager = self.rand() < 0.35
+                name = (
+                    f"Test{c(('', '', 'Unified', 'Isolated', 'UserScoped'))}WebSocketManager{mid}"
+                    if manager
+                    else f"TestWebSocket{mid}{c(('', '', 'Suite', 'Integration', 'Unit', 'E2E'))}"
                 )
+                self.test_class(out, name, long=True)
                 return
             name = c(
                 (
@@ -1534,6 +1575,13 @@ class _Writer:
             if spec.is_test:
                 top += ["import unittest", *r.sample(TEST_IMPORTS, r.randint(2, len(TEST_IMPORTS)))]
             top.append("")
+        if spec.kind != "init" and spec.size > 4_000 and r.random() < 0.35:
+            # Long parenthesised imports, one name a line, as formatters leave them.
+            pkg = self.choice(APP_PACKAGES)
+            names = sorted({self.cls() for _ in range(r.randint(5, 30))})
+            top.append(f"from netra_backend.app.{pkg}.{self.choice(NOUNS)}_models import (")
+            top += [f"    {n}," for n in names]
+            top.append(")")
         for _ in range(r.randint(0 if spec.kind == "init" else 1, 6)):
             pkg = self.choice(APP_PACKAGES)
             top.append(
