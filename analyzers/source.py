@@ -427,21 +427,23 @@ class Slicer:
         cached = self._bounds.get(key)
         if cached is not None:
             return cached
-        text = self.text
+        text, code = self.text, self._code
         positions: list[int] = []
         starts: list[bool] = []
         glue = False  # a decorator glues the next statement to itself
         depth, prev = 0, lo
-        for match in _lines_upto(indent).finditer(text, lo, hi):
+        # Lines of the blanked code: comment lines and the inside of multi-line strings (most
+        # of a docstring) are blank there and never reach this loop.
+        for match in _lines_upto(indent).finditer(code, lo, hi):
             line_start = match.start()
             if self.in_string(line_start):
-                continue
+                continue  # the end of a multi-line string, with code after it
             depth = max(depth + _bracket_delta(self._brackets, prev, line_start), 0)
             prev = line_start
             if depth or self._continued(line_start):
                 continue
             first_pos = match.end()
-            first = text[first_pos]
+            first = code[first_pos]
             if first in _CLOSERS:
                 continue
             if _width(text, line_start, first_pos) < indent:
@@ -450,7 +452,7 @@ class Slicer:
                 starts.append(False)
                 glue = False
                 continue
-            if _CONTINUATION.match(text, first_pos):
+            if _CONTINUATION.match(code, first_pos):
                 continue
             if glue:
                 glue = first == "@"
@@ -600,13 +602,19 @@ def _scan(text: str) -> tuple[list[tuple[int, int, int, bool]], str]:
     Each span is ``(start, content start, end, is f-string)``: only such strings can make a
     line start look like a statement, and only their inside is skipped when looking for
     triggers (an f-string's replacement fields are code, though). The blanked copy has the
-    same length and newlines, so brackets and backslashes in it are code.
+    same length and newlines, so brackets and backslashes in it are code; a string there keeps
+    only its first quote, so the lines inside a multi-line string are blank.
     """
     # split() cuts the text at every token in C: no Python call per string or comment (a
     # callback per token was half the cost of slicing a large file).
     parts = _TOKEN.split(text)
     tokens = parts[1::2]
-    blanks = [" " * len(token) for token in tokens]
+    # A string keeps its opening quote (a line that starts with a string still starts with
+    # code); a comment is blanked whole.
+    blanks = [
+        " " * len(token) if token[0] == "#" else token[0] + " " * (len(token) - 1)
+        for token in tokens
+    ]
     spans: list[tuple[int, int, int, bool]] = []
     multi = [i for i, token in enumerate(tokens) if "\n" in token]
     if multi:
@@ -618,7 +626,7 @@ def _scan(text: str) -> tuple[list[tuple[int, int, int, bool]], str]:
             is_f = prefix is not None and "f" in prefix.group().lower()
             content = start + (3 if token.startswith(('"""', "'''")) else 1)
             spans.append((start, content, start + len(token), is_f))
-            blanks[i] = _NOT_NEWLINE.sub(_spaces, token)
+            blanks[i] = token[0] + _NOT_NEWLINE.sub(_spaces, token[1:])
     parts[1::2] = blanks
     return spans, "".join(parts)
 
