@@ -50,7 +50,10 @@ class NativePrefilter:
         literals: Sequence[bytes],
         groups: Sequence[tuple[Sequence[bytes], int]],
         class_patterns: Sequence[str],
+        values: Sequence[bytes] = (),
     ) -> None:
+        """``values``: quoted literals that count only as the value of a dict item or keyword
+        (``"type": "agent_started"``), the construct an event payload needs."""
         if _hs is None:
             raise RuntimeError("hyperscan is not installed")
         expressions: list[bytes] = []
@@ -68,6 +71,11 @@ class NativePrefilter:
                 self._group_of[len(expressions)] = g
                 expressions.append(re.escape(literal))
                 flags.append(_hs.HS_FLAG_SINGLEMATCH)
+        for value in values:
+            self._decisive.add(len(expressions))
+            # What triggers._is_value accepts before the quoted name, read forwards.
+            expressions.append(b"[:=][ \\t\\r\\n\\\\(]*[rRuUbBfF]{0,2}[\"']*" + re.escape(value))
+            flags.append(_hs.HS_FLAG_SINGLEMATCH)
         for pattern in class_patterns:
             widened = widen_class_pattern(pattern)
             if widened is None:

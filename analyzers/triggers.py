@@ -113,9 +113,12 @@ class TriggerSet:
                     )
                 else:
                     found.extend((start, kind) for start in positions(needle))
-        for methods, _ in self.method_groups:
-            for method in methods:
-                found.extend((start, "class") for start in positions(method.decode()))
+        for methods, minimum in self.method_groups:
+            # A class matches by its methods only in a file that defines enough of them.
+            where = [positions(method.decode()) for method in methods]
+            if sum(1 for starts in where if starts) >= minimum:
+                for starts in where:
+                    found.extend((start, "class") for start in starts)
         if self.class_name_patterns:
             for match in _CLASS_STMT_TEXT.finditer(text):
                 if any(p.search(match.group(1)) for p in self.class_name_patterns):
@@ -140,19 +143,30 @@ def _positions(text: str, needle: str) -> list[int]:
 
 
 def _find_values(text: str, starts: list[int], out: list[tuple[int, HitKind]]) -> None:
-    """Hits of a quoted event name where it can be a payload's value: after ``:`` (a dict
-    display), ``=`` (``dict(type=...)``) or ``(``; an event name in a list is no payload."""
+    """Hits of a quoted event name where it can be a payload's value: after the ``:`` of a
+    dict item or the ``=`` of a ``dict(type=...)`` keyword, maybe in parentheses. An event
+    name in a list, a comparison (``==``) or a call's arguments (``emit("agent_started")``)
+    is no payload's value, and its file need not be parsed for it."""
     for start in starts:
-        before = start - 1
-        while before >= 0 and text[before] in "\"'":  # the rest of a triple quote
-            before -= 1
-        stop = max(before - 2, -1)
-        while before > stop and text[before] in "rRuUbBfF":  # a string prefix
-            before -= 1
-        while before >= 0 and text[before] in " \t\r\n\\":
-            before -= 1
-        if before >= 0 and text[before] in ":=(":
+        if _is_value(text, start):
             out.append((start, "stmt"))
+
+
+def _is_value(text: str, start: int) -> bool:
+    before = start - 1
+    while before >= 0 and text[before] in "\"'":  # the rest of a triple quote
+        before -= 1
+    stop = max(before - 2, -1)
+    while before > stop and text[before] in "rRuUbBfF":  # a string prefix
+        before -= 1
+    while before >= 0 and text[before] in " \t\r\n\\(":
+        before -= 1
+    if before < 0:
+        return False
+    if text[before] == ":":
+        return True
+    # `k=v`, not `==`, `!=`, `<=` or `>=`.
+    return text[before] == "=" and (before == 0 or text[before - 1] not in "=!<>")
 
 
 def _find_relevant(
@@ -264,7 +278,14 @@ def _build(policy: Policy) -> TriggerSet:
         component_paths=tuple(sorted(components.items(), key=lambda kv: kv[0])),
         symbols=frozenset(symbols - set(components)),
         canonical_imports=tuple(sorted({f"{c.canonical_module} import" for c in policy.concepts})),
-        native=_native(prefilter_literals, groups, [p.pattern for p in patterns]),
+        # Natively, an event name counts only as a value (the construct SSOT003 needs), not
+        # as a word: most mentions of an event are comparisons, calls and lists.
+        native=_native(
+            tuple(sorted(p.encode() for p in _fewest({*stmt, *class_literals}))),
+            groups,
+            [p.pattern for p in patterns],
+            tuple(sorted(events)),
+        ),
     )
     if trigger_set.native is not None:
         try:
@@ -279,12 +300,13 @@ def _native(
     literals: tuple[bytes, ...],
     groups: list[tuple[tuple[bytes, ...], int]],
     patterns: list[str],
+    values: tuple[bytes, ...],
 ) -> native_prefilter.NativePrefilter | None:
     """The native prefilter, or None where Hyperscan is missing or cannot take a pattern."""
     if not native_prefilter.AVAILABLE or native_prefilter.disabled():
         return None
     try:
-        return native_prefilter.NativePrefilter(literals, groups, patterns)
+        return native_prefilter.NativePrefilter(literals, groups, patterns, values)
     except (ValueError, RuntimeError, native_prefilter.CompileError):
         return None
 
