@@ -22,6 +22,7 @@ from analyzers.diff import split_git_diff
 from analyzers.engine import ENGINE_VERSION, FileResult, analyze, unanalysable
 from analyzers.findings import Finding
 from analyzers.policy import Policy
+from analyzers.triggers import triggers_for
 
 # Below this many files to analyse, forking workers costs more than it saves.
 PARALLEL_THRESHOLD = 200
@@ -78,9 +79,11 @@ def scan(
     rels = [r for r in rels if not policy.excluded.match(r)]
     cache = FindingsCache(root, cache_key(policy), enabled=use_cache)
     result = ScanResult(root=root, files=len(rels))
-    todo: list[tuple[str, os.stat_result]] = []
+    todo: list[str] = []
     base = str(root)
-    for rel in rels:
+    if not cache.enabled:
+        todo = rels  # nothing to look up: the workers stat what they read
+    for rel in rels if cache.enabled else ():
         try:
             stat = os.stat(os.path.join(base, rel))  # not pathlib: this runs per file
         except FileNotFoundError:
@@ -90,15 +93,17 @@ def scan(
             continue
         cached = cache.lookup(rel, stat)
         if cached is None:
-            todo.append((rel, stat))
+            todo.append(rel)
         else:
             result.from_cache += 1
             if cached:
                 result.findings[rel] = cached
-    for file_result, (rel, stat) in zip(
-        _analyze_files(root, [r for r, _ in todo], policy, jobs), todo, strict=True
-    ):
-        cache.store(rel, stat, file_result.findings)
+    for rel, analysed in zip(todo, _analyze_files(root, todo, policy, jobs), strict=True):
+        if analysed is None:
+            continue  # deleted since git listed it
+        file_result, read_stat = analysed
+        if read_stat is not None:
+            cache.store(rel, read_stat, file_result.findings)
         if file_result.findings:
             result.findings[rel] = file_result.findings
     if every:
@@ -107,44 +112,50 @@ def scan(
     return result
 
 
-def _analyze_files(
-    root: Path, rels: list[str], policy: Policy, jobs: int | None
-) -> list[FileResult]:
+Analysed = tuple[FileResult, os.stat_result | None] | None
+
+
+def _analyze_files(root: Path, rels: list[str], policy: Policy, jobs: int | None) -> list[Analysed]:
+    """Each file's result and the stat taken when it was read (None: it is gone)."""
     workers = jobs or os.cpu_count() or 1
+    base = str(root)
     if workers == 1 or len(rels) < PARALLEL_THRESHOLD:
-        return [_analyze_one(root, rel, policy) for rel in rels]
+        return [_analyze_one(base, rel, policy) for rel in rels]
     global _WORKER_POLICY
     _WORKER_POLICY = policy
+    triggers_for(policy)  # compiled once here, inherited by every forked worker
     # Many small batches keep both cores busy when a few files are much larger than the rest.
+    # A batch is a list of paths: each worker reads its own files (no source is pickled).
     size = max(8, len(rels) // (workers * 48))
     batches = [rels[i : i + size] for i in range(0, len(rels), size)]
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        out: list[FileResult] = []
-        for batch_result in pool.map(_analyze_batch, [(str(root), b) for b in batches]):
+        out: list[Analysed] = []
+        for batch_result in pool.map(_analyze_batch, [(base, b) for b in batches]):
             out.extend(batch_result)
     return out
 
 
-def _analyze_batch(args: tuple[str, list[str]]) -> list[FileResult]:
-    root, rels = args
+def _analyze_batch(args: tuple[str, list[str]]) -> list[Analysed]:
+    base, rels = args
     assert _WORKER_POLICY is not None
-    return [_analyze_one(Path(root), rel, _WORKER_POLICY) for rel in rels]
+    return [_analyze_one(base, rel, _WORKER_POLICY) for rel in rels]
 
 
-def _analyze_one(root: Path, rel: str, policy: Policy) -> FileResult:
-    path = root / rel
+def _analyze_one(base: str, rel: str, policy: Policy) -> Analysed:
     try:
-        size = path.stat().st_size
-        if size > policy.max_file_size:
-            # Do not even read it: a 50 MB file must not cost 50 MB of memory per worker.
-            return _too_big(rel, size, policy)
-        data = path.read_bytes()
+        with open(os.path.join(base, rel), "rb", buffering=0) as fh:
+            stat = os.fstat(fh.fileno())
+            if stat.st_size > policy.max_file_size:
+                # Do not even read it: a 50 MB file must not cost 50 MB of memory per worker.
+                return _too_big(rel, stat.st_size, policy), stat
+            data = fh.readall()
+    except FileNotFoundError:
+        return None
     except OSError as exc:
-        return FileResult(
-            rel, [unanalysable(rel, f"cannot read: {exc.strerror}", policy)], candidate=True
-        )
-    return analyze(rel, data, policy)
+        reason = f"cannot read: {exc.strerror}"
+        return FileResult(rel, [unanalysable(rel, reason, policy)], candidate=True), None
+    return analyze(rel, data, policy), stat
 
 
 def _too_big(rel: str, size: int, policy: Policy) -> FileResult:
