@@ -154,19 +154,49 @@ class Slicer:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._strings, self._code = _scan(text)
-        self._brackets = self._code.translate(_ONE_BRACKET)
-        self._starts = [s[0] for s in self._strings]
+        # Strings and comments are scanned lazily, from the start up to what a question needs
+        # (hits often all sit in the imports at the top of a long file): ``_code`` and
+        # ``_brackets`` cover ``text[:_scanned]``, which always ends at a line start.
+        self._scanned = 0
+        self._code = ""
+        self._brackets = ""
+        self._strings: list[tuple[int, int, int, bool]] = []
+        self._starts: list[int] = []
         self._slices: list[Slice] = []
         self._covered: dict[HitKind, Coverage] = {"stmt": Coverage(), "class": Coverage()}
         # What class skeletons answer: class questions outside their methods' bodies.
         self._skeleton_cover = Coverage()
         self._skeletons: set[int] = set()
-        self._bounds: dict[tuple[int, int, int], tuple[list[int], list[bool]]] = {}
+        self._bounds: dict[tuple[int, int, int], _Bounds] = {}
         self._imports: list[int] | None = None
+
+    def _ensure(self, pos: int) -> None:
+        """Scan strings and comments at least up to ``pos`` (in chunks that double)."""
+        text = self.text
+        size = len(text)
+        start = self._scanned
+        if pos <= start or start >= size:
+            return
+        stop = max(pos, start + max(_FIRST_CHUNK, start))
+        while True:
+            if stop < size:
+                newline = text.find("\n", stop)
+                stop = size if newline == -1 else newline + 1
+            else:
+                stop = size
+            spans, code, cut = _scan(text, start, stop)
+            if not cut or stop == size:
+                break
+            stop += max(_FIRST_CHUNK, stop - start)  # a string runs past the chunk: widen
+        self._code += code
+        self._brackets += code.translate(_ONE_BRACKET)
+        self._strings.extend(spans)
+        self._starts.extend(span[0] for span in spans)
+        self._scanned = stop
 
     def in_string(self, pos: int) -> bool:
         """True when ``pos`` lies inside a string literal that spans lines."""
+        self._ensure(pos + 1)
         i = bisect.bisect_right(self._starts, pos) - 1
         return i >= 0 and self._strings[i][0] < pos < self._strings[i][2]
 
@@ -176,6 +206,7 @@ class Slicer:
         A trigger there cannot be code, with one exception: a literal such as ``'data'`` that
         shares its quotes with ``'''data'''`` starts before the content and is kept.
         """
+        self._ensure(pos + 1)
         i = bisect.bisect_right(self._starts, pos) - 1
         if i < 0:
             return False
@@ -228,6 +259,7 @@ class Slicer:
         # round, with a leading `\b` that defeats the regex engine's literal scan, cost more.
         alternatives = "|".join(map(re.escape, sorted(names)))
         pattern = _compiled(_IMPORT_BINDING.replace("NAMES", alternatives))
+        self._ensure(len(self.text))
         code = self._code
         return [(pos, "stmt") for pos in self._import_keywords() if pattern.match(code, pos)]
 
@@ -410,31 +442,43 @@ class Slicer:
 
     def _chunk_at(self, region: tuple[int, int], indent: int, pos: int) -> tuple[int, int] | None:
         """The statement at ``indent`` inside ``region`` that contains ``pos``."""
-        positions, starts = self._boundaries(region[0], region[1], indent)
+        positions, starts = self._boundaries(region[0], region[1], indent, upto=pos)
         i = bisect.bisect_right(positions, pos) - 1
         if i < 0 or not starts[i]:
             return None
         return positions[i], positions[i + 1] if i + 1 < len(positions) else region[1]
 
-    def _boundaries(self, lo: int, hi: int, indent: int) -> tuple[list[int], list[bool]]:
+    def _boundaries(
+        self, lo: int, hi: int, indent: int, upto: int | None = None
+    ) -> tuple[list[int], list[bool]]:
         """Where statements at ``indent`` start (True) or a dedent ends one (False) in a region.
 
         A line is a boundary only outside brackets and not after a backslash: a dict whose
-        items sit at the statement's own indentation is still one statement. Computed once
-        per region, then every hit in it is a binary search.
+        items sit at the statement's own indentation is still one statement. Kept per region
+        and extended on demand: with ``upto``, only until a boundary lies beyond it (the
+        statement holding ``upto`` is then known), so a hit near the top of a long module
+        costs the lines up to it, not the whole file.
         """
         key = (lo, hi, indent)
-        cached = self._bounds.get(key)
-        if cached is not None:
-            return cached
+        state = self._bounds.get(key)
+        if state is None:
+            state = self._bounds[key] = _Bounds(lo)
+        positions, starts = state.positions, state.starts
+        while not state.done and (upto is None or not positions or positions[-1] <= upto):
+            self._ensure(min(hi, max(state.resume, upto if upto is not None else hi) + 1))
+            limit = min(hi, self._scanned)
+            self._boundary_lines(state, indent, limit)
+            state.resume = limit
+            state.done = limit >= hi
+        return positions, starts
+
+    def _boundary_lines(self, state: _Bounds, indent: int, limit: int) -> None:
         text, code = self.text, self._code
-        positions: list[int] = []
-        starts: list[bool] = []
-        glue = False  # a decorator glues the next statement to itself
-        depth, prev = 0, lo
+        positions, starts = state.positions, state.starts
+        glue, depth, prev = state.glue, state.depth, state.prev
         # Lines of the blanked code: comment lines and the inside of multi-line strings (most
         # of a docstring) are blank there and never reach this loop.
-        for match in _lines_upto(indent).finditer(code, lo, hi):
+        for match in _lines_upto(indent).finditer(code, state.resume, limit):
             line_start = match.start()
             if self.in_string(line_start):
                 continue  # the end of a multi-line string, with code after it
@@ -460,8 +504,7 @@ class Slicer:
             positions.append(line_start)
             starts.append(True)
             glue = first == "@"
-        self._bounds[key] = positions, starts
-        return positions, starts
+        state.glue, state.depth, state.prev = glue, depth, prev
 
     def _continued(self, line_start: int) -> bool:
         """True when the physical line before ``line_start`` ends with a backslash."""
@@ -472,12 +515,14 @@ class Slicer:
 
     def _logical_end(self, pos: int, end: int) -> int:
         """Where the logical line starting at ``pos`` ends (after its newline), at most ``end``."""
-        code = self._code
         depth = 0
         while True:
-            nl = code.find("\n", pos, end)
+            # The blanked code has the text's newlines, where they are.
+            nl = self.text.find("\n", pos, end)
             if nl == -1:
+                self._ensure(end)
                 return end
+            self._ensure(nl + 2)
             depth += _bracket_delta(self._brackets, pos, nl)
             if depth <= 0 and not self._continued(nl + 1) and not self.in_string(nl):
                 return nl + 1
@@ -546,6 +591,23 @@ class Slicer:
 
 
 _ONE_BRACKET = str.maketrans("[{]}", "(())")
+_FIRST_CHUNK = 8192
+
+
+@dataclass
+class _Bounds:
+    """The boundaries of one region found so far, and where the search goes on."""
+
+    resume: int
+    positions: list[int] = field(default_factory=list)
+    starts: list[bool] = field(default_factory=list)
+    depth: int = 0
+    prev: int = 0
+    glue: bool = False  # a decorator glues the next statement to itself
+    done: bool = False
+
+    def __post_init__(self) -> None:
+        self.prev = self.resume
 
 
 def _bracket_delta(brackets: str, start: int, end: int) -> int:
@@ -596,8 +658,10 @@ _PREFIX = re.compile(r"(?<![\w])[A-Za-z]{1,2}$")
 _NOT_NEWLINE = re.compile(r"[^\n]+")
 
 
-def _scan(text: str) -> tuple[list[tuple[int, int, int, bool]], str]:
-    """The multi-line string literals of ``text`` and ``text`` with strings and comments blanked.
+def _scan(text: str, lo: int, hi: int) -> tuple[list[tuple[int, int, int, bool]], str, bool]:
+    """The multi-line string literals of ``text[lo:hi]`` and that part with strings and
+    comments blanked, and whether its last string or comment runs up to ``hi`` (it may go on
+    past it: the caller scans a wider part instead).
 
     Each span is ``(start, content start, end, is f-string)``: only such strings can make a
     line start look like a statement, and only their inside is skipped when looking for
@@ -607,7 +671,7 @@ def _scan(text: str) -> tuple[list[tuple[int, int, int, bool]], str]:
     """
     # split() cuts the text at every token in C: no Python call per string or comment (a
     # callback per token was half the cost of slicing a large file).
-    parts = _TOKEN.split(text)
+    parts = _TOKEN.split(text[lo:hi])
     tokens = parts[1::2]
     # A string keeps its opening quote (a line that starts with a string still starts with
     # code); a comment is blanked whole.
@@ -621,14 +685,15 @@ def _scan(text: str) -> tuple[list[tuple[int, int, int, bool]], str]:
         ends = list(accumulate(map(len, parts)))
         for i in multi:
             token = tokens[i]
-            start = ends[2 * i]  # the end of the code before it
+            start = lo + ends[2 * i]  # the end of the code before it
             prefix = _PREFIX.search(text, max(0, start - 2), start)
             is_f = prefix is not None and "f" in prefix.group().lower()
             content = start + (3 if token.startswith(('"""', "'''")) else 1)
             spans.append((start, content, start + len(token), is_f))
             blanks[i] = token[0] + _NOT_NEWLINE.sub(_spaces, token[1:])
+    cut = bool(tokens) and parts[-1] == ""
     parts[1::2] = blanks
-    return spans, "".join(parts)
+    return spans, "".join(parts), cut
 
 
 def _spaces(match: re.Match[str]) -> str:
