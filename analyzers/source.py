@@ -473,30 +473,45 @@ class Slicer:
         return positions, starts
 
     def _boundary_lines(self, state: _Bounds, indent: int, limit: int) -> None:
-        text, code = self.text, self._code
+        # The per-line tests are inlined: this loop runs for every line of every region.
+        text, code, brackets = self.text, self._code, self._brackets
+        strings = self._strings
         positions, starts = state.positions, state.starts
         glue, depth, prev = state.glue, state.depth, state.prev
+        j = bisect.bisect_right(self._starts, state.resume) - 1  # the string before resume
+        j = max(j, 0)
         # Lines of the blanked code: comment lines and the inside of multi-line strings (most
         # of a docstring) are blank there and never reach this loop.
         for match in _lines_upto(indent).finditer(code, state.resume, limit):
             line_start = match.start()
-            if self.in_string(line_start):
+            while j < len(strings) and strings[j][2] <= line_start:
+                j += 1
+            if j < len(strings) and strings[j][0] < line_start:
                 continue  # the end of a multi-line string, with code after it
-            depth = max(depth + _bracket_delta(self._brackets, prev, line_start), 0)
+            depth += brackets.count("(", prev, line_start) - brackets.count(")", prev, line_start)
+            depth = max(depth, 0)
             prev = line_start
-            if depth or self._continued(line_start):
+            if depth:
+                continue
+            before = code[line_start - 2 : line_start]  # a backslash continues the line
+            if before[:1] == "\\" or (
+                before[:1] == "\r" and line_start >= 3 and code[line_start - 3] == "\\"
+            ):
                 continue
             first_pos = match.end()
             first = code[first_pos]
             if first in _CLOSERS:
                 continue
-            if _width(text, line_start, first_pos) < indent:
+            width = first_pos - line_start
+            if width and text[line_start] == "\f":
+                width = _width(text, line_start, first_pos)
+            if width < indent:
                 # A dedent (an except clause of the enclosing try, say) ends the statement.
                 positions.append(line_start)
                 starts.append(False)
                 glue = False
                 continue
-            if _CONTINUATION.match(code, first_pos):
+            if first in "ef" and _CONTINUATION.match(code, first_pos):
                 continue
             if glue:
                 glue = first == "@"
