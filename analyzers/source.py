@@ -29,16 +29,12 @@ _COMPOUND = frozenset(
 _CONTINUATION = re.compile(r"(?:else|elif|except|finally)\b")
 _CLOSERS = frozenset(")]}")
 _WORD = re.compile(r"\w+")
-# `import` followed, on its logical line (or inside the parentheses of `from m import (...)`),
-# by one of NAMES as a word: every import that can bind one of them.
-_IMPORT_BINDING = r"import\b(?:\s*\([^)]*?|(?:[^\r\n\\]|\\\r?\n)*?)\b(?:NAMES)\b"
+# What follows `import` up to the closing parenthesis of `from m import (...)`, and up to the
+# end of its logical line: an import can bind only the words there.
+_IMPORT_PARENTHESES = re.compile(r"import\b\s*\(([^)]*)")
+_IMPORT_LINE = re.compile(r"import\b((?:[^\r\n\\]|\\\r?\n)*)")
 _NAME = re.compile(r"(?:async\s+)?(?:def|class)\s+(\w+)")
 MAX_DEPTH = 40
-
-
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
 
 
 def _is_word_char(char: str) -> bool:
@@ -168,7 +164,7 @@ class Slicer:
         self._skeleton_cover = Coverage()
         self._skeletons: set[int] = set()
         self._bounds: dict[tuple[int, int, int], _Bounds] = {}
-        self._imports: list[int] | None = None
+        self._imports: list[tuple[int, frozenset[str]]] | None = None
 
     def _ensure(self, pos: int) -> None:
         """Scan strings and comments at least up to ``pos`` (in chunks that double)."""
@@ -257,20 +253,26 @@ class Slicer:
         # (a `)` in a comment inside `from m import (...)`) or makes a false import. Tried at
         # each `import` keyword only (found once per file): a search of the whole file per
         # round, with a leading `\b` that defeats the regex engine's literal scan, cost more.
-        alternatives = "|".join(map(re.escape, sorted(names)))
-        pattern = _compiled(_IMPORT_BINDING.replace("NAMES", alternatives))
-        self._ensure(len(self.text))
-        code = self._code
-        return [(pos, "stmt") for pos in self._import_keywords() if pattern.match(code, pos)]
+        # Each import's words are read once per file; a regular expression built from the
+        # names of each round cost a compilation per file.
+        return [(pos, "stmt") for pos, words in self._import_words() if not words.isdisjoint(names)]
 
-    def _import_keywords(self) -> list[int]:
+    def _import_words(self) -> list[tuple[int, frozenset[str]]]:
+        """Each ``import`` keyword of the code, with the words that its statement can bind:
+        those inside ``import (...)`` and those on the rest of its (continued) line."""
         if self._imports is None:
+            self._ensure(len(self.text))
             code = self._code
             found = []
             pos = code.find("import")
             while pos != -1:
                 if pos == 0 or not _is_word_char(code[pos - 1]):
-                    found.append(pos)
+                    words: set[str] = set()
+                    for pattern in (_IMPORT_PARENTHESES, _IMPORT_LINE):
+                        match = pattern.match(code, pos)
+                        if match is not None:
+                            words.update(_WORD.findall(match.group(1)))
+                    found.append((pos, frozenset(words)))
                 pos = code.find("import", pos + 6)
             self._imports = found
         return self._imports
