@@ -557,3 +557,74 @@ def test_a_file_with_thousands_of_imports_is_analysed_in_linear_time(policy: Pol
     ]
     result = analyze("pkg/mod.py", "\n".join(lines).encode(), policy)
     assert len(result.findings) == 3000
+
+
+def test_a_sketched_class_ends_where_its_last_method_ends(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = """\
+        class PoolWebSocketManager:
+            def add_connection(self, conn):
+                if conn:
+                    return conn
+                return None
+
+            def send_to_user(self, user, message):
+                for attempt in range(3):
+                    try:
+                        return message
+                    except ValueError:
+                        continue
+            # a trailing comment is not part of the class
+        """
+    assert both_ways(text, policy) == [("SSOT002", 1)]
+    [finding] = analyze("pkg/mod.py", dedent(text).encode(), policy).findings
+    assert (finding.end_line, finding.end_col) == (12, 24)
+
+
+def test_a_class_defined_in_a_method_of_a_sketched_class_is_found(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = """\
+        class TestWebSocketManagerIsolation:
+            def test_pool(self):
+                class FakeWebSocketManager:
+                    pass
+                return FakeWebSocketManager
+
+            def test_other(self):
+                return {"type": "agent_started", "user": "u"}
+        """
+    assert both_ways(text, policy) == [("SSOT002", 1), ("SSOT002", 3), ("SSOT003", 8)]
+    scopes = [f.scope_name for f in analyze("tests/t.py", dedent(text).encode(), policy).findings]
+    assert scopes == [
+        "",
+        "TestWebSocketManagerIsolation.test_pool",
+        "TestWebSocketManagerIsolation.test_other",
+    ]
+
+
+def test_a_sketched_class_leaves_out_method_bodies_without_a_hit(policy: Policy) -> None:
+    # The body of `helper` does not parse; it holds no trigger, so the class's skeleton never
+    # parses it (a whole-file parse reports the error; the sliced path, by design, does not).
+    text = (
+        "class LegacyWebSocketManager:\n"
+        "    def helper(self):\n"
+        "        x = = 1\n"
+        "\n"
+        "    def other(self):\n"
+        "        return 1\n"
+    )
+    sliced = analyze("pkg/mod.py", text.encode(), policy).findings
+    assert [(f.rule, f.line) for f in sliced] == [("SSOT002", 1)]
+    full = analyze("pkg/mod.py", text.encode(), policy, full_parse=True).findings
+    assert [f.rule for f in full] == ["SSOT900"]
+
+
+def test_a_hit_near_the_top_does_not_scan_the_rest_of_a_long_file() -> None:
+    body = "".join(f'def f{i}():\n    """Doc {i}."""\n    return {i}\n\n' for i in range(2000))
+    text = f"{OLD_IMPORT}\n\n{body}"
+    slicer = source.Slicer(text)
+    parsed = slicer.parse([(text.index("unified_manager"), "stmt")])
+    assert [type(s).__name__ for sl in parsed.slices for s in sl.statements] == ["ImportFrom"]
+    assert slicer._scanned < len(text) // 10
