@@ -6,8 +6,9 @@ line), text that is not UTF-8, a binary file (a NUL byte), or a file over the po
 Encoding, binary content and size are checked for every file. Syntax is checked where a
 finding could be: the engine parses only the statements around the policy's trigger
 strings, so a syntax error in one of them (or one that makes a slice unparsable) is
-reported, while an error in code that holds no trigger is not: no rule could find anything
-there, and catching it would cost a full parse of every file (``ruff`` reports those).
+reported, while an error in code that holds no trigger is not (a class, for instance, is
+parsed without the bodies of its methods that hold none): no rule could find anything there,
+and catching it would cost a full parse of every file (``ruff`` reports those).
 
 ## Why is this bad?
 A file nobody can analyse is a file in which any amount of debt can hide. Counting it keeps
