@@ -102,7 +102,7 @@ def scan(
         if analysed is None:
             continue  # deleted since git listed it
         file_result, read_stat = analysed
-        if read_stat is not None:
+        if read_stat is not None and cache.enabled:
             cache.store(rel, read_stat, file_result.findings)
         if file_result.findings:
             result.findings[rel] = file_result.findings
