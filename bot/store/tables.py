@@ -258,3 +258,104 @@ write_waits = sa.Table(
     sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("checks_waiting_until", UTCDateTime, nullable=False),
 )
+
+# --- progress: history, decisions, the dashboard issue, badges, backfills ------------------
+
+SAMPLE_SOURCES = ("push", "backfill", "cli")
+DECISION_OUTCOMES = ("blocked", "accepted", "passed")
+ISSUE_STATES = ("open", "closed")
+BACKFILL_STATES = ("pending", "done", "failed")
+
+# Totals of one commit of a repository's default branch: what every view of progress reads
+# (bot.store.history). ``series`` changes when the policy's set of concepts changes (a rename
+# starts a new series); ``totals`` is ``[[concept, rule, count, target], ...]``; ``breakdown``
+# is ``{concept: {"directories": [[dir, count], ...], "owners": [[owner, count], ...]}}``.
+history_samples = sa.Table(
+    "history_samples",
+    metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("repo", sa.String(300), primary_key=True),
+    sa.Column("commit_sha", sa.String(64), primary_key=True),
+    sa.Column("committed_at", UTCDateTime, nullable=False),
+    sa.Column("policy_key", sa.String(64), nullable=False),
+    sa.Column("series", sa.String(64), nullable=False),
+    sa.Column("totals", sa.JSON, nullable=False),
+    sa.Column("breakdown", sa.JSON, nullable=False),
+    sa.Column("files", sa.Integer, nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(f"source IN {SAMPLE_SOURCES!r}", name="history_samples_source"),
+    sa.Index("ix_history_samples_repo_time", "installation_id", "repo", "committed_at"),
+)
+
+# What the gate decided on a pull request's head, and who accepted what: the "recent
+# decisions" of the dashboard issue and pages.
+pull_decisions = sa.Table(
+    "pull_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("installation_id", sa.BigInteger, nullable=False),
+    sa.Column("repo", sa.String(300), nullable=False),
+    sa.Column("pr", sa.Integer, nullable=False),
+    sa.Column("head_sha", sa.String(64), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("user", sa.String(100), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("url", sa.String(500), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(f"outcome IN {DECISION_OUTCOMES!r}", name="pull_decisions_outcome"),
+    sa.UniqueConstraint(
+        "installation_id", "repo", "pr", "head_sha", "outcome", "user", name="pull_decision_once"
+    ),
+    sa.Index("ix_pull_decisions_repo_at", "installation_id", "repo", "at"),
+)
+
+# The dashboard issue of a repository (one, edited in place): its number, whether a human
+# closed it, and the debounce (the last edit, and when the next one is due).
+dashboard_issues = sa.Table(
+    "dashboard_issues",
+    metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("repo", sa.String(300), primary_key=True),
+    sa.Column("issue_number", sa.Integer),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("closed_by", sa.String(100)),
+    sa.Column("last_edit_at", UTCDateTime),
+    sa.Column("due_at", UTCDateTime),
+    sa.Column("body_digest", sa.String(64)),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(f"state IN {ISSUE_STATES!r}", name="dashboard_issues_state"),
+    sa.Index("ix_dashboard_issues_due", "due_at"),
+)
+
+# The secret in a private repository's badge URL (``?key=``), and whether it is private
+# (None: not known yet, treated as private).
+badge_keys = sa.Table(
+    "badge_keys",
+    metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("repo", sa.String(300), primary_key=True),
+    sa.Column("key", sa.String(64), nullable=False),
+    sa.Column("private", sa.Boolean),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_badge_keys_repo", "repo"),
+)
+
+# A new repository's weekly samples of the last six months, taken at low priority: the
+# weeks are counted back from ``anchor_at``; ``next_week`` is the next one to sample.
+backfills = sa.Table(
+    "backfills",
+    metadata,
+    sa.Column("installation_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("repo", sa.String(300), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("anchor_at", UTCDateTime, nullable=False),
+    sa.Column("next_week", sa.Integer, nullable=False),
+    sa.Column("not_before", UTCDateTime, nullable=False),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(f"state IN {BACKFILL_STATES!r}", name="backfills_state"),
+    sa.Index("ix_backfills_state_not_before", "state", "not_before"),
+)
