@@ -1,4 +1,5 @@
-"""The ``ssot`` command: ``scan``, ``check``, ``fix``, ``consolidate``, ``explain``, ``rules``.
+"""The ``ssot`` command: ``scan``, ``check``, ``fix``, ``consolidate``, ``history``, ``explain``,
+``rules``.
 
 Commands of the GitHub App (``serve``, ``worker``, ``demo``, ``replay``, ``migrate``) are
 plugged in by the ``bot`` package through the ``ssot.commands`` entry-point group, so this
@@ -144,6 +145,27 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
     )
     p.add_argument("paths", nargs="*", help="only files under these folders (relative to --root)")
 
+    p = sub.add_parser(
+        "history",
+        help="totals per concept and rule for each commit of HEAD's first-parent history",
+    )
+    common(p, formats=False)
+    p.add_argument(
+        "--since",
+        metavar="REV|DATE",
+        help="start at this revision (included) or date (YYYY-MM-DD); default: the first commit",
+    )
+    p.add_argument(
+        "--every", type=int, default=1, metavar="N", help="count every N-th commit (and the last)"
+    )
+    p.add_argument(
+        "--format", choices=("text", "json", "csv"), default="text", help="output format"
+    )
+    p.add_argument(
+        "--output", "-o", type=Path, help="write the history to this file instead of stdout"
+    )
+    p.add_argument("--jobs", "-j", type=int, help="worker processes (default: one per core)")
+
     p = sub.add_parser("explain", help="print a rule's documentation")
     p.add_argument("code", help="rule code, e.g. SSOT001")
 
@@ -205,7 +227,7 @@ def run_app_command(name: str, plugin: Any, argv: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ssot`` console script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    builtin = {"scan", "check", "fix", "consolidate", "explain", "rules"}
+    builtin = {"scan", "check", "fix", "consolidate", "history", "explain", "rules"}
     first = next((a for a in args_list if not a.startswith("-")), None)
     if first is not None and first not in builtin:
         plugin = _plugins().get(first)

@@ -36,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
         "check": cmd_check,
         "fix": cmd_fix,
         "consolidate": cmd_consolidate,
+        "history": cmd_history,
         "explain": cmd_explain,
         "rules": cmd_rules,
     }[args.command]
@@ -336,6 +337,36 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
     )
     for item in batch.left_out:
         print(f"left out {item.path}: {item.reason}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from analyzers.history import compute_history
+    from analyzers.history_format import render, summary
+
+    root = root_of(args)
+    fixed = policy_of(args, root) if args.policy is not None else None
+
+    def policy_at_commit(sha: str) -> Policy | None:
+        if fixed is not None:
+            return fixed
+        found = policy_at(root, sha)
+        return None if found is None else found[0]
+
+    history = compute_history(
+        root,
+        policy_at=policy_at_commit,
+        since=args.since,
+        every=args.every,
+        use_cache=not args.no_cache,
+        jobs=args.jobs,
+        fixed_policy=args.policy is not None,
+    )
+    if not history.rows and not history.commits:
+        print(f"ssot history: {root} has no commits yet: nothing to count.", file=sys.stderr)
+    else:
+        print(summary(history, args.every), file=sys.stderr)
+    _write(args, render(history, args.format))
     return EXIT_OK
 
 

@@ -226,3 +226,152 @@ def unified_diff(root: Path, base: str, paths: Iterable[str]) -> str:
     return _git(
         root, "diff", "-U0", "-M", "--relative", "--no-ext-diff", "--no-color", base, "--", *wanted
     ).decode("utf-8", "replace")
+
+
+class BlobReader:
+    """Blob contents by id from one long-lived ``git cat-file --batch`` process.
+
+    Each :meth:`read` writes one request and reads its answer before the next, so neither
+    pipe fills up and memory holds one blob at a time, however many are read.
+    """
+
+    def __init__(self, root: Path) -> None:
+        try:
+            self._process = subprocess.Popen(
+                ["git", "-C", str(root), "cat-file", "--batch"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+            )
+        except FileNotFoundError:
+            raise GitError("git is not installed") from None
+
+    def read(self, sha: str) -> bytes | None:
+        """The content of blob ``sha``, or None when the repository does not have it."""
+        process = self._process
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write(f"{sha}\n".encode())
+        process.stdin.flush()
+        header = process.stdout.readline().split()
+        if len(header) < 3:
+            if not header:
+                raise GitError("git cat-file --batch stopped answering")
+            return None  # "<sha> missing"
+        data = process.stdout.read(int(header[2]))
+        process.stdout.read(1)  # the newline after each object
+        return data if header[1] == b"blob" else None
+
+    def close(self) -> None:
+        process = self._process
+        if process.stdin is not None:
+            process.stdin.close()
+        if process.stdout is not None:
+            process.stdout.close()
+        process.wait()
+
+    def __enter__(self) -> BlobReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A commit of the first-parent history: its id and committer time (seconds, UTC)."""
+
+    sha: str
+    timestamp: int
+
+
+def has_commits(root: Path) -> bool:
+    """Whether ``HEAD`` names a commit (a fresh ``git init`` has none yet)."""
+    try:
+        _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+    except GitError:
+        return False
+    return True
+
+
+def first_parent_commits(root: Path, rev: str = "HEAD") -> list[Commit]:
+    """The first-parent history of ``rev``, oldest first (the branch as it was merged into)."""
+    out = _git(root, "log", "--first-parent", "--reverse", "--format=%H %ct", rev, "--")
+    commits: list[Commit] = []
+    for line in out.decode().splitlines():
+        sha, _, when = line.partition(" ")
+        commits.append(Commit(sha, int(when)))
+    return commits
+
+
+def resolve_commit(root: Path, rev: str) -> str | None:
+    """The commit id ``rev`` names, or None."""
+    try:
+        return _git(root, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}").decode().strip()
+    except GitError:
+        return None
+
+
+def tree_blobs(root: Path, commit: str) -> dict[str, str]:
+    """``path -> blob id`` of every file of ``commit``'s tree (submodules left out)."""
+    out = _git(root, "ls-tree", "-r", "-z", "--full-tree", commit)
+    found: dict[str, str] = {}
+    for entry in out.decode("utf-8", "surrogateescape").split("\0"):
+        meta, tab, path = entry.partition("\t")
+        parts = meta.split()
+        if tab and len(parts) == 3 and parts[1] == "blob":
+            found[path] = parts[2]
+    return found
+
+
+@dataclass(frozen=True)
+class TreeChange:
+    """A file changed between two commits: its new blob id, or None when deleted."""
+
+    path: str
+    blob: str | None
+
+
+def tree_changes(
+    root: Path, pairs: Iterable[tuple[str, str]], pathspecs: Iterable[str] = ()
+) -> dict[str, list[TreeChange]]:
+    """For each ``(old, new)`` commit pair, the files that differ (renames as a deletion and
+    an addition), keyed by ``new``; one ``git diff-tree --stdin`` for every pair."""
+    wanted = list(pairs)
+    if not wanted:
+        return {}
+    # A line "<commit> <parent>" compares the commit with that parent: new first, then old.
+    request = "".join(f"{new} {old}\n" for old, new in wanted).encode()
+    out = _git(
+        root,
+        "diff-tree",
+        "--stdin",
+        "-r",
+        "-z",
+        "--no-renames",
+        "--always",
+        "--no-ext-diff",
+        "--",
+        *pathspecs,
+        input=request,
+    )
+    changes: dict[str, list[TreeChange]] = {new: [] for _, new in wanted}
+    fields = out.decode("utf-8", "surrogateescape").split("\0")
+    current: list[TreeChange] | None = None
+    i = 0
+    while i < len(fields):
+        item = fields[i]
+        if item.startswith(":"):
+            meta = item[1:].split()
+            path = fields[i + 1]
+            i += 2
+            if current is None or len(meta) < 5:
+                continue
+            status, new_mode, new_blob = meta[4], meta[1], meta[3]
+            gone = status.startswith("D") or new_mode == "160000"
+            current.append(TreeChange(path, None if gone else new_blob))
+            continue
+        if item.strip():
+            current = changes.setdefault(item.strip(), [])
+        i += 1
+    return changes

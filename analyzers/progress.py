@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from analyzers.findings import Finding
@@ -32,7 +32,18 @@ def totals(findings: Iterable[Finding], policy: Policy) -> list[ConceptTotal]:
     whose ``target`` is 1 reads "1,058 -> 1" like the team's own report; the other rules count
     findings and aim at zero.
     """
-    counts = Counter((f.concept, f.rule) for f in findings if f.suppressed is None)
+    return totals_from_counts(count_findings(findings), policy)
+
+
+def count_findings(findings: Iterable[Finding]) -> Counter[tuple[str, str]]:
+    """Unsuppressed findings counted per ``(concept, rule)``: what :func:`totals_from_counts`
+    adds up (``ssot history`` keeps one such count per file and adds the changed ones)."""
+    return Counter((f.concept, f.rule) for f in findings if f.suppressed is None)
+
+
+def totals_from_counts(counts: Mapping[tuple[str, str], int], policy: Policy) -> list[ConceptTotal]:
+    """:func:`totals` from findings already counted per ``(concept, rule)``."""
+    counts = Counter(counts)
     out: list[ConceptTotal] = []
     for concept in policy.concepts:
         if concept.deprecated:
