@@ -135,6 +135,19 @@ class Campaign:
 
 
 @dataclass(frozen=True)
+class Dashboard:
+    """How the App shows progress: the dashboard issue (opt-in) and the breakdown's depth.
+
+    Changes nothing of what is found, so it is left out of the policy's digest.
+    """
+
+    __pydantic_config__ = _STRICT
+
+    issue: bool = False  # keep one dashboard issue in the repository, edited in place
+    depth: int = 2  # directories are counted by their first `depth` components
+
+
+@dataclass(frozen=True)
 class Policy:
     """A whole validated policy (``.github/ssot.toml`` or ``[tool.ssot]``)."""
 
@@ -151,6 +164,7 @@ class Policy:
     event_schema: tuple[EventSchema, ...] = ()
     rules: dict[str, RuleSettings] = field(default_factory=dict)
     campaign: Campaign = field(default_factory=Campaign)
+    dashboard: Dashboard = field(default_factory=Dashboard)
 
     @property
     def concepts(self) -> tuple[Concept, ...]:
@@ -169,10 +183,11 @@ class Policy:
     def digest(self) -> str:
         """Stable hash of the policy's meaning; part of every cache key.
 
-        ``campaign`` is left out: how consolidation pull requests are batched does not
-        change any finding, and must not empty the findings caches.
+        ``campaign`` and ``dashboard`` are left out: how consolidation pull requests are
+        batched and how progress is shown change no finding, and must not empty the findings
+        caches.
         """
-        meaning = {k: v for k, v in asdict(self).items() if k != "campaign"}
+        meaning = {k: v for k, v in asdict(self).items() if k not in ("campaign", "dashboard")}
         blob = json.dumps(meaning, sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:20]
 

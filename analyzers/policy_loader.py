@@ -24,7 +24,7 @@ POLICY_PATHS = (".github/ssot.toml", "pyproject.toml")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(\.\*)?$")
 
 _MODEL_NAMES = frozenset(
-    {"Policy", "Concept", "Implementation", "EventSchema", "RuleSettings", "Campaign"}
+    {"Policy", "Concept", "Implementation", "EventSchema", "RuleSettings", "Campaign", "Dashboard"}
 )
 MAX_LABEL = 50  # GitHub's longest label name
 
@@ -273,6 +273,8 @@ def semantic_errors(policy: Policy) -> list[tuple[list[str | int], str]]:
             errors.append((["rules", code], f"unknown rule code; known: {', '.join(RULE_CODES)}"))
     if policy.max_file_size <= 0:
         errors.append((["max_file_size"], "must be a positive number of bytes"))
+    if not 1 <= policy.dashboard.depth <= 20:
+        errors.append((["dashboard", "depth"], "must be between 1 and 20"))
     errors.extend(campaign_errors(policy))
     return errors
 

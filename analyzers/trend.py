@@ -265,3 +265,13 @@ def trends(samples: Iterable[Sample], *, now: dt.datetime) -> list[Trend]:
 def signed(value: int) -> str:
     """``+3``, ``-12``, ``0``: a change as text."""
     return f"{value:+,}" if value else "0"
+
+
+def weekly(points: Sequence[Point], weeks: int = 26) -> list[Point]:
+    """The last point of each ISO week, for the newest ``weeks`` weeks that have one: a
+    chart's points, whether the history came from every push or from weekly backfills."""
+    by_week: dict[tuple[int, int], Point] = {}
+    for point in sorted(points, key=lambda p: p.at):
+        year, week, _ = point.at.isocalendar()
+        by_week[(year, week)] = point
+    return [by_week[key] for key in sorted(by_week)][-weeks:]

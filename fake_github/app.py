@@ -581,6 +581,39 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
             }
         return json_response(request, data)
 
+    @app.get("/repos/{owner}/{repo}/commits")
+    async def list_commits(request: Request, owner: str, repo: str) -> Response:
+        _, found = readable_repo(request, owner, repo)
+        params = request.query_params
+        ref = params.get("sha") or found.default_branch
+        bounds: dict[str, datetime | None] = {}
+        for name in ("since", "until"):
+            value = params.get(name)
+            bounds[name] = parse_time(value) if value else None
+            if value and bounds[name] is None:
+                raise validation_failed("Commit", name, f"{name} is not an ISO 8601 timestamp")
+        path = params.get("path")
+        api = api_base(request)
+        with state.lock:
+            sha = state.resolve(found, ref)
+            if sha is None:
+                raise GitHubError(404, f"No commit found for SHA: {ref}")
+            distance = state.ancestors(sha)
+            commits = [state.commits[s] for s in distance]
+            since, until = bounds["since"], bounds["until"]
+            commits = [
+                c
+                for c in commits
+                if (since is None or c.date >= since)
+                and (until is None or c.date <= until)
+                and (path is None or _touches(state, c, path))
+            ]
+            # Newest first, as `git log` lists them.
+            commits.sort(key=lambda c: (-c.timestamp, distance[c.sha]))
+            page, headers = paginate(request, commits)
+            items = [render.commit(state, found, c, api) for c in page]
+        return json_response(request, items, headers=headers)
+
     @app.get("/repos/{owner}/{repo}/commits/{ref:path}/check-runs")
     async def list_check_runs_for_ref(
         request: Request, owner: str, repo: str, ref: str
@@ -864,6 +897,7 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
             api_base=api_base,
             json_body=json_body,
             json_response=json_response,
+            paginate=paginate,
         ),
     )
 
@@ -1239,6 +1273,14 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
         return json_response(request, data)
 
     return app
+
+
+def _touches(state: FakeGitHubState, commit: Any, path: str) -> bool:
+    """Whether ``commit`` changed ``path`` (or a file below it) against its first parent."""
+    parent = state.commits[commit.parents[0]].files if commit.parents else {}
+    prefix = path.rstrip("/") + "/"
+    paths = {p for p in (*commit.files, *parent) if p == path or p.startswith(prefix)}
+    return any(commit.files.get(p) != parent.get(p) for p in paths)
 
 
 def _suite_id(repo_id: int, head_sha: str) -> int:

@@ -17,7 +17,8 @@ from .gitdiff import FileChange, PatchLine, Side, find_patch_line, patch_lines
 Json = dict[str, Any]
 
 DOCS = "https://docs.github.com/rest"
-MAX_BODY = 65_536  # comment and review bodies
+MAX_BODY = 65_536  # issue, comment and review bodies
+MAX_ISSUE_TITLE = 256
 MAX_OUTPUT_TEXT = 65_535  # check run summary and text
 MAX_TITLE = 255
 MAX_ANNOTATIONS = 50

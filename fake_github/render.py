@@ -605,6 +605,84 @@ def issue_comment(state: FakeGitHubState, comment: IssueComment, api: str) -> Js
     return data
 
 
+def issue(state: FakeGitHubState, item: Issue, api: str) -> Json:
+    """The REST ``Issue`` shape (``GET /repos/{o}/{r}/issues/{n}``)."""
+    repo = state.repos[item.repo_id]
+    base = f"{api}repos/{repo.full_name}"
+    url = f"{base}/issues/{item.number}"
+    data: Json = {
+        "id": item.id,
+        "node_id": item.node_id,
+        "url": url,
+        "repository_url": base,
+        "labels_url": f"{url}/labels{{/name}}",
+        "comments_url": f"{url}/comments",
+        "events_url": f"{url}/events",
+        "html_url": f"{WEB}{repo.full_name}/issues/{item.number}",
+        "number": item.number,
+        "state": item.state,
+        "state_reason": item.state_reason,
+        "title": item.title,
+        "body": item.body,
+        "user": user(item.user, api),
+        "labels": [label(repo, name, api) for name in item.labels],
+        "assignee": None,
+        "assignees": [],
+        "milestone": None,
+        "locked": False,
+        "active_lock_reason": None,
+        "comments": len(state.issue_comments_for(repo, item.number)),
+        "closed_at": timestamp(item.closed_at),
+        "created_at": timestamp(item.created_at),
+        "updated_at": timestamp(item.updated_at),
+        "closed_by": user(item.closed_by, api) if item.closed_by else None,
+        "author_association": author_association(state, repo, item.user),
+        "timeline_url": f"{url}/timeline",
+        "reactions": reactions_summary([], f"{url}/reactions"),
+        "performed_via_github_app": app(state, api) if item.user.type == "Bot" else None,
+    }
+    return data
+
+
+def pull_request_as_issue(state: FakeGitHubState, pr: PullRequest, api: str) -> Json:
+    """A pull request as the issues API lists it (with a ``pull_request`` object)."""
+    repo = state.repos[pr.repo_id]
+    base = f"{api}repos/{repo.full_name}"
+    url = f"{base}/issues/{pr.number}"
+    return {
+        "id": pr.id,
+        "node_id": pr.node_id,
+        "url": url,
+        "repository_url": base,
+        "labels_url": f"{url}/labels{{/name}}",
+        "comments_url": f"{url}/comments",
+        "events_url": f"{url}/events",
+        "html_url": f"{WEB}{repo.full_name}/pull/{pr.number}",
+        "number": pr.number,
+        "state": pr.state,
+        "title": pr.title,
+        "body": pr.body,
+        "user": user(pr.user, api),
+        "labels": [label(repo, name, api) for name in pr.labels],
+        "assignee": None,
+        "assignees": [],
+        "milestone": None,
+        "locked": False,
+        "comments": len(state.issue_comments_for(repo, pr.number)),
+        "closed_at": timestamp(pr.closed_at),
+        "created_at": timestamp(pr.created_at),
+        "updated_at": timestamp(pr.updated_at),
+        "author_association": author_association(state, repo, pr.user),
+        "pull_request": {
+            "url": f"{base}/pulls/{pr.number}",
+            "html_url": f"{WEB}{repo.full_name}/pull/{pr.number}",
+            "diff_url": f"{WEB}{repo.full_name}/pull/{pr.number}.diff",
+            "patch_url": f"{WEB}{repo.full_name}/pull/{pr.number}.patch",
+            "merged_at": timestamp(pr.closed_at) if pr.merged else None,
+        },
+    }
+
+
 def reaction(item: Reaction, api: str) -> Json:
     return {
         "id": item.id,
@@ -754,36 +832,4 @@ def team(repo: Repository, slug: str, api: str) -> Json:
         "type": "organization",
         "organization_id": repo.owner.id,
         "parent": None,
-    }
-
-
-def issue(state: FakeGitHubState, item: Issue, api: str) -> Json:
-    """An issue (``GET /repos/{o}/{r}/issues/{n}``)."""
-    repo = state.repos[item.repo_id]
-    base = f"{api}repos/{repo.full_name}"
-    url = f"{base}/issues/{item.number}"
-    return {
-        "url": url,
-        "repository_url": base,
-        "labels_url": f"{url}/labels{{/name}}",
-        "comments_url": f"{url}/comments",
-        "events_url": f"{url}/events",
-        "html_url": f"{WEB}{repo.full_name}/issues/{item.number}",
-        "id": item.id,
-        "node_id": item.node_id,
-        "number": item.number,
-        "title": item.title,
-        "user": user(item.user, api),
-        "labels": [label(repo, name, api) for name in item.labels],
-        "state": item.state,
-        "locked": False,
-        "assignee": None,
-        "assignees": [],
-        "milestone": None,
-        "comments": len(state.issue_comments_for(repo, item.number)),
-        "created_at": timestamp(item.created_at),
-        "updated_at": timestamp(item.updated_at),
-        "closed_at": timestamp(item.closed_at),
-        "author_association": author_association(state, repo, item.user),
-        "body": item.body,
     }

@@ -1,13 +1,16 @@
 """The fake's routes that open and change branches, pull requests and issues.
 
 Creating and deleting branches (``POST/DELETE git/refs``), opening and updating pull
-requests, review requests, labels, and issues, answered with GitHub's shapes and errors:
+requests, review requests, labels, and issues (created, listed with pull requests among
+them, read, edited), answered with GitHub's shapes and errors:
 
 - ``POST git/refs`` for an existing branch: 422 "Reference already exists";
 - ``POST pulls`` for a head that already has an open pull request into that base: 422
   "Validation Failed" with "A pull request already exists for owner:branch."; no commits
   between base and head: 422 "No commits between ...";
 - a review request for someone who is not a collaborator, or for the author: 422;
+- an issue body over 65,536 characters or a title over 256: 422; issues disabled in the
+  repository, or a deleted issue: 410;
 - a write the installation's permissions do not grant: 403 "Resource not accessible by
   integration" (``Access.require_permission``), and a branch a protection rule guards: 403 or
   422 as :meth:`FakeGitHubState.deny_push` set it up.
@@ -30,13 +33,22 @@ from githubkit_schemas.latest.models import (
 )
 
 from . import render
-from .limits import DOCS, MAX_BODY, GitHubError, not_found, validate_body, validation_failed
+from .limits import (
+    DOCS,
+    MAX_BODY,
+    MAX_ISSUE_TITLE,
+    GitHubError,
+    not_found,
+    validate_body,
+    validation_failed,
+)
 from .state import FakeGitHubState, Installation, Issue, PullRequest, Repository, utcnow
 
 Json = dict[str, Any]
 Level = Literal["read", "write"]
 REFS_DOCS = f"{DOCS}/git/refs"
 PULLS_DOCS = f"{DOCS}/pulls/pulls"
+ISSUES_DOCS = f"{DOCS}/issues/issues"
 
 
 @dataclass(frozen=True)
@@ -50,6 +62,7 @@ class Access:
     api_base: Callable[[Request], str]
     json_body: Callable[[Request], Awaitable[Any]]
     json_response: Callable[..., Response]
+    paginate: Callable[[Request, list[Any]], tuple[list[Any], dict[str, str]]]
 
 
 def _pull_error(message: str, field: str | None = None) -> GitHubError:
@@ -62,6 +75,7 @@ def _pull_error(message: str, field: str | None = None) -> GitHubError:
 def add_routes(app: FastAPI, state: FakeGitHubState, access: Access) -> None:
     """Register the routes on ``app`` (called by ``create_fake_github``)."""
     api_base, json_body, json_response = access.api_base, access.json_body, access.json_response
+    paginate = access.paginate
 
     # --- branches ------------------------------------------------------------------------------
 
@@ -248,10 +262,29 @@ def add_routes(app: FastAPI, state: FakeGitHubState, access: Access) -> None:
     # --- issues and labels -------------------------------------------------------------------------
 
     def issue_or_404(repo: Repository, number: int) -> Issue:
+        """The issue, or GitHub's answer: 410 for a deleted one, else 404."""
         found = state.issues.get((repo.id, number))
         if found is None:
+            if (repo.id, number) in state.deleted_issues:
+                raise GitHubError(410, "This issue was deleted", documentation_url=ISSUES_DOCS)
             raise not_found()
         return found
+
+    def issues_enabled(repo: Repository) -> None:
+        if not repo.has_issues:
+            raise GitHubError(
+                410, "Issues are disabled for this repo", documentation_url=ISSUES_DOCS
+            )
+
+    def check_issue_fields(body: Json) -> None:
+        if len(str(body.get("title") or "")) > MAX_ISSUE_TITLE:
+            raise validation_failed(
+                "Issue", "title", f"title is too long (maximum is {MAX_ISSUE_TITLE} characters)"
+            )
+        if len(str(body.get("body") or "")) > MAX_BODY:
+            raise validation_failed(
+                "Issue", "body", f"body is too long (maximum is {MAX_BODY} characters)", "custom"
+            )
 
     @app.post("/repos/{owner}/{repo}/issues/{number}/labels")
     async def add_labels(request: Request, owner: str, repo: str, number: int) -> Response:
@@ -283,20 +316,66 @@ def add_routes(app: FastAPI, state: FakeGitHubState, access: Access) -> None:
         _, found = access.covered_repo(request, owner, repo, ("issues",), "write")
         body = await json_body(request)
         validate_body(ReposOwnerRepoIssuesPostBody, body, "Issue")
-        if len(str(body.get("body") or "")) > MAX_BODY:
-            raise validation_failed("Issue", "body", f"body is too long (maximum is {MAX_BODY})")
+        issues_enabled(found)
+        check_issue_fields(body)
+        names = [
+            str(item.get("name") if isinstance(item, dict) else item)
+            for item in body.get("labels") or []
+        ]
         with state.lock:
             issue = state.open_issue(
-                found, str(body["title"]), body.get("body"), user=state.bot.login
+                found, str(body["title"]), body.get("body"), user=state.bot, labels=names
             )
             data = render.issue(state, issue, api_base(request))
         return json_response(request, data, 201)
 
+    @app.get("/repos/{owner}/{repo}/issues")
+    async def list_issues(request: Request, owner: str, repo: str) -> Response:
+        # Pull requests are issues too for this endpoint (they carry "pull_request").
+        _, found = access.covered_repo(request, owner, repo, ("issues", "pull_requests"))
+        issues_enabled(found)
+        params = request.query_params
+        wanted = params.get("state", "open")
+        if wanted not in ("open", "closed", "all"):
+            raise validation_failed(
+                "Issue", "state", f"state {wanted!r} is not open, closed or all"
+            )
+        creator = (params.get("creator") or "").lower()
+        labels = {x.lower() for x in (params.get("labels") or "").split(",") if x}
+        api = api_base(request)
+        with state.lock:
+            items: list[tuple[Any, int, Json]] = []
+            for issue in state.issues.values():
+                if issue.repo_id != found.id or (wanted != "all" and issue.state != wanted):
+                    continue
+                if creator and issue.user.login.lower() != creator:
+                    continue
+                if not labels <= {n.lower() for n in issue.labels}:
+                    continue
+                items.append((issue.created_at, issue.number, render.issue(state, issue, api)))
+            for pr in state.pulls.values():
+                if pr.repo_id != found.id or (wanted != "all" and pr.state != wanted):
+                    continue
+                if creator and pr.user.login.lower() != creator:
+                    continue
+                if not labels <= {n.lower() for n in pr.labels}:
+                    continue
+                data = render.pull_request_as_issue(state, pr, api)
+                items.append((pr.created_at, pr.number, data))
+            ascending = params.get("direction") == "asc"
+            items.sort(key=lambda item: (item[0], item[1]), reverse=not ascending)
+            page, headers = paginate(request, [data for _, _, data in items])
+        return json_response(request, page, headers=headers)
+
     @app.get("/repos/{owner}/{repo}/issues/{number}")
     async def get_issue(request: Request, owner: str, repo: str, number: int) -> Response:
-        _, found = access.covered_repo(request, owner, repo, ("issues",))
+        _, found = access.covered_repo(request, owner, repo, ("issues", "pull_requests"))
+        api = api_base(request)
         with state.lock:
-            data = render.issue(state, issue_or_404(found, number), api_base(request))
+            pr = state.pulls.get((found.id, number))
+            if pr is not None:
+                return json_response(request, render.pull_request_as_issue(state, pr, api))
+            data = render.issue(state, issue_or_404(found, number), api)
         return json_response(request, data)
 
     @app.patch("/repos/{owner}/{repo}/issues/{number}")
@@ -304,19 +383,20 @@ def add_routes(app: FastAPI, state: FakeGitHubState, access: Access) -> None:
         _, found = access.covered_repo(request, owner, repo, ("issues",), "write")
         body = await json_body(request)
         validate_body(ReposOwnerRepoIssuesIssueNumberPatchBody, body, "Issue")
+        issues_enabled(found)
+        check_issue_fields(body)
         with state.lock:
             issue = issue_or_404(found, number)
-            if "title" in body:
+            if body.get("title") is not None:
                 issue.title = str(body["title"])
             if "body" in body:
-                if len(str(body["body"] or "")) > MAX_BODY:
-                    raise validation_failed(
-                        "Issue", "body", f"body is too long (maximum is {MAX_BODY})"
-                    )
                 issue.body = body["body"]
-            if body.get("state") in ("open", "closed"):
-                issue.state = body["state"]
-                issue.closed_at = utcnow() if issue.state == "closed" else None
+            new_state = body.get("state")
+            if new_state in ("open", "closed") and new_state != issue.state:
+                state.set_issue_state(
+                    found, number, new_state, by=state.bot, reason=body.get("state_reason")
+                )
             issue.updated_at = utcnow()
+            issue.edits += 1
             data = render.issue(state, issue, api_base(request))
         return json_response(request, data)

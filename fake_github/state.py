@@ -193,6 +193,8 @@ class Repository:
             None,
         )
 
+    has_issues: bool = True  # False: the issues API answers 410 "Issues are disabled"
+
     @property
     def full_name(self) -> str:
         return f"{self.owner.login}/{self.name}"
@@ -263,10 +265,13 @@ class Issue:
     user: Account
     body: str | None = None
     state: Literal["open", "closed"] = "open"
+    state_reason: str | None = None
     labels: list[str] = field(default_factory=list)
     created_at: datetime = field(default_factory=utcnow)
     updated_at: datetime = field(default_factory=utcnow)
     closed_at: datetime | None = None
+    closed_by: Account | None = None
+    edits: int = 0  # PATCHes received
 
     @property
     def node_id(self) -> str:
@@ -471,6 +476,7 @@ class FakeGitHubState:
         self.pulls: dict[tuple[int, int], PullRequest] = {}
         self.issues: dict[tuple[int, int], Issue] = {}
         self.teams: dict[tuple[str, str], set[str]] = {}  # (org, slug) -> member logins
+        self.deleted_issues: set[tuple[int, int]] = set()  # GitHub answers 410 for these
         self.check_runs: dict[int, CheckRun] = {}
         self.reviews: dict[int, Review] = {}
         self.review_comments: dict[int, ReviewComment] = {}
@@ -974,18 +980,27 @@ class FakeGitHubState:
             return sorted(ahead, key=lambda sha: -from_head[sha])
 
     def open_issue(
-        self, repo: RepoRef, title: str, body: str | None = None, *, user: str = "alice"
+        self,
+        repo: RepoRef,
+        title: str,
+        body: str | None = None,
+        *,
+        user: str | Account = "alice",
+        labels: Iterable[str] = (),
     ) -> Issue:
-        """Open an issue (numbered with the repository's pull requests)."""
+        """Open an issue as ``user`` (a login, or an account such as ``state.bot``), numbered
+        with the repository's pull requests."""
         with self.lock:
             target = self.repo(repo)
+            author = user if isinstance(user, Account) else self.user(user)
             issue = Issue(
-                next(self._ids),
-                next(self._issue_numbers[target.id]),
-                target.id,
-                title,
-                self.user(user),
-                body,
+                id=next(self._ids),
+                number=next(self._issue_numbers[target.id]),
+                repo_id=target.id,
+                title=title,
+                user=author,
+                body=body,
+                labels=list(labels),
             )
             self.issues[(target.id, issue.number)] = issue
             return issue
@@ -994,6 +1009,51 @@ class FakeGitHubState:
         """A team ``@org/slug`` that can be asked for reviews in ``org``'s repositories."""
         with self.lock:
             self.teams[(org.lower(), slug.lower())] = {m.lower() for m in members}
+
+    def issue(self, repo: RepoRef, number: int) -> Issue:
+        with self.lock:
+            found = self.issues.get((self.repo(repo).id, number))
+            if found is None:
+                raise StateError(f"no issue #{number} in {self.repo(repo).full_name}")
+            return found
+
+    def issues_of(self, repo: RepoRef) -> list[Issue]:
+        """The issues of ``repo``, by number."""
+        with self.lock:
+            target = self.repo(repo)
+            return sorted(
+                (i for i in self.issues.values() if i.repo_id == target.id), key=lambda i: i.number
+            )
+
+    def set_issue_state(
+        self,
+        repo: RepoRef,
+        number: int,
+        state: Literal["open", "closed"],
+        *,
+        by: str | Account = "alice",
+        reason: str | None = None,
+    ) -> Issue:
+        """Close or reopen an issue as ``by`` does (a person, or ``state.bot``)."""
+        with self.lock:
+            issue = self.issue(repo, number)
+            actor = by if isinstance(by, Account) else self.user(by)
+            issue.state = state
+            issue.updated_at = utcnow()
+            if state == "closed":
+                issue.closed_at, issue.closed_by = issue.updated_at, actor
+                issue.state_reason = reason or "completed"
+            else:
+                issue.closed_at, issue.closed_by = None, None
+                issue.state_reason = "reopened"
+            return issue
+
+    def delete_issue(self, repo: RepoRef, number: int) -> None:
+        """Delete an issue as an admin does (its number answers 410 from then on)."""
+        with self.lock:
+            key = (self.repo(repo).id, number)
+            if self.issues.pop(key, None) is not None:
+                self.deleted_issues.add(key)
 
     # --- comments, reviews, check runs, deliveries ------------------------------------------
 

@@ -153,3 +153,13 @@ def test_points_are_sorted_by_commit_time_whatever_the_input_order() -> None:
 
 def test_signed_changes() -> None:
     assert [trend.signed(v) for v in (-1200, 0, 3)] == ["-1,200", "0", "+3"]
+
+
+def test_weekly_keeps_each_weeks_last_point_for_the_newest_weeks() -> None:
+    points = [Point(days_ago(d), 100 - d, 1, f"s{d}") for d in range(200, -1, -1)]
+    chart = trend.weekly(points, weeks=26)
+    assert len(chart) == 26
+    assert chart[-1].sha == "s0"  # this week's newest
+    weeks = [p.at.isocalendar()[:2] for p in chart]
+    assert len(set(weeks)) == 26 and weeks == sorted(weeks)
+    assert trend.weekly([], weeks=26) == []

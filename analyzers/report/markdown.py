@@ -85,6 +85,8 @@ def table(report: Report) -> tuple[list[str], list[str]]:
         header = ["Concept", "Rule", "New", "Fixed", "Unchanged", "Suppressed", "Total -> target"]
     else:
         header = ["Concept", "Rule", "Findings", "Suppressed", "Total -> target"]
+    if report.trends:
+        header += ["This PR", "Last 30 days", "At this pace"]
     lines = [
         "| " + " | ".join(header) + " |",
         "| --- | --- |" + " ---: |" * (len(header) - 2),
@@ -103,6 +105,11 @@ def table(report: Report) -> tuple[list[str], list[str]]:
             values.append(f"{unchanged[key]:,}")
         values.append(f"{quiet[key]:,}")
         values.append(totals[key].progress if key in totals else "")
+        if report.trends:
+            trend = report.trends.get(key)
+            values += (
+                [trend.change, trend.last_30_days, trend.at_this_pace] if trend else ["", "", ""]
+            )
         rows.append("| " + " | ".join(values) + " |")
     return lines, rows
 

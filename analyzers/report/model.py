@@ -16,7 +16,7 @@ them, Markdown lists those a change adds).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -46,6 +46,17 @@ def sort_key(finding: Finding) -> tuple[str, int, int, str, str]:
 
 
 @dataclass(frozen=True)
+class TotalTrend:
+    """What a pull request's summary shows beside one total: the pull request's own change,
+    the default branch's change over the last 30 days, and when the target is reached at
+    that pace (each already text)."""
+
+    change: str
+    last_30_days: str
+    at_this_pace: str
+
+
+@dataclass(frozen=True)
 class Report:
     """Findings of one run, split by status, with repository totals for the progress table.
 
@@ -61,6 +72,7 @@ class Report:
     totals: list[ConceptTotal] = field(default_factory=list)
     files_analysed: int = 0
     base: str | None = None
+    trends: dict[tuple[str, str], TotalTrend] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.mode not in ("scan", "check"):
@@ -129,8 +141,10 @@ def build_check_report(
     *,
     files: int = 0,
     base: str | None = None,
+    trends: Mapping[tuple[str, str], TotalTrend] | None = None,
 ) -> Report:
-    """The report of ``ssot check`` (and of the bot): a change compared with its base."""
+    """The report of ``ssot check`` (and of the bot): a change compared with its base;
+    ``trends`` (the bot's) put the trend beside each total."""
     return Report(
         mode="check",
         new=list(comparison.new),
@@ -139,4 +153,5 @@ def build_check_report(
         totals=list(totals),
         files_analysed=files,
         base=base,
+        trends=dict(trends or {}),
     )

@@ -19,13 +19,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from githubkit.exception import RequestFailed
 
 from analyzers.change import ChangeResult
 from analyzers.findings import Finding
 from analyzers.report import build_check_report
-from bot.checks import publish, render, repo_totals
+from bot.checks import decisions, publish, pull_trend, render, repo_totals
 from bot.checks.analysis import analyse_pull
 from bot.checks.engine_process import AnalysisLimit
 from bot.checks.pull_context import (
@@ -37,7 +38,7 @@ from bot.checks.pull_context import (
 )
 from bot.checks.pull_lock import PullRequestBusy, pull_lock
 from bot.github import api
-from bot.store import acceptances, db
+from bot.store import acceptances, db, history
 from bot.store import campaigns as campaign_store
 from bot.store import comments as comment_store
 from bot.store import totals as totals_store
@@ -159,7 +160,14 @@ def _report(pull: PullContext, context: JobContext) -> CheckOutcome | None:
             f"_GitHub lists the first {MAX_PULL_FILES:,} of {pull.changed_files:,} changed "
             "files: the others were not analysed._"
         )
-    report = build_check_report(comparison, totals, files=result.files, base=pull.base_sha)
+    now = db.utcnow()
+    samples = history.trend_samples(
+        context.engine, pull.installation_id, pull.repository, now=now, weeks=0
+    )
+    trends = pull_trend.pull_trends(totals, comparison, samples, now=now)
+    report = build_check_report(
+        comparison, totals, files=result.files, base=pull.base_sha, trends=trends
+    )
     output = render.render_check(report, accepted, notes)
 
     latest = api.get_optional(gh, f"/repos/{owner}/{repo}/pulls/{pull.number}")
@@ -182,6 +190,8 @@ def _report(pull: PullContext, context: JobContext) -> CheckOutcome | None:
         output.conclusion,
         db.utcnow(),
     )
+    if latest is not None:
+        _record_decision(pull, context, latest, output, comparison.new)
     posted, minimized = 0, 0
     if latest is not None and latest.get("state") == "open":
         posted, minimized = _review(pull, context, result, comparison.new, accepted)
@@ -197,6 +207,32 @@ def _report(pull: PullContext, context: JobContext) -> CheckOutcome | None:
         minimized=minimized,
         context=pull,
         result=result,
+    )
+
+
+def _record_decision(
+    pull: PullContext,
+    context: JobContext,
+    latest: dict[str, Any],
+    output: render.CheckOutput,
+    new: list[Finding],
+) -> None:
+    """Blocked or passed, by the pull request's author, for the dashboard."""
+    blocking = sorted((f for f in new if f.blocking), key=lambda f: (f.path, f.line))
+    where = ", ".join(f"{f.rule} {f.path}:{f.line}" for f in blocking[:3])
+    more = f" and {len(blocking) - 3:,} more" if len(blocking) > 3 else ""
+    reason = output.title + (f": {where}{more}" if where else "")
+    decisions.record(
+        context,
+        installation_id=pull.installation_id,
+        repository=pull.repository,
+        pr=pull.number,
+        head_sha=pull.head_sha,
+        outcome="blocked" if output.conclusion == "failure" else "passed",
+        user=str((latest.get("user") or {}).get("login") or "someone"),
+        reason=reason,
+        url=str(latest.get("html_url") or ""),
+        policy=pull.policy.policy if pull.policy is not None else None,
     )
 
 

@@ -11,7 +11,8 @@ stored total for the same policy, the summary says so instead of inventing numbe
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 from analyzers.baseline import Comparison
 from analyzers.change import is_python
@@ -67,49 +68,109 @@ def pull_totals(
     return out, [note]
 
 
+@dataclass(frozen=True)
+class BranchScan:
+    """One commit counted whole: its policy, totals and findings, and the extra files asked
+    for (``path -> content``, None when absent)."""
+
+    policy: Policy
+    totals: totals_store.RepoTotals
+    findings: list[Finding]
+    extra: dict[str, bytes | None] = field(default_factory=dict)
+
+
 def refresh(
     context: JobContext, installation_id: int, repository: str, commit_sha: str
 ) -> totals_store.RepoTotals | None:
     """Scan ``repository`` at ``commit_sha`` and store its totals (None: it has no policy)."""
-    owner, repo = repository.split("/", 1)
+    scan = refresh_scan(context, installation_id, repository, commit_sha)
+    return None if scan is None else scan.totals
+
+
+def refresh_scan(
+    context: JobContext,
+    installation_id: int,
+    repository: str,
+    commit_sha: str,
+    *,
+    extra_paths: Sequence[str] = (),
+) -> BranchScan | None:
+    """:func:`refresh`, with the findings and ``extra_paths`` of the commit (read in the
+    same request as the policy) for whoever records more than the totals."""
     with pull_lock(context, installation_id, repository, 0):
-        gh = installation_client(context.settings, installation_id, engine=context.engine)
-        found = fetch_objects(gh, policy_source.wants(owner, repo, commit_sha))
-        lookup = policy_source.resolve(
-            gh,
-            owner,
-            repo,
-            commit_sha,
-            found,
-            allowed_parents=context.settings.policy_extends_allow,
-            max_file_size=context.settings.max_file_size,
+        scan = scan_commit(
+            context, installation_id, repository, commit_sha, extra_paths=extra_paths
         )
-        if lookup.policy is None:
-            log.info("%s: no usable policy at %s, no totals", repository, commit_sha[:12])
+        if scan is None:
             return None
-        policy = lookup.policy.policy
-        tree = get_json(gh, f"/repos/{owner}/{repo}/git/trees/{commit_sha}", {"recursive": "1"})
-        blobs = [
-            (str(e["path"]), str(e["sha"]), int(e.get("size") or 0))
-            for e in tree.get("tree") or []
-            if e.get("type") == "blob"
-            and is_python(e.get("path"))
-            and not policy.excluded.match(e["path"])
-        ]
-        findings = scan_blobs(gh, owner, repo, commit_sha, blobs, policy, context, installation_id)
-        result = totals_store.RepoTotals(
-            policy_key=policy_key(policy),
-            commit_sha=commit_sha,
-            totals=[(t.concept, t.rule, t.count, t.target) for t in totals(findings, policy)],
-            files=len(blobs),
-            truncated=bool(tree.get("truncated")),
-            computed_at=db.utcnow(),
-        )
         totals_store.save_repo_totals(
-            context.engine, installation_id=installation_id, repo=repository, totals=result
+            context.engine, installation_id=installation_id, repo=repository, totals=scan.totals
         )
-        log.info("%s: totals at %s over %d files", repository, commit_sha[:12], len(blobs))
-        return result
+        return scan
+
+
+def scan_commit(
+    context: JobContext,
+    installation_id: int,
+    repository: str,
+    commit_sha: str,
+    *,
+    extra_paths: Sequence[str] = (),
+    between: Callable[[], None] | None = None,
+    gh: InstallationClient | None = None,
+) -> BranchScan | None:
+    """Count ``repository`` at ``commit_sha`` under the policy it has there (stores nothing
+    but the findings cache); None when it has no usable policy.
+
+    ``between`` is called between batches of blobs (it may raise to stop: the blobs read so
+    far stay in the findings cache, so a later call continues where this one stopped).
+    """
+    owner, repo = repository.split("/", 1)
+    if gh is None:
+        gh = installation_client(context.settings, installation_id, engine=context.engine)
+    extra = [
+        ObjectWant(("extra", path), owner, repo, expression=f"{commit_sha}:{path}")
+        for path in extra_paths
+    ]
+    found = fetch_objects(gh, [*policy_source.wants(owner, repo, commit_sha), *extra])
+    lookup = policy_source.resolve(
+        gh,
+        owner,
+        repo,
+        commit_sha,
+        found,
+        allowed_parents=context.settings.policy_extends_allow,
+        max_file_size=context.settings.max_file_size,
+    )
+    if lookup.policy is None:
+        log.info("%s: no usable policy at %s, no totals", repository, commit_sha[:12])
+        return None
+    policy = lookup.policy.policy
+    tree = get_json(gh, f"/repos/{owner}/{repo}/git/trees/{commit_sha}", {"recursive": "1"})
+    blobs = [
+        (str(e["path"]), str(e["sha"]), int(e.get("size") or 0))
+        for e in tree.get("tree") or []
+        if e.get("type") == "blob"
+        and is_python(e.get("path"))
+        and not policy.excluded.match(e["path"])
+    ]
+    findings = scan_blobs(
+        gh, owner, repo, commit_sha, blobs, policy, context, installation_id, between=between
+    )
+    result = totals_store.RepoTotals(
+        policy_key=policy_key(policy),
+        commit_sha=commit_sha,
+        totals=[(t.concept, t.rule, t.count, t.target) for t in totals(findings, policy)],
+        files=len(blobs),
+        truncated=bool(tree.get("truncated")),
+        computed_at=db.utcnow(),
+    )
+    texts: dict[str, bytes | None] = {}
+    for path in extra_paths:
+        info = found.get(("extra", path))
+        texts[path] = None if info is None else contents(gh, owner, repo, info)
+    log.info("%s: totals at %s over %d files", repository, commit_sha[:12], len(blobs))
+    return BranchScan(policy, result, findings, texts)
 
 
 def scan_blobs(
@@ -121,6 +182,8 @@ def scan_blobs(
     policy: Policy,
     context: JobContext,
     installation_id: int,
+    *,
+    between: Callable[[], None] | None = None,
 ) -> list[Finding]:
     """Findings of ``(path, blob sha, size)`` at ``commit_sha``, cached blobs not read."""
     cache = BlobCache(context.engine, policy, installation_id)
@@ -149,5 +212,7 @@ def scan_blobs(
             findings.extend(found)
         cache.save()
         context.renew_lease()
+        if between is not None:
+            between()
     cache.save()
     return findings

@@ -41,7 +41,7 @@ from typing import Literal
 
 from githubkit.exception import RequestFailed
 
-from bot.checks import render
+from bot.checks import decisions, render
 from bot.checks.engine_process import AnalysisLimit
 from bot.checks.pipeline import PullContext, analyse_pull, check_pull_request, load_pull_context
 from bot.checks.publish import find_check_run, parse_timestamp
@@ -245,6 +245,23 @@ def _accept(call: CommandCall) -> bool:
             reason=call.argument,
             now=now,
         )
+    event = call.request.event
+    comment = (event.payload.get("comment") or {}) if event is not None else {}
+    decisions.record(
+        call.context,
+        installation_id=call.request.installation_id,
+        repository=call.request.repository,
+        pr=pull.number,
+        head_sha=pull.head_sha,
+        outcome="accepted",
+        user=user,
+        reason=call.argument,
+        url=str(
+            comment.get("html_url")
+            or f"{call.context.settings.web_url}/{pull.repository}/pull/{pull.number}"
+        ),
+        policy=pull.policy.policy if pull.policy is not None else None,
+    )
     # The check run of the head lists them as accepted, and no longer fails on them.
     check_pull_request(call.request, call.context)
     call.answer(replies.accepted_text(new, user, call.argument, pull.head_sha), pull.number)

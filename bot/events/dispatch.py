@@ -41,6 +41,8 @@ DISPATCH: Mapping[tuple[str, str | None], Handler] = MappingProxyType(
         ("issues", "edited"): issues.issue_edited,
         ("check_suite", "rerequested"): check_suites.check_suite_rerequested,
         ("issue_comment", "created"): issue_comments.comment_created,
+        ("issues", "closed"): issues.issue_closed,
+        ("issues", "reopened"): issues.issue_reopened,
         ("check_run", "rerequested"): check_runs.check_run_rerequested,
         ("check_run", "requested_action"): check_runs.check_run_requested_action,
         ("push", None): pushes.push,

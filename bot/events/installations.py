@@ -1,7 +1,8 @@
 """Installation events: keep the ``installations`` table in step with GitHub.
 
 An installation is the App on one account (user or organisation), on all its repositories or
-on a selection.
+on a selection. Each repository it gains gets its history backfilled at low priority
+(:mod:`bot.progress.backfill`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import datetime as dt
 import logging
 from typing import Any
 
+from bot.progress import backfill
 from bot.store import db, installations
 from bot.work import JobContext, WebhookEvent
 
@@ -40,8 +42,11 @@ def _save(event: WebhookEvent, context: JobContext, *, with_repositories: bool) 
 
 
 def installation_created(event: WebhookEvent, context: JobContext) -> None:
-    """The App was installed: remember the account and its repositories."""
+    """The App was installed: remember the account and its repositories, and queue the
+    backfill of their history."""
     _save(event, context, with_repositories=True)
+    installation_id = int(event.payload["installation"]["id"])
+    backfill.request_backfills(context, installation_id, event.payload.get("repositories") or [])
     log.info(
         "installed on %s (installation %s)",
         event.payload["installation"]["account"]["login"],
@@ -65,10 +70,15 @@ def installation_suspended(event: WebhookEvent, context: JobContext) -> None:
 
 
 def repositories_changed(event: WebhookEvent, context: JobContext) -> None:
-    """Repositories were added to or removed from an installation."""
+    """Repositories were added to or removed from an installation (added ones get their
+    history backfilled)."""
     added = _names(event.payload.get("repositories_added"))
     removed = _names(event.payload.get("repositories_removed"))
     installation_id = int(event.payload["installation"]["id"])
+    backfill.request_backfills(
+        context, installation_id, event.payload.get("repositories_added") or []
+    )
+    backfill.forget_backfills(context, installation_id, removed)
     if not installations.change_repositories(
         context.engine, installation_id, added=added, removed=removed, now=db.utcnow()
     ):

@@ -28,7 +28,7 @@ import datetime as dt
 import json
 import re
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -143,12 +143,14 @@ def installation_client(
     *,
     engine: Engine,
     priority: throttle.Priority = "check",
+    observe: Callable[[httpx.Response], None] | None = None,
 ) -> InstallationClient:
     """A client acting as installation ``installation_id`` (its token shared per process).
 
     Its requests pass the installation's gate (:mod:`bot.github.throttle`), kept in ``engine``'s
     database so that every worker honours the same limits. ``priority="campaign"``: its writes
-    give way to pull-request checks.
+    give way to pull-request checks. ``observe`` sees every response (a budget counting what
+    a low-priority job spends).
     """
     gh = app_client(settings)
     budget = throttle.WriteBudget(
@@ -159,6 +161,8 @@ def installation_client(
     )
     hooks = dict(gh.config.event_hooks or {})
     hooks["response"] = [*hooks.get("response", []), gate.on_response]
+    if observe is not None:
+        hooks["response"].append(observe)
     config = dataclasses.replace(
         gh.config, throttler=gate.throttler, auto_retry=gate.retry_decision, event_hooks=hooks
     )
@@ -179,6 +183,21 @@ def own_bot_user_id(settings: Settings, gh: InstallationClient) -> int:
         found = int(get_json(gh, f"/users/{slug}[bot]")["id"])
         _bot_ids[key] = found
     return found
+
+
+_bot_logins: dict[tuple[int, str], str] = {}
+
+
+def app_bot_login(settings: Settings) -> str:
+    """The login of the App's bot user (``<slug>[bot]``): the author of what it creates.
+    Asked once per process (``GET /app``)."""
+    assert settings.app_id is not None
+    key = (settings.app_id, settings.github_url)
+    login = _bot_logins.get(key)
+    if login is None:
+        slug = app_client(settings).request("GET", "/app").json()["slug"]
+        login = _bot_logins[key] = f"{slug}[bot]"
+    return login
 
 
 def forget_tokens() -> None:

@@ -41,6 +41,7 @@ from bot.jobs import sweeper
 from bot.ops import metrics
 from bot.ops.logs import log_context, payload_context
 from bot.ops.settings import Settings
+from bot.progress import tick
 from bot.store import db, deliveries, findings_cache, tables
 from bot.work import JobContext, WebhookEvent
 
@@ -97,6 +98,7 @@ class JobQueue:
         self.huey.periodic_task(crontab(minute="2-59/10"), name="campaign_sweep")(
             self.campaign_sweep
         )
+        self.huey.periodic_task(crontab(minute="*"), name="progress")(self.progress_tick)
 
     # --- producing ---------------------------------------------------------------------
 
@@ -199,6 +201,14 @@ class JobQueue:
             return len(campaign_schedule.sweep(self.settings, self.context))
         except NotConfigured:
             return 0
+
+    def progress_tick(self) -> tuple[int, int]:
+        """Every minute: due dashboard issues, then backfills at low priority
+        (:mod:`bot.progress.tick`); ``(issues looked at, samples taken)``."""
+        try:
+            return tick.run(self.context)
+        except NotConfigured:
+            return 0, 0
 
     # --- consuming ---------------------------------------------------------------------
 

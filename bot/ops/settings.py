@@ -103,6 +103,15 @@ class Settings(BaseSettings):
     # Reactions and replies to one person's /ssot commands in one repository, per hour.
     command_answers_per_hour: int = Field(default=20, ge=1)
 
+    # Progress: a new repository's history is backfilled with this many weekly samples (0:
+    # none), never leaving the installation fewer than `backfill_reserve` requests of its
+    # hourly rate limit and spending at most `backfill_requests_per_minute` a minute.
+    backfill_weeks: int = Field(default=26, ge=0, le=520)
+    backfill_reserve: int = Field(default=1000, ge=0)
+    backfill_requests_per_minute: int = Field(default=60, ge=1)
+    # The dashboard issue is edited at most once per this many seconds per repository.
+    dashboard_debounce_seconds: float = Field(default=600.0, ge=0)
+
     max_webhook_bytes: int = Field(default=MAX_WEBHOOK_BYTES, gt=0)
     neutral_without_policy: bool = False
 

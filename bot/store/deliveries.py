@@ -266,6 +266,23 @@ def postpone_requeue(engine: Engine, delivery_ids: Sequence[str], *, until: dt.d
         )
 
 
+def busy_installations(engine: Engine, events: Iterable[str]) -> set[int]:
+    """Installations that have a delivery of one of ``events`` queued or running (what
+    low-priority work waits for)."""
+    c = deliveries.c
+    query = (
+        sa.select(c.installation_id)
+        .where(
+            c.state.in_([QUEUED, RUNNING]),
+            c.event.in_(list(events)),
+            c.installation_id.is_not(None),
+        )
+        .distinct()
+    )
+    with engine.begin() as conn:
+        return {int(i) for i in conn.execute(query).scalars()}
+
+
 def count_deliveries(engine: Engine) -> dict[str, int]:
     """Number of stored deliveries per state (every state present, zero or more)."""
     c = deliveries.c

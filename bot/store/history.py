@@ -196,6 +196,59 @@ def latest_sample(engine: Engine, installation_id: int, repo: str) -> HistorySam
     return found[0] if found else None
 
 
+def trend_samples(
+    engine: Engine,
+    installation_id: int,
+    repo: str,
+    *,
+    now: dt.datetime,
+    days: Sequence[int] = (7, 30),
+    weeks: int = 26,
+) -> list[HistorySample]:
+    """The few samples a trend needs, oldest first, however long the history: the newest;
+    the newest at or before each of ``days`` days ago and each of the last ``weeks`` weeks;
+    the oldest; and where the newest series starts (its first sample and the one before).
+
+    A repository pushed to a hundred times a day has thousands of samples a month; the
+    change over 30 days, the pace and a chart of 26 weekly points need these few (each an
+    indexed query).
+    """
+    c = history_samples.c
+    base = sa.select(history_samples).where(c.installation_id == installation_id, c.repo == repo)
+    newest_first = (c.committed_at.desc(), c.recorded_at.desc())
+    cutoffs = [now - dt.timedelta(days=d) for d in days]
+    cutoffs += [now - dt.timedelta(weeks=k) for k in range(1, weeks)]
+    found: dict[str, Any] = {}
+    with engine.begin() as conn:
+        newest = conn.execute(base.order_by(*newest_first).limit(1)).first()
+        if newest is None:
+            return []
+        rows: list[Any] = [newest]
+        for cutoff in cutoffs:
+            rows.append(
+                conn.execute(
+                    base.where(c.committed_at <= cutoff).order_by(*newest_first).limit(1)
+                ).first()
+            )
+        rows.append(conn.execute(base.order_by(c.committed_at, c.recorded_at).limit(1)).first())
+        before = conn.execute(
+            base.where(c.series != newest.series).order_by(*newest_first).limit(1)
+        ).first()
+        if before is not None:
+            rows.append(before)
+            rows.append(
+                conn.execute(
+                    base.where(c.committed_at > before.committed_at)
+                    .order_by(c.committed_at, c.recorded_at)
+                    .limit(1)
+                ).first()
+            )
+    for row in rows:
+        if row is not None:
+            found.setdefault(row.commit_sha, row)
+    return sorted((_sample(r) for r in found.values()), key=lambda s: s.committed_at)
+
+
 def sample_at(
     engine: Engine, installation_id: int, repo: str, commit_sha: str
 ) -> HistorySample | None:

@@ -263,3 +263,31 @@ def test_uninstalling_forgets_the_progress_of_the_installation(engine: Engine) -
     assert dashboards.find_badge_repo(engine, REPO) is None
     assert backfills.get_backfill(engine, 7, REPO) is None
     assert len(history.samples(engine, 8, REPO)) == 1
+
+
+def test_trend_samples_are_the_few_a_trend_needs_however_long_the_history(
+    engine: Engine,
+) -> None:
+    # Four samples a day for 200 days: 800 rows, of which a trend needs about 30.
+    for i in range(800):
+        history.record_sample(engine, sample(f"s{i:03d}", 200 - i / 4, 1000 - i))
+    found = history.trend_samples(engine, 7, REPO, now=NOW)
+    assert len(found) <= 30
+    shas = [s.commit_sha for s in found]
+    assert shas == sorted(shas)  # oldest first
+    assert shas[0] == "s000" and shas[-1] == "s799"
+    series = trend.concept_series(found, "ws", "SSOT002")
+    change = trend.change_over(series.points, 30, now=NOW)
+    # The newest (s799, 6 hours old) against s680, exactly 30 days old: one less per sample.
+    assert change is not None and change.delta == -(799 - 680)
+    assert len(trend.weekly(series.points, 26)) == 26
+
+
+def test_trend_samples_find_where_a_renamed_concept_starts(engine: Engine) -> None:
+    for i in range(40):
+        name = "ws" if i < 25 else "websocket"
+        history.record_sample(engine, sample(f"s{i:02d}", 80 - 2 * i, 100 - i, concept=name))
+    found = history.trend_samples(engine, 7, REPO, now=NOW)
+    series = trend.concept_series(found, "websocket", "SSOT002")
+    assert series.renamed_from == "ws"
+    assert series.started_at == NOW - dt.timedelta(days=80 - 50)  # sample 25, exactly

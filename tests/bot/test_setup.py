@@ -15,6 +15,7 @@ import pytest
 from bot_testing import FAKE_PEM, runtime
 from fastapi.testclient import TestClient
 
+from bot.events.dispatch import DISPATCH
 from bot.ops.settings import Settings
 from bot.web import manifest
 from bot.web.app import create_app
@@ -113,6 +114,8 @@ def test_app_yml_asks_for_the_permissions_and_events_the_app_needs() -> None:
         "installation_repositories",
         "push",
     }
+    # Every event the App handles is one it subscribes to.
+    assert {event for event, _ in DISPATCH} <= set(data["default_events"])
     assert data["public"] is False
     assert data["name"] and "hook_attributes" in data and "redirect_url" in data
 

@@ -178,9 +178,11 @@ def test_every_real_payload_is_answered_2xx(
     from bot.checks import repo_totals
 
     recounts: list[str] = []
-    monkeypatch.setattr(
-        repo_totals, "refresh", lambda context, inst, repo, sha: recounts.append(repo)
-    )
+
+    def recount(context: Any, inst: int, repo: str, sha: str, **options: Any) -> None:
+        recounts.append(repo)
+
+    monkeypatch.setattr(repo_totals, "refresh_scan", recount)
     files = sorted(WEBHOOKS.glob("*/*.json"))
     assert len(files) > 50
     for path in files:
