@@ -5,8 +5,9 @@ queue and the HTTP client, and enqueues again the deliveries left over by the la
 
 Routes, one module each: ``POST /api/github/webhooks`` (:mod:`bot.web.webhooks`: store,
 enqueue, answer at once), ``GET /`` and ``GET /setup/callback`` (:mod:`bot.web.setup`: the
-setup page without credentials, else a status page; the manifest flow), and for operations
-``/healthz``, ``/readyz`` and ``/metrics`` (:mod:`bot.web.probes`).
+setup page without credentials, else a status page; the manifest flow), ``GET /badges/...``
+(:mod:`bot.web.badges`: a concept's count as a badge), and for operations ``/healthz``,
+``/readyz`` and ``/metrics`` (:mod:`bot.web.probes`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from bot.ops import metrics
 from bot.ops.settings import ENV_FILE, Settings
 from bot.store import db, migrate
 from bot.store import deliveries as delivery_store
-from bot.web import probes, setup
+from bot.web import badges, probes, setup
 from bot.web.delivery_writer import DeliveryWriter
 from bot.web.runtime import Runtime
 from bot.web.webhooks import receive_webhook
@@ -89,6 +90,7 @@ def create_app(
     # and this is the one path that must stay cheap under load (benchmarks/bench_ingest.py).
     app.include_router(setup.router)
     app.include_router(probes.router)
+    app.include_router(badges.router)
     app.router.add_route("/api/github/webhooks", receive_webhook, methods=["POST"], name="webhooks")
 
     return app
