@@ -246,7 +246,10 @@ def trend_samples(
     for row in rows:
         if row is not None:
             found.setdefault(row.commit_sha, row)
-    return sorted((_sample(r) for r in found.values()), key=lambda s: s.committed_at)
+    # Ties (two commits of the same second) in the order they were recorded.
+    return sorted(
+        (_sample(r) for r in found.values()), key=lambda s: (s.committed_at, s.recorded_at)
+    )
 
 
 def sample_at(
