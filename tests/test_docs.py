@@ -16,6 +16,7 @@ import pytest
 from analyzers.policy import (
     Campaign,
     Concept,
+    Dashboard,
     EventSchema,
     Implementation,
     Policy,
@@ -71,7 +72,7 @@ def test_rule_page_accepts_a_lower_case_code() -> None:
 
 
 @pytest.mark.parametrize(
-    "model", [Policy, Concept, Implementation, EventSchema, RuleSettings, Campaign]
+    "model", [Policy, Concept, Implementation, EventSchema, RuleSettings, Campaign, Dashboard]
 )
 def test_policy_reference_documents_every_key_of_the_policy_model(model: type) -> None:
     text = (DOCS / "policy.md").read_text(encoding="utf-8")
