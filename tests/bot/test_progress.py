@@ -342,3 +342,11 @@ def test_a_policy_with_dashboard_keys_keeps_the_findings_cache(world: World) -> 
     with_dashboard = load_policy(POLICY + "\n[dashboard]\nissue = true\ndepth = 3\n", "a").policy
     assert plain.digest == with_dashboard.digest
     assert with_dashboard.dashboard.depth == 3
+
+
+def test_the_progress_tick_is_a_periodic_task_of_every_consumer(world: World) -> None:
+    queue = runtime(world.client).jobs
+    assert "progress" in {task.name for task in queue.huey._registry.periodic_tasks}
+    made = build_year(world, days=14)
+    world.send("installation", installation_created(world))
+    assert queue.progress_tick()[1] == weeks_to_sample(made, world)  # the consumer's minute
