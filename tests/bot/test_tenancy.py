@@ -16,11 +16,14 @@ from bot.jobs.queue import JobQueue
 from bot.ops.settings import Settings
 from bot.store import (
     acceptances,
+    backfills,
     command_answers,
     comments,
+    dashboards,
     db,
     deliveries,
     findings_cache,
+    history,
     installations,
     limits,
     locks,
@@ -141,6 +144,27 @@ def fill(engine: Engine, installation_id: int) -> None:
     assert command_answers.take_answer(
         engine, installation_id=installation_id, repo=repo, login="bob", now=now, per_hour=1
     )
+    history.record_sample(
+        engine,
+        history.HistorySample(
+            installation_id=installation_id,
+            repo=repo,
+            commit_sha="c0ffee",
+            committed_at=now,
+            policy_key="policy",
+            series="s",
+            totals=(("concept", "SSOT001", 1, 0),),
+            source="push",
+            recorded_at=now,
+        ),
+    )
+    assert history.record_decision(
+        engine,
+        history.PullDecision(installation_id, repo, 1, "head", "blocked", "alice", "r", "u", now),
+    )
+    dashboards.request_update(engine, installation_id, repo, now=now, debounce=now - now)
+    dashboards.badge_repo(engine, installation_id, repo, now=now)
+    assert backfills.request_backfill(engine, installation_id, repo, now=now)
 
 
 def rows_of(engine: Engine, table: sa.Table, installation_id: int) -> int:
