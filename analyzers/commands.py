@@ -364,6 +364,12 @@ def cmd_history(args: argparse.Namespace) -> int:
     )
     if not history.rows and not history.commits:
         print(f"ssot history: {root} has no commits yet: nothing to count.", file=sys.stderr)
+    elif not history.rows and history.skipped:
+        last = history.skipped[-1]
+        raise UsageError(
+            f"no commit of {root} has a usable policy (the newest, {last.commit_sha[:12]}: "
+            f"{last.reason}); add .github/ssot.toml or pass --policy FILE; see docs/policy.md"
+        )
     else:
         print(summary(history, args.every), file=sys.stderr)
     _write(args, render(history, args.format))

@@ -15,7 +15,8 @@ whole-process wall times with the files in the page cache:
     this tool exists to save); and the checkout plus a warm ``ssot scan`` (its per-file cache
     kept between commits) on a run of consecutive commits, likewise;
 (d) per-commit cost: ``(a)`` minus ``ssot history --since HEAD --no-cache`` (the first full
-    scan alone), divided by the other commits.
+    scan alone), divided by the other commits; beside it ``git log -p`` of the same commits
+    without the first (whose diff is the whole tree), per commit.
 
 Usage::
 
@@ -242,6 +243,11 @@ def _run(root: Path, args: argparse.Namespace, ssot: str) -> int:
         first.samples.append(run_once([*cold, "--since", "HEAD"], root, env))
 
     shas = _git(root, "rev-list", "--first-parent", "--reverse", "HEAD").split()[1:]
+    year_log = Timing("git log -p of the commits after the first")
+    year_cmd = [*gitlog[:-2], f"{shas[0]}..HEAD", "--", "*.py"]
+    run_once(year_cmd, root, env)
+    for _ in range(args.repeat):
+        year_log.samples.append(run_once(year_cmd, root, env))
     naive = _naive_cold(root, shas, args.naive_sample, ssot, env)
     warm_scan = _naive_warm(root, shas, args.warm_run, ssot, env)
     _git(root, "checkout", "-q", "--force", "main")
@@ -266,6 +272,7 @@ def _run(root: Path, args: argparse.Namespace, ssot: str) -> int:
         "c_warm_ratio_over_history": warm_total / a_history.median,
         "d_first_full_scan_s": first.median,
         "d_per_commit_ms": per_commit * 1000,
+        "d_git_log_p_per_commit_ms": year_log.median / max(counted - 1, 1) * 1000,
     }
     print()
     print("| measurement | seconds (median) | peer | ratio |")
@@ -286,9 +293,11 @@ def _run(root: Path, args: argparse.Namespace, ssot: str) -> int:
         f"{warm_total / 60:.1f} min for {counted} (estimated) | (a) | "
         f"{warm_total / a_history.median:.1f}x slower than (a) |"
     )
+    git_per_commit = year_log.median / max(counted - 1, 1)
     print(
-        f"| (d) per commit after the first | {per_commit * 1000:.1f} ms | first full scan "
-        f"{first.median:.2f} s | |"
+        f"| (d) per commit after the first | {per_commit * 1000:.1f} ms (first full scan "
+        f"{first.median:.2f} s) | `git log -p` of those commits: {git_per_commit * 1000:.1f} ms "
+        f"per commit | {per_commit / git_per_commit:.1f}x |"
     )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -288,3 +288,14 @@ def test_csv_has_one_line_per_commit_concept_and_rule(
     lines = out.read_text().splitlines()
     assert lines[0] == "sha,date,concept,rule,count,target"
     assert f"{sha},2026-01-01T12:00:00Z,websocket-manager,SSOT001,2,0" in lines
+
+
+def test_a_history_without_any_policy_is_a_usage_error_naming_the_way_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = Repo(tmp_path / "repo")
+    sha = repo.commit({"app/a.py": legacy(1)})
+    assert main(["history", "--root", str(repo.root)]) == 2
+    err = capsys.readouterr().err
+    assert f"no commit of {repo.root.resolve()} has a usable policy" in err
+    assert sha[:12] in err and "pass --policy FILE" in err
