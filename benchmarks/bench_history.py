@@ -256,7 +256,7 @@ def _run(root: Path, args: argparse.Namespace, ssot: str) -> int:
     per_commit = (a_history.median - first.median) / max(counted - 1, 1)
     naive_total = naive * counted
     warm_total = warm_scan * counted
-    figures = {
+    figures: dict[str, object] = {
         "files": args.files,
         "commits": counted,
         "a_history_no_cache_s": a_history.median,
@@ -299,6 +299,9 @@ def _run(root: Path, args: argparse.Namespace, ssot: str) -> int:
         f"{first.median:.2f} s) | `git log -p` of those commits: {git_per_commit * 1000:.1f} ms "
         f"per commit | {per_commit / git_per_commit:.1f}x |"
     )
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\nload average at the end: {load}")
+    figures["load_average_at_end"] = load
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0
