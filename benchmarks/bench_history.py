@@ -10,7 +10,8 @@ whole-process wall times with the files in the page cache:
     incremental algorithm alone) side by side with ``git log -p --first-parent`` over the same
     commits (reading every diff: the floor of anything that looks at each commit's changes);
 (b) ``ssot history`` again with its cache warm (a second run);
-(c) the naive way, a checkout and a cold ``ssot scan`` of each commit, timed on a sample of
+(c) the naive way, a checkout and a cold ``ssot scan`` of each commit (text output: the
+    totals, as ``ssot history`` computes them; JSON would add every finding's fix), timed on a sample of
     commits and multiplied by the number of commits (running it on all would take the time
     this tool exists to save); and the checkout plus a warm ``ssot scan`` (its per-file cache
     kept between commits) on a run of consecutive commits, likewise;
@@ -310,7 +311,7 @@ def _run(root: Path, args: argparse.Namespace, ssot: str) -> int:
 def _naive_cold(root: Path, shas: list[str], sample: int, ssot: str, env: dict[str, str]) -> float:
     """Seconds per commit of a checkout and a cold ``ssot scan``, over ``sample`` commits."""
     picked = [shas[round(i * (len(shas) - 1) / max(sample - 1, 1))] for i in range(sample)]
-    scan = [ssot, "scan", "--root", str(root), "--no-cache", "--format", "json", "-o", os.devnull]
+    scan = [ssot, "scan", "--root", str(root), "--no-cache", "--format", "text", "-o", os.devnull]
     walls: list[float] = []
     for sha in picked:
         t0 = time.perf_counter()
@@ -325,7 +326,7 @@ def _naive_warm(root: Path, shas: list[str], run: int, ssot: str, env: dict[str,
     previous commit, over ``run`` consecutive commits in the middle of the year."""
     middle = len(shas) // 2 + 1  # after the bulk change
     chosen = shas[middle : middle + run + 1]
-    scan = [ssot, "scan", "--root", str(root), "--format", "json", "-o", os.devnull]
+    scan = [ssot, "scan", "--root", str(root), "--format", "text", "-o", os.devnull]
     _git(root, "checkout", "-q", "--force", chosen[0])
     run_once(scan, root, env)  # the cache, warm at the first commit
     walls: list[float] = []
