@@ -37,7 +37,7 @@ from analyzers.findings import Finding
 from analyzers.policy import Policy
 from analyzers.policy_loader import POLICY_PATHS, PolicyError
 from analyzers.progress import count_findings, totals_from_counts
-from analyzers.runner import PARALLEL_THRESHOLD, cache_key
+from analyzers.runner import PARALLEL_THRESHOLD, blob_sha, cache_key
 from analyzers.trend import Total, series_key
 
 Counts = Counter[tuple[str, str]]
@@ -277,7 +277,7 @@ def _analyse(
     workers = jobs or os.cpu_count() or 1
     if workers == 1 or len(items) < PARALLEL_THRESHOLD:
         for path, sha in items:
-            yield path, sha, _analyse_one(reader, path, sha, policy)
+            yield path, sha, _analyse_one(root, reader, path, sha, policy)
         return
     global _WORKER
     _WORKER = (root, policy)
@@ -296,11 +296,28 @@ def _analyse_batch(items: list[tuple[str, str]]) -> list[tuple[str, str, list[Fi
     root, policy = _WORKER
     if _WORKER_READER is None:
         _WORKER_READER = gitio.BlobReader(root)
-    return [(path, sha, _analyse_one(_WORKER_READER, path, sha, policy)) for path, sha in items]
+    return [
+        (path, sha, _analyse_one(root, _WORKER_READER, path, sha, policy)) for path, sha in items
+    ]
 
 
-def _analyse_one(reader: gitio.BlobReader, path: str, sha: str, policy: Policy) -> list[Finding]:
-    data = reader.read(sha)
+def _analyse_one(
+    root: Path, reader: gitio.BlobReader, path: str, sha: str, policy: Policy
+) -> list[Finding]:
+    data = read_blob(root, reader, path, sha)
     if data is None:
         return []  # not in the object store (a shallow or partial clone): nothing to count
     return analyze(path, data, policy).findings
+
+
+def read_blob(root: Path, reader: gitio.BlobReader, path: str, sha: str) -> bytes | None:
+    """The content of blob ``sha``: the working tree's file when it is that very blob (its
+    git id says so), else read from git. Most files of a commit are unchanged since, and a
+    file is cheaper to read and hash than a packed object to inflate."""
+    try:
+        data = (root / path).read_bytes()
+    except OSError:
+        data = None
+    if data is not None and blob_sha(data) == sha:
+        return data
+    return reader.read(sha)

@@ -299,3 +299,16 @@ def test_a_history_without_any_policy_is_a_usage_error_naming_the_way_out(
     err = capsys.readouterr().err
     assert f"no commit of {repo.root.resolve()} has a usable policy" in err
     assert sha[:12] in err and "pass --policy FILE" in err
+
+
+def test_uncommitted_changes_in_the_working_tree_never_count(tmp_path: Path) -> None:
+    # Files of the working tree are read only when they are the committed blob itself.
+    repo = Repo(tmp_path / "repo")
+    repo.commit(
+        {".github/ssot.toml": policy_text(), "app/a.py": legacy(2), "app/b.py": legacy(1, "B")}
+    )
+    (repo.root / "app" / "a.py").write_text(legacy(7))
+    (repo.root / "app" / "b.py").unlink()
+    policy = load_policy(policy_text(), ".github/ssot.toml").policy
+    result = compute_history(repo.root, policy_at=lambda sha: policy, use_cache=False)
+    assert count_of_row(result.rows[0].totals) == 3
