@@ -2,7 +2,8 @@
 
 The pipeline records ``blocked`` or ``passed`` for each head it completes, ``/ssot accept``
 records ``accepted`` (who, why, where). A blocked pull request or an accepted finding also
-asks for the repository's dashboard issue to be brought up to date, when its policy has one.
+asks for the repository's dashboard issue to be brought up to date, when its policy has one;
+so does a change of its consolidation pull requests (:func:`dashboard_changed`).
 """
 
 from __future__ import annotations
@@ -57,3 +58,17 @@ def record(
             debounce=dt.timedelta(seconds=context.settings.dashboard_debounce_seconds),
         )
     return new
+
+
+def dashboard_changed(context: JobContext, installation_id: int, repository: str) -> None:
+    """Something the dashboard issue shows changed (a consolidation batch's check, a batch
+    opened, merged or closed): ask for an update when the repository has the issue."""
+    if dashboards.get_dashboard(context.engine, installation_id, repository) is None:
+        return
+    dashboards.request_update(
+        context.engine,
+        installation_id,
+        repository,
+        now=db.utcnow(),
+        debounce=dt.timedelta(seconds=context.settings.dashboard_debounce_seconds),
+    )

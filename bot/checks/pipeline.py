@@ -181,7 +181,7 @@ def _report(pull: PullContext, context: JobContext) -> CheckOutcome | None:
         return _superseded(pull, run.id)
     publish.complete_check_run(gh, owner, repo, run, output)
     # A consolidation batch's pull request: its check state is on the dashboard issue.
-    campaign_store.record_check(
+    if campaign_store.record_check(
         context.engine,
         pull.installation_id,
         pull.repository,
@@ -189,7 +189,8 @@ def _report(pull: PullContext, context: JobContext) -> CheckOutcome | None:
         pull.head_sha,
         output.conclusion,
         db.utcnow(),
-    )
+    ):
+        decisions.dashboard_changed(context, pull.installation_id, pull.repository)
     if latest is not None:
         _record_decision(pull, context, latest, output, comparison.new)
     posted, minimized = 0, 0

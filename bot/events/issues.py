@@ -17,6 +17,7 @@ import logging
 from githubkit.exception import RequestFailed
 
 from bot.campaigns import lifecycle
+from bot.checks import decisions
 from bot.github.api import app_bot_login, installation_client
 from bot.progress import dashboard_issue
 from bot.store import dashboards, db
@@ -61,6 +62,7 @@ def issue_edited(event: WebhookEvent, context: JobContext) -> None:
     lifecycle.batches_ticked(
         context, event.installation_id, event.repository, batch_ids, int(issue["number"])
     )
+    decisions.dashboard_changed(context, event.installation_id, event.repository)
 
 
 def _dashboard_of(event: WebhookEvent, context: JobContext) -> dashboards.DashboardIssue | None:

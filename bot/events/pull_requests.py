@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.campaigns import lifecycle
+from bot.checks import decisions
 from bot.events import route
 from bot.work import CheckRequest, JobContext, WebhookEvent
 
@@ -52,10 +53,8 @@ def pull_request_closed(event: WebhookEvent, context: JobContext) -> None:
     """closed: a consolidation batch merged, or closed by a person (never proposed again)."""
     pull_request = event.payload["pull_request"]
     assert event.installation_id is not None
+    repository = _base_repository(event, pull_request)
     lifecycle.pull_closed(
-        context,
-        event.installation_id,
-        _base_repository(event, pull_request),
-        pull_request,
-        event.payload.get("sender") or {},
+        context, event.installation_id, repository, pull_request, event.payload.get("sender") or {}
     )
+    decisions.dashboard_changed(context, event.installation_id, repository)

@@ -2,8 +2,9 @@
 
 A finding counts for the directory of its file, cut to the policy's ``[dashboard] depth``
 components (``netra_backend/app`` at depth 2; a file at the root counts for ``.``), and for
-each owner CODEOWNERS gives its file (a file with two owners counts for both; an unowned
-file for ``(no owner)``). Suppressed findings do not count, as in the totals. Pure.
+each owner CODEOWNERS gives its file (:mod:`analyzers.codeowners`: GitHub's three places,
+last match wins; a file with two owners counts for both; an unowned file for
+``(no owner)``). Suppressed findings do not count, as in the totals. Pure.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from analyzers.codeowners import Owners
 from analyzers.findings import Finding
-from bot.progress.codeowners import UNOWNED, CodeOwners
 from bot.store.history import Breakdown
 
 KEEP = 20  # stored per concept (the dashboard shows ten)
+UNOWNED = "(no owner)"
 
 
 def directory_of(path: str, depth: int) -> str:
@@ -27,7 +29,7 @@ def directory_of(path: str, depth: int) -> str:
 def breakdown(
     findings: Iterable[Finding],
     *,
-    owners: CodeOwners | None,
+    owners: Owners | None,
     depth: int,
     keep: int = KEEP,
 ) -> dict[str, Breakdown]:
@@ -40,7 +42,7 @@ def breakdown(
         concept = finding.concept
         directories.setdefault(concept, Counter())[directory_of(finding.path, depth)] += 1
         if owners is not None:
-            for owner in owners.owners(finding.path) or (UNOWNED,):
+            for owner in owners.of(finding.path) or (UNOWNED,):
                 people.setdefault(concept, Counter())[owner] += 1
     return {
         concept: Breakdown(

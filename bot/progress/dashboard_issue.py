@@ -18,9 +18,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from githubkit.exception import RequestFailed
+from sqlalchemy.engine import Engine
 
 from analyzers.policy import Policy
 from analyzers.trend import trends
@@ -31,6 +33,7 @@ from bot.github.api import (
     get_optional,
     get_pages,
     installation_client,
+    own_bot_user_id,
 )
 from bot.github.blobs import fetch_objects
 from bot.progress.dashboard_render import (
@@ -40,7 +43,8 @@ from bot.progress.dashboard_render import (
     has_marker,
     render_dashboard,
 )
-from bot.store import dashboards, db, history
+from bot.store import campaigns, dashboards, db, history
+from bot.store.campaign_section import render_section
 from bot.work import JobContext, RetryLater
 
 log = logging.getLogger(__name__)
@@ -92,9 +96,10 @@ def update(
     or possible)."""
     engine = context.engine
     owner, name = repository.split("/", 1)
-    gh = installation_client(context.settings, installation_id, engine=engine)
+    # Its edits give way to pull-request checks, as consolidation pull requests' writes do.
+    gh = installation_client(context.settings, installation_id, engine=engine, priority="campaign")
     stored = dashboards.get_dashboard(engine, installation_id, repository)
-    policy = default_branch_policy(gh, owner, name)
+    policy = default_branch_policy(gh, owner, name, context)
 
     def finish(number: int | None, digest: str | None, edited: bool) -> None:
         dashboards.finish_update(
@@ -115,9 +120,9 @@ def update(
         log.info("%s: the policy asks for no dashboard issue", repository)
         finish(number, digest, edited=False)
         return None
-    login = app_bot_login(context.settings)
+    author = BotUser(app_bot_login(context.settings), own_bot_user_id(context.settings, gh))
     try:
-        found = find_issue(gh, owner, name, login, context.settings.app_id, number)
+        found = find_issue(gh, owner, name, author, number)
     except RequestFailed as exc:
         if exc.response.status_code in (403, 410):  # no permission, or issues disabled
             log.warning("%s: no dashboard issue: %s", repository, exc.response.status_code)
@@ -131,7 +136,7 @@ def update(
             engine, installation_id, repository, int(found["number"]), now=db.utcnow()
         )
         return int(found["number"])
-    body = render_dashboard(collect(context, installation_id, repository))
+    body = render_dashboard(collect(context, installation_id, repository, policy))
     new_digest = hashlib.sha256(body.encode()).hexdigest()
     if found is None:
         created = gh.rest.issues.create(owner, name, title=TITLE, body=body).parsed_data
@@ -147,16 +152,21 @@ def update(
     return number
 
 
-def is_own(item: Any, login: str, app_id: int | None) -> bool:
+@dataclass(frozen=True)
+class BotUser:
+    """The App's own bot user: its login (to list its issues) and its id (to trust them)."""
+
+    login: str
+    id: int
+
+
+def is_own(item: Any, author: BotUser) -> bool:
     """Whether an issue is a dashboard issue the App's own bot user wrote (a marker copied
-    into someone else's issue does not make it one)."""
+    into someone else's issue, or another App's, does not make it one)."""
     if not isinstance(item, dict) or "pull_request" in item:
         return False
     user = item.get("user") or {}
-    via = item.get("performed_via_github_app") or {}
-    if user.get("type") != "Bot" or str(user.get("login", "")).lower() != login.lower():
-        return False
-    if via and app_id is not None and via.get("id") != app_id:
+    if user.get("type") != "Bot" or user.get("id") != author.id:
         return False
     return has_marker(item.get("body"))
 
@@ -165,8 +175,7 @@ def find_issue(
     gh: InstallationClient,
     owner: str,
     repo: str,
-    login: str,
-    app_id: int | None,
+    author: BotUser,
     number: int | None,
 ) -> dict[str, Any] | None:
     """The repository's dashboard issue: the stored one if it still is ours, else the oldest
@@ -178,7 +187,7 @@ def find_issue(
             if exc.response.status_code != 410:  # 410: deleted; look for another
                 raise
             item = None
-        if is_own(item, login, app_id):
+        if is_own(item, author):
             assert isinstance(item, dict)
             return item
     candidates = [
@@ -186,22 +195,35 @@ def find_issue(
         for item in get_pages(
             gh,
             f"/repos/{owner}/{repo}/issues",
-            {"state": "all", "creator": login, "direction": "asc"},
+            {"state": "all", "creator": author.login, "direction": "asc"},
         )
-        if is_own(item, login, app_id)
+        if is_own(item, author)
     ]
     return min(candidates, key=lambda item: int(item["number"]), default=None)
 
 
-def default_branch_policy(gh: InstallationClient, owner: str, repo: str) -> Policy | None:
+def default_branch_policy(
+    gh: InstallationClient, owner: str, repo: str, context: JobContext
+) -> Policy | None:
     """The policy of the default branch (or the organisation's), None without a usable one."""
     found = fetch_objects(gh, policy_source.wants(owner, repo, "HEAD"))
-    lookup = policy_source.resolve(gh, owner, repo, "HEAD", found)
+    lookup = policy_source.resolve(
+        gh,
+        owner,
+        repo,
+        "HEAD",
+        found,
+        allowed_parents=context.settings.policy_extends_allow,
+        max_file_size=context.settings.max_file_size,
+    )
     return lookup.policy.policy if lookup.policy is not None else None
 
 
-def collect(context: JobContext, installation_id: int, repository: str) -> DashboardData:
-    """What the issue shows, from the store."""
+def collect(
+    context: JobContext, installation_id: int, repository: str, policy: Policy | None = None
+) -> DashboardData:
+    """What the issue shows, from the store (the consolidation section when the policy runs a
+    campaign or batches exist)."""
     engine = context.engine
     now = db.utcnow()
     samples = history.trend_samples(engine, installation_id, repository, now=now)
@@ -216,7 +238,20 @@ def collect(context: JobContext, installation_id: int, repository: str) -> Dashb
             base_url=context.settings.public_url,
             key=badge.key if badge.needs_key else None,
         ),
+        campaign=campaign_section(engine, installation_id, repository, policy),
         commit_sha=latest.commit_sha if latest is not None else None,
         committed_at=latest.committed_at if latest is not None else None,
         now=now,
     )
+
+
+def campaign_section(
+    engine: Engine, installation_id: int, repository: str, policy: Policy | None
+) -> str | None:
+    """The consolidation pull requests' part of the issue (with a checkbox per proposed
+    batch, :mod:`bot.store.campaign_section`), when there is a campaign to show."""
+    view = campaigns.dashboard(engine, installation_id, repository)
+    running = policy is not None and policy.campaign.enabled
+    if not running and not (view.open or view.proposed or view.merged or view.closed):
+        return None
+    return render_section(view)

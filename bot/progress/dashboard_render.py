@@ -6,7 +6,9 @@ target, the change over 7 and 30 days and the date the target is reached at the 
 last 30 days; a Mermaid ``xychart-beta`` chart of the last 26 weekly samples (the week's last
 sample each; a renamed concept's chart starts at the rename and says so); the ten directories
 and CODEOWNERS owners holding most of the debt; the recent pull requests that were blocked or
-whose findings were accepted (who, why, link); and the badge URLs.
+whose findings were accepted (who, why, link); the consolidation pull requests, with a
+checkbox per proposed batch (:mod:`bot.store.campaign_section`, acted on by
+:mod:`bot.campaigns`); and the badge URLs.
 
 Every piece of repository content goes through :mod:`bot.progress.escape`. The body never
 exceeds GitHub's 65,536 characters: the least important sections give way first.
@@ -53,6 +55,7 @@ class DashboardData:
     commit_sha: str | None
     committed_at: dt.datetime | None
     now: dt.datetime
+    campaign: str | None = None  # the consolidation pull requests' section, rendered
 
 
 def has_marker(body: str | None) -> bool:
@@ -75,6 +78,7 @@ def render_dashboard(data: DashboardData, *, max_chars: int = MAX_BODY) -> str:
         return "\n".join([*head, empty, *tail]) + "\n"
     sections: list[list[str]] = [
         _totals(data.trends),
+        *([data.campaign.rstrip("\n").split("\n")] if data.campaign else []),
         *(_chart(item) for item in data.trends),
         _breakdown(data.trends, data.breakdown),
         _decisions(data.decisions),

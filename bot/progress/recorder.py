@@ -16,19 +16,18 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from analyzers.codeowners import CODEOWNERS_PATHS, Owners
 from analyzers.trend import series_key
 from bot.checks import repo_totals
 from bot.checks.repo_totals import BranchScan
 from bot.github.api import InstallationClient, get_optional, installation_client
-from bot.progress import codeowners
 from bot.progress.breakdown import breakdown
-from bot.progress.codeowners import CodeOwners
 from bot.store import dashboards, db, history
 from bot.work import JobContext, WebhookEvent
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE = dt.timedelta(minutes=10)
+MAX_CODEOWNERS_BYTES = 3 * 1024 * 1024
 
 
 def default_branch_push(event: WebhookEvent) -> tuple[str, str] | None:
@@ -64,7 +63,7 @@ def record_push(event: WebhookEvent, context: JobContext) -> history.HistorySamp
             context.engine, installation_id, repository, private, now=db.utcnow()
         )
     scan = repo_totals.refresh_scan(
-        context, installation_id, repository, after, extra_paths=codeowners.LOCATIONS
+        context, installation_id, repository, after, extra_paths=CODEOWNERS_PATHS
     )
     if scan is None:
         return None
@@ -78,7 +77,11 @@ def record_push(event: WebhookEvent, context: JobContext) -> history.HistorySamp
     history.record_sample(context.engine, sample)
     if scan.policy.dashboard.issue:
         dashboards.request_update(
-            context.engine, installation_id, repository, now=db.utcnow(), debounce=DEBOUNCE
+            context.engine,
+            installation_id,
+            repository,
+            now=db.utcnow(),
+            debounce=dt.timedelta(seconds=context.settings.dashboard_debounce_seconds),
         )
     return sample
 
@@ -99,7 +102,7 @@ def record_commit(
         installation_id,
         repository,
         commit_sha,
-        extra_paths=codeowners.LOCATIONS,
+        extra_paths=CODEOWNERS_PATHS,
         between=between,
         gh=gh,
     )
@@ -136,12 +139,13 @@ def _sample(
     )
 
 
-def owners_of(scan: BranchScan) -> CodeOwners | None:
-    """The CODEOWNERS GitHub uses at the scanned commit (the first of its three places)."""
-    for path in codeowners.LOCATIONS:
+def owners_of(scan: BranchScan) -> Owners | None:
+    """The CODEOWNERS GitHub uses at the scanned commit (the first of its three places;
+    GitHub ignores one over 3 MB)."""
+    for path in CODEOWNERS_PATHS:
         data = scan.extra.get(path)
-        if data is not None and len(data) <= codeowners.MAX_BYTES:
-            return CodeOwners(data.decode("utf-8", "replace"))
+        if data is not None and len(data) <= MAX_CODEOWNERS_BYTES:
+            return Owners(data.decode("utf-8", "replace"))
     return None
 
 

@@ -1,14 +1,14 @@
-"""CODEOWNERS as GitHub reads it: last match wins, gitignore-like patterns, GitHub's
-exceptions (``docs/*`` is not recursive, ``!`` and ``[ ]`` are ignored), and the breakdown of
-findings per directory and owner."""
+"""Where the debt is: findings per directory and per CODEOWNERS owner, with CODEOWNERS read as
+GitHub reads it (:mod:`analyzers.codeowners`: last match wins, gitignore-like patterns,
+``docs/*`` not recursive, ``!`` lines ignored)."""
 
 from __future__ import annotations
 
 import pytest
 
+from analyzers.codeowners import Owners
 from analyzers.findings import Finding
 from bot.progress.breakdown import breakdown, directory_of
-from bot.progress.codeowners import CodeOwners, find_location
 
 # GitHub's own example file (docs: "Example of a CODEOWNERS file"), trimmed.
 EXAMPLE = """\
@@ -27,7 +27,6 @@ apps/ @octocat
 /apps/github
 \\#hash @hash-owner
 !negated @nobody
-[ab].py @nobody
 """
 
 
@@ -47,31 +46,24 @@ apps/ @octocat
         ("apps/github/main.py", ()),  # a matching line without owners: unowned
         ("#hash", ("@hash-owner",)),
         ("negated", ("@global-owner1", "@global-owner2")),  # "!" lines are ignored
-        ("a.py", ("@global-owner1", "@global-owner2")),  # "[ ]" lines are ignored
     ],
 )
 def test_the_last_matching_line_gives_the_owners(path: str, owners: tuple[str, ...]) -> None:
-    assert CodeOwners(EXAMPLE).owners(path) == owners
+    assert Owners(EXAMPLE).of(path) == owners
 
 
 def test_a_directory_star_pattern_owns_its_files_only() -> None:
-    rules = CodeOwners("docs/* @docs\n")
-    assert rules.owners("docs/a.md") == ("@docs",)
-    assert rules.owners("docs/build/b.md") == ()
-    assert rules.owners("sub/docs/a.md") == ()  # a middle slash anchors at the root
+    rules = Owners("docs/* @docs\n")
+    assert rules.of("docs/a.md") == ("@docs",)
+    assert rules.of("docs/build/b.md") == ()
+    assert rules.of("sub/docs/a.md") == ()  # a middle slash anchors at the root
 
 
 def test_a_pattern_without_slash_matches_at_any_depth_and_below_a_directory() -> None:
-    rules = CodeOwners("tests @qa\n")
-    assert rules.owners("tests/a.py") == ("@qa",)
-    assert rules.owners("pkg/tests/unit/b.py") == ("@qa",)
-    assert rules.owners("pkg/testsuite/b.py") == ()
-
-
-def test_github_uses_the_first_of_its_three_locations() -> None:
-    assert find_location({"docs/CODEOWNERS", "CODEOWNERS"}) == "CODEOWNERS"
-    assert find_location({"docs/CODEOWNERS", ".github/CODEOWNERS"}) == ".github/CODEOWNERS"
-    assert find_location({"README.md"}) is None
+    rules = Owners("tests @qa\n")
+    assert rules.of("tests/a.py") == ("@qa",)
+    assert rules.of("pkg/tests/unit/b.py") == ("@qa",)
+    assert rules.of("pkg/testsuite/b.py") == ()
 
 
 def finding(path: str, concept: str = "ws", suppressed: str | None = None) -> Finding:
@@ -93,7 +85,7 @@ def finding(path: str, concept: str = "ws", suppressed: str | None = None) -> Fi
 
 
 def test_the_breakdown_counts_per_directory_and_per_owner_most_first() -> None:
-    owners = CodeOwners("* @platform\napp/billing/ @billing @finance\n")
+    owners = Owners("* @platform\napp/billing/ @billing @finance\n")
     found = breakdown(
         [
             finding("app/billing/a.py"),
@@ -113,7 +105,7 @@ def test_the_breakdown_counts_per_directory_and_per_owner_most_first() -> None:
 
 def test_without_codeowners_owners_are_empty_and_unowned_files_are_said() -> None:
     assert breakdown([finding("a/b.py")], owners=None, depth=1)["ws"].owners == ()
-    unowned = breakdown([finding("a/b.py")], owners=CodeOwners("docs/ @d\n"), depth=1)
+    unowned = breakdown([finding("a/b.py")], owners=Owners("docs/ @d\n"), depth=1)
     assert unowned["ws"].owners == (("(no owner)", 1),)
 
 

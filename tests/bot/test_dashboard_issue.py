@@ -144,7 +144,7 @@ def test_the_issue_shows_chart_breakdown_decisions_and_badges(world: World) -> N
 
 
 def test_a_marker_in_an_issue_someone_else_wrote_is_not_the_dashboard(world: World) -> None:
-    planted = world.state.create_issue(
+    planted = world.state.open_issue(
         world.repo, "Not yours", f"{MARKER}\nplanted by a user", user="mallory"
     )
     push_change(world, {"app/a.py": legacy_imports(1, "A")})
@@ -155,7 +155,7 @@ def test_a_marker_in_an_issue_someone_else_wrote_is_not_the_dashboard(world: Wor
 
 
 def test_an_existing_dashboard_is_found_again_when_the_app_forgot_it(world: World) -> None:
-    mine = world.state.create_issue(
+    mine = world.state.open_issue(
         world.repo, dashboard_render.TITLE, f"{MARKER}\nold", user=world.state.bot
     )
     push_change(world, {"app/a.py": legacy_imports(1, "A")})
@@ -193,7 +193,7 @@ def test_closing_by_the_app_itself_or_of_another_issue_changes_nothing(world: Wo
     push_change(world, {"app/a.py": legacy_imports(1, "A")})
     run_tick(world)
     [issue] = dashboards_of(world)
-    other = world.state.create_issue(world.repo, "Bug", "text", user="bob")
+    other = world.state.open_issue(world.repo, "Bug", "text", user="bob")
     world.send("issues", issues_event(world, "closed", other.number, "bob"))
     world.send("issues", issues_event(world, "closed", issue.number, world.state.bot.login))
     stored = dashboards.get_dashboard(world.engine, world.installation.id, REPO)
@@ -314,3 +314,37 @@ def test_a_renamed_concepts_chart_says_a_new_series_starts() -> None:
     renamed = Series(item.concept, item.rule, item.series.points, started_at=NOW, renamed_from="ws")
     body = render_dashboard(data(trends=[Trend(**{**item.__dict__, "series": renamed})]))
     assert f"renamed from ws on {NOW:%Y-%m-%d}: a new series starts there" in body
+
+
+def test_the_consolidation_batches_are_listed_with_a_checkbox_each(world: World) -> None:
+    # bot/campaigns/ proposes batches in the store; the dashboard issue lists them, and a
+    # ticked checkbox is what it acts on (one syntax: bot.store.campaign_section).
+    from bot.store import campaigns
+    from bot.store.campaign_section import checked_batches
+
+    campaigns.save_batch(
+        world.engine,
+        campaigns.CampaignBatch(
+            world.installation.id,
+            REPO,
+            "websocket-manager/app-1",
+            "websocket-manager",
+            "app",
+            1,
+            "ssot/consolidate/websocket-manager/app-1",
+            "proposed",
+            ("app/a.py",),
+            3,
+            NOW,
+        ),
+    )
+    push_change(world, {"app/a.py": legacy_imports(3, "A")})
+    run_tick(world)
+    [issue] = dashboards_of(world)
+    body = issue.body or ""
+    assert "## Consolidation pull requests" in body
+    line = next(x for x in body.splitlines() if "ssot:batch=websocket-manager/app-1" in x)
+    assert line.startswith("- [ ] ")
+    assert checked_batches(body.replace(line, line.replace("[ ]", "[x]"))) == {
+        "websocket-manager/app-1"
+    }

@@ -292,7 +292,7 @@ def test_without_history_the_summary_says_the_trend_is_not_known(world: World) -
 def test_blocked_and_passed_heads_are_recorded_as_decisions(world: World) -> None:
     pr = world.open_pr({"app/feature.py": BAD})
     world.send_pr("opened", pr)
-    world.send_pr("opened", pr)  # the same head again: one decision
+    world.send_pr("synchronize", pr)  # the same head checked again: one decision
     [blocked] = history.recent_decisions(world.engine, world.installation.id, REPO)
     assert (blocked.pr, blocked.outcome, blocked.user, blocked.head_sha) == (
         pr.number,
@@ -322,7 +322,13 @@ def test_an_accepted_finding_is_recorded_with_who_why_and_a_link(world: World) -
     point_repository(data["repository"], world.repo)
     data["issue"]["number"] = pr.number
     data["issue"]["pull_request"] = {"url": "x"}
-    data["comment"].update(id=comment.id, body=comment.body)
+    # Written after the head's check run started: the head the maintainer saw.
+    comment.created_at += dt.timedelta(seconds=1)
+    data["comment"].update(
+        id=comment.id,
+        body=comment.body,
+        created_at=comment.created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    )
     data["comment"]["html_url"] = f"https://github.com/{REPO}/pull/{pr.number}#issuecomment-1"
     data["sender"]["login"] = "maintainer"
     assert world.send("issue_comment", data).state == tables.DONE

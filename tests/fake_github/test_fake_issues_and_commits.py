@@ -33,7 +33,7 @@ def test_an_issue_is_created_read_listed_and_edited_as_the_app(world: World) -> 
 
 def test_issues_share_numbers_with_pull_requests_which_the_list_includes(world: World) -> None:
     gh = world.installation_client()
-    issue = world.state.create_issue(world.repo, "Bug", "text", user="bob")
+    issue = world.state.open_issue(world.repo, "Bug", "text", user="bob")
     assert issue.number == world.pr.number + 1
     listed = gh.rest.issues.list_for_repo(OWNER, NAME, state="all").parsed_data
     by_number = {i.number: i for i in listed}
@@ -63,7 +63,7 @@ def test_issue_bodies_and_titles_have_githubs_limits(world: World) -> None:
 
 def test_disabled_issues_deleted_ones_and_missing_permission(world: World) -> None:
     gh = world.installation_client()
-    issue = world.state.create_issue(world.repo, "Bug", user="bob")
+    issue = world.state.open_issue(world.repo, "Bug", user="bob")
     world.state.delete_issue(world.repo, issue.number)
     with pytest.raises(RequestFailed) as deleted:
         gh.rest.issues.get(OWNER, NAME, issue.number)
