@@ -4,6 +4,8 @@
   runs, reviews, comments, the API call log) and helpers to build scenarios;
 - ``app``: ``create_fake_github(state, faults)``, the FastAPI app with GitHub's REST routes,
   shapes and limits, plus the GraphQL the bot uses;
+- ``oauth``: sign-in with GitHub (the authorize page, the token exchange, ``/user`` and the
+  installations and repositories a signed-in person can read);
 - ``faults``: latency, 5xx, 429, secondary rate limits, burst detection;
 - ``server``: ``FakeGitHubServer``, the app on 127.0.0.1 in a background thread.
 

@@ -44,7 +44,7 @@ from githubkit_schemas.latest.models import (
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import render, repo_writes
+from . import oauth, render, repo_writes
 from .edge import GitHubEdge
 from .faults import Faults
 from .gitdiff import FileChange, PatchLine, Side, diff_hunk, tree_shas
@@ -129,6 +129,10 @@ def create_fake_github(state: FakeGitHubState, faults: Faults | None = None) -> 
     async def request_error(request: Request, exc: RequestValidationError) -> Response:
         # GitHub answers 404 for a path that does not match (e.g. a non-numeric number).
         return json_response(request, not_found().body(), 404)
+
+    # Sign-in with GitHub: the authorize page, the token exchange, /user and what the
+    # person can see (fake_github/oauth.py).
+    app.include_router(oauth.router)
 
     # --- authentication -----------------------------------------------------------------
 

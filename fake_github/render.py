@@ -78,7 +78,7 @@ def app(state: FakeGitHubState, api: str) -> Json:
     return {
         "id": state.app_id,
         "slug": state.app_slug,
-        "client_id": f"Iv23li{state.app_id:014d}",
+        "client_id": state.client_id,
         "node_id": f"A_kwDO{state.app_id:08d}",
         "owner": user(state.app_owner, api),
         "name": state.app_name,
@@ -753,18 +753,56 @@ def review_comment(
     }
 
 
-def collaborator_permission(
-    state: FakeGitHubState, repo: Repository, account: Account, role: Permission, api: str
-) -> Json:
-    # The legacy ``permission`` field folds maintain into write and triage into read.
-    legacy = {"maintain": "write", "triage": "read"}.get(role, role)
-    permissions = {
+def role_flags(role: Permission) -> dict[str, bool]:
+    """A role as the ``permissions`` flags of a repository or collaborator."""
+    return {
         "admin": role == "admin",
         "maintain": role in ("admin", "maintain"),
         "push": role in ("admin", "maintain", "write"),
         "triage": role in ("admin", "maintain", "write", "triage"),
         "pull": role != "none",
     }
+
+
+def authenticated_user(account: Account, api: str) -> Json:
+    """``GET /user`` with a user access token: the public profile and the private counters."""
+    return {
+        **user(account, api),
+        "name": account.login.capitalize(),
+        "company": None,
+        "blog": "",
+        "location": None,
+        "email": None,
+        "hireable": None,
+        "bio": None,
+        "twitter_username": None,
+        "public_repos": 0,
+        "public_gists": 0,
+        "followers": 0,
+        "following": 0,
+        "created_at": "2020-01-01T00:00:00Z",
+        "updated_at": "2020-01-01T00:00:00Z",
+        "private_gists": 0,
+        "total_private_repos": 0,
+        "owned_private_repos": 0,
+        "disk_usage": 0,
+        "collaborators": 0,
+        "two_factor_authentication": True,
+    }
+
+
+def user_repository(state: FakeGitHubState, repo: Repository, role: Permission, api: str) -> Json:
+    """A repository as ``/user/installations/{id}/repositories`` lists it: with the
+    person's ``permissions``."""
+    return {**repository(state, repo, api), "permissions": role_flags(role)}
+
+
+def collaborator_permission(
+    state: FakeGitHubState, repo: Repository, account: Account, role: Permission, api: str
+) -> Json:
+    # The legacy ``permission`` field folds maintain into write and triage into read.
+    legacy = {"maintain": "write", "triage": "read"}.get(role, role)
+    permissions = role_flags(role)
     return {
         "permission": legacy,
         "role_name": role,

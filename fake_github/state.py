@@ -163,6 +163,26 @@ class InstallationToken:
 
 
 @dataclass
+class UserToken:
+    """A user access token of the App's OAuth client ("Sign in with GitHub")."""
+
+    token: str
+    login: str
+    expires_at: datetime
+    refresh_token: str
+
+
+@dataclass
+class OAuthCode:
+    """A code of the web flow: ``login`` authorised the App; valid 10 minutes, once."""
+
+    code: str
+    login: str
+    redirect_uri: str | None
+    expires_at: datetime
+
+
+@dataclass
 class Repository:
     id: int
     owner: Account
@@ -441,6 +461,7 @@ class FakeGitHubState:
         app_slug: str = "ssot-guard",
         app_name: str = "SSOT guard",
         token_ttl: timedelta = timedelta(hours=1),
+        user_token_ttl: timedelta = timedelta(hours=8),
         graphql_blob_text_limit: int = 512 * 1024,
         contents_size_limit: int = 1024 * 1024,
         max_pull_files: int = 3000,
@@ -455,6 +476,14 @@ class FakeGitHubState:
         self.app_name = app_name
         self.app_created_at = utcnow()
         self.token_ttl = token_ttl
+        self.user_token_ttl = user_token_ttl
+        # The App's OAuth client (what the manifest conversion returns as client_id/secret).
+        self.client_id = f"Iv23li{app_id:014d}"
+        self.client_secret = secrets.token_hex(20)
+        # The App's callback URLs: a redirect_uri must start with one of them (empty: any).
+        self.callback_urls: list[str] = []
+        self.oauth_codes: dict[str, OAuthCode] = {}
+        self.user_tokens: dict[str, UserToken] = {}
         self.graphql_blob_text_limit = graphql_blob_text_limit
         self.contents_size_limit = contents_size_limit
         self.max_pull_files = max_pull_files
@@ -568,6 +597,80 @@ class FakeGitHubState:
             past = utcnow() - timedelta(seconds=1)
             for token in self.tokens.values():
                 token.expires_at = past
+
+    # --- people signed in with the App's OAuth client -------------------------------------
+
+    def authorize_user(self, login: str, redirect_uri: str | None = None) -> str:
+        """``login`` authorises the App (the authorize page's button): a code for the App."""
+        with self.lock:
+            self.user(login)
+            code = secrets.token_hex(10)
+            self.oauth_codes[code] = OAuthCode(
+                code, login, redirect_uri, utcnow() + timedelta(minutes=10)
+            )
+            return code
+
+    def take_code(self, code: str) -> OAuthCode | None:
+        """The unexpired code ``code``, used up (a code works once)."""
+        with self.lock:
+            found = self.oauth_codes.pop(code, None)
+            if found is None or found.expires_at <= utcnow():
+                return None
+            return found
+
+    def issue_user_token(self, login: str) -> UserToken:
+        with self.lock:
+            token = UserToken(
+                "ghu_" + secrets.token_urlsafe(27)[:36],
+                login,
+                utcnow() + self.user_token_ttl,
+                "ghr_" + secrets.token_urlsafe(54)[:76],
+            )
+            self.user_tokens[token.token] = token
+            return token
+
+    def token_user(self, token: str) -> Account | None:
+        """The person an unexpired user access token belongs to."""
+        with self.lock:
+            entry = self.user_tokens.get(token)
+            if entry is None or entry.expires_at <= utcnow():
+                return None
+            return self.accounts.get(entry.login.lower())
+
+    def expire_user_tokens(self) -> None:
+        """Expire every user access token (the next call with one answers 401)."""
+        with self.lock:
+            past = utcnow() - timedelta(seconds=1)
+            for token in self.user_tokens.values():
+                token.expires_at = past
+
+    def can_read(self, login: str, repo: RepoRef) -> bool:
+        """Whether ``login`` has explicit access to ``repo`` (a role, or owning it), as the
+        ``/user/installations`` endpoints count it: a public repository alone is not enough."""
+        with self.lock:
+            target = self.repo(repo)
+            role = target.permissions.get(login.lower())
+            if role is not None:
+                return role != "none"
+            return target.owner.login.lower() == login.lower()
+
+    def user_repositories(self, login: str, installation: Installation) -> list[Repository]:
+        """The repositories of ``installation`` that ``login`` can read, by id."""
+        with self.lock:
+            return [
+                repo
+                for repo in sorted(self.repos.values(), key=lambda r: r.id)
+                if installation.covers(repo) and self.can_read(login, repo)
+            ]
+
+    def user_installations(self, login: str) -> list[Installation]:
+        """The App's installations in which ``login`` can read at least one repository."""
+        with self.lock:
+            return [
+                installation
+                for installation in self.installations.values()
+                if self.user_repositories(login, installation)
+            ]
 
     # --- repositories and git objects ------------------------------------------------------
 
