@@ -27,7 +27,7 @@ from bot.ops import metrics
 from bot.ops.settings import ENV_FILE, Settings
 from bot.store import db, migrate
 from bot.store import deliveries as delivery_store
-from bot.web import badges, probes, setup
+from bot.web import assets, badges, probes, setup
 from bot.web.delivery_writer import DeliveryWriter
 from bot.web.runtime import Runtime
 from bot.web.webhooks import receive_webhook
@@ -89,6 +89,7 @@ def create_app(
     # A plain Starlette route: GitHub's POST needs none of FastAPI's parameter machinery,
     # and this is the one path that must stay cheap under load (benchmarks/bench_ingest.py).
     app.include_router(setup.router)
+    app.include_router(assets.router)
     app.include_router(probes.router)
     app.include_router(badges.router)
     app.router.add_route("/api/github/webhooks", receive_webhook, methods=["POST"], name="webhooks")

@@ -1,12 +1,11 @@
 """The App's HTML pages, rendered on the server: pure functions from data to HTML.
 
 Every value shown is escaped with :func:`escape`; :func:`page` gives every page the same
-frame and stylesheet.
+frame and stylesheet (:mod:`bot.web.frame`), the dashboard's too.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,20 +14,18 @@ from typing import Any
 from bot.jobs.queue import describe_backend
 from bot.ops.settings import Settings
 from bot.store.deliveries import Unsettled
+from bot.web.frame import SECTIONS, escape, render_page
+
+__all__ = ["created_page", "escape", "page", "setup_page", "status_page"]
 
 
-def escape(text: str) -> str:
-    return html.escape(text, quote=True)
-
-
-def page(title: str, body: str) -> str:
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{escape(title)}</title>"
-        "<style>body{font:16px/1.5 system-ui,sans-serif;max-width:46em;margin:3em auto;padding:0 1em}"
-        "code,pre{background:#f4f4f4;padding:.1em .3em}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{body}</body></html>"
+def page(title: str, body: str, *, sections: bool = False, current: str | None = None) -> str:
+    """A page in the App's frame, its body in a card; ``sections``: the header's links."""
+    return render_page(
+        title,
+        f"<div class='card'>{body}</div>",
+        sections=SECTIONS if sections else (),
+        current=current,
     )
 
 
@@ -39,7 +36,7 @@ def setup_page(
         host in public_url for host in ("://127.", "://localhost", "://0.0.0.0", "://[::1]")
     )
     warning = (
-        "<p><strong>GitHub cannot reach this address.</strong> Webhooks go to "
+        "<p class='notice'><strong>GitHub cannot reach this address.</strong> Webhooks go to "
         f"<code>{escape(public_url)}</code>: expose the server (a tunnel or a public host) and set "
         "<code>SSOT_PUBLIC_URL</code> to that URL before creating the App.</p>"
         if local
@@ -54,10 +51,10 @@ def setup_page(
         f"{warning}"
         f"<form action='{escape(action)}' method='post'>"
         f"<input type='hidden' name='manifest' value='{escape(json.dumps(app_manifest))}'>"
-        "<button type='submit'>Create the GitHub App</button></form>"
-        "<form method='get' action='/' style='margin-top:1em'>"
+        "<button class='primary' type='submit'>Create the GitHub App</button></form>"
+        "<form class='inline' method='get' action='/'>"
         f"<label>For an organisation: <input name='org' value='{escape(org or '')}'></label> "
-        "<button type='submit'>Use it</button></form>"
+        "<button class='secondary' type='submit'>Use it</button></form>"
         f"<details><summary>Manifest</summary><pre>{escape(json.dumps(app_manifest, indent=2))}</pre></details>",
     )
 
@@ -85,11 +82,13 @@ def status_page(
     unsettled: Sequence[Unsettled] = (),
 ) -> str:
     """What the App is doing: deliveries per status, and those that fail, with their error."""
-    rows = "".join(f"<tr><td>{escape(state)}</td><td>{n}</td></tr>" for state, n in counts.items())
+    rows = "".join(
+        f"<tr><td>{escape(state)}</td><td class='num'>{n}</td></tr>" for state, n in counts.items()
+    )
     backend = describe_backend(settings)["backend"]
     body = (
         f"<p>App {settings.app_id} is running; {installed} installation(s); jobs on {escape(backend)}.</p>"
-        f"<table><tr><th>deliveries</th><th>count</th></tr>{rows}</table>"
+        f"<table><tr><th>deliveries</th><th class='num'>count</th></tr>{rows}</table>"
     )
     if unsettled:
         items = "".join(_unsettled_row(item, settings.job_max_attempts) for item in unsettled)
@@ -98,7 +97,7 @@ def status_page(
             "<table><tr><th>delivery</th><th>event</th><th>repository</th><th>status</th>"
             f"<th>next try</th><th>last error</th></tr>{items}</table>"
         )
-    return page("SSOT guard", body)
+    return page("SSOT guard", body, sections=True, current="/")
 
 
 def _unsettled_row(item: Unsettled, max_attempts: int) -> str:
