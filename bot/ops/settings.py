@@ -24,6 +24,7 @@ GITHUB_API_URL = "https://api.github.com"
 MAX_WEBHOOK_BYTES = 25 * 1024 * 1024  # GitHub caps payloads at 25 MB
 
 _PEM_MARKER = "-----BEGIN"
+MIN_SESSION_SECRET = 32
 
 
 class SettingsError(Exception):
@@ -67,6 +68,11 @@ class Settings(BaseSettings):
     # The URL GitHub reaches this server at (webhook and redirect URLs of the manifest);
     # unset: the URL the setup page was opened at.
     public_url: str | None = None
+    # Seals the dashboard's sign-in cookies (encrypted and signed). Unset: generated once and
+    # kept in <data_dir>/session.key; replicas behind one load balancer need the same value.
+    session_secret: SecretStr | None = None
+    # How long a sign-in lasts at most (GitHub's user tokens last 8 hours).
+    session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
 
     # State and jobs.
     data_dir: Path = Path(".ssot")
@@ -141,6 +147,18 @@ class Settings(BaseSettings):
     def _empty_secret_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value() else None
 
+    @field_validator("session_secret")
+    @classmethod
+    def _long_session_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < MIN_SESSION_SECRET:
+            raise ValueError(
+                f"at least {MIN_SESSION_SECRET} characters, e.g. the output of "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
@@ -192,6 +210,11 @@ class Settings(BaseSettings):
     def has_credentials(self) -> bool:
         """Whether the App exists: without it the web app offers the setup page."""
         return self.app_id is not None
+
+    @property
+    def can_sign_in(self) -> bool:
+        """Whether people can sign in to the dashboard: the App's OAuth client is known."""
+        return self.client_id is not None and self.client_secret is not None
 
     @property
     def web_url(self) -> str:

@@ -6,8 +6,9 @@ queue and the HTTP client, and enqueues again the deliveries left over by the la
 Routes, one module each: ``POST /api/github/webhooks`` (:mod:`bot.web.webhooks`: store,
 enqueue, answer at once), ``GET /`` and ``GET /setup/callback`` (:mod:`bot.web.setup`: the
 setup page without credentials, else a status page; the manifest flow), ``GET /badges/...``
-(:mod:`bot.web.badges`: a concept's count as a badge), and for operations ``/healthz``,
-``/readyz`` and ``/metrics`` (:mod:`bot.web.probes`).
+(:mod:`bot.web.badges`: a concept's count as a badge), the dashboard (:mod:`bot.web.dashboard`,
+behind sign-in with GitHub: :mod:`bot.web.signin`), its stylesheet (:mod:`bot.web.assets`),
+and for operations ``/healthz``, ``/readyz`` and ``/metrics`` (:mod:`bot.web.probes`).
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from bot.ops import metrics
 from bot.ops.settings import ENV_FILE, Settings
 from bot.store import db, migrate
 from bot.store import deliveries as delivery_store
-from bot.web import assets, badges, probes, setup
+from bot.web import assets, badges, dashboard, probes, setup, signin
 from bot.web.delivery_writer import DeliveryWriter
 from bot.web.runtime import Runtime
+from bot.web.session import CookieSeal, session_secret
 from bot.web.webhooks import receive_webhook
 
 log = logging.getLogger(__name__)
@@ -54,12 +56,14 @@ def create_app(
         engine = await run_in_threadpool(_open_database, settings.database_url)
         jobs = await run_in_threadpool(lambda: JobQueue(settings, engine, immediate=immediate_jobs))
         http = httpx.AsyncClient(transport=http_transport, timeout=30.0)
+        secret = await run_in_threadpool(session_secret, settings)
         app.state.runtime = Runtime(
             settings=settings,
             engine=engine,
             jobs=jobs,
             http=http,
             env_file=env_file if env_file is not None else Path(ENV_FILE),
+            seal=CookieSeal(secret, session_seconds=settings.session_hours * 3600),
             collectors=_state_collectors(engine, jobs),
             writer=None if immediate_jobs else DeliveryWriter(engine, jobs).start(),
         )
@@ -90,6 +94,8 @@ def create_app(
     # and this is the one path that must stay cheap under load (benchmarks/bench_ingest.py).
     app.include_router(setup.router)
     app.include_router(assets.router)
+    app.include_router(signin.router)
+    app.include_router(dashboard.router)
     app.include_router(probes.router)
     app.include_router(badges.router)
     app.router.add_route("/api/github/webhooks", receive_webhook, methods=["POST"], name="webhooks")

@@ -96,6 +96,16 @@ class _Frame:
     ticks: tuple[float, ...] = field(default=())
 
 
+def thin(points: Sequence[Point], limit: int) -> tuple[Point, ...]:
+    """At most ``limit`` of ``points`` (at least 2), evenly spread, the first and last kept:
+    a year of pushes draws as well with a hundred points as with thousands."""
+    if len(points) <= limit:
+        return tuple(points)
+    keep = max(limit, 2)
+    step = (len(points) - 1) / (keep - 1)
+    return tuple(points[round(i * step)] for i in range(keep))
+
+
 def nice_ticks(high: float, count: int = 4) -> tuple[float, ...]:
     """Round tick values from 0 to at least ``high``: steps of 1, 2 or 5 times a power of ten."""
     if high <= 0:

@@ -4,7 +4,8 @@
    ``{web}/settings/apps/new`` (or ``{web}/organizations/{org}/settings/apps/new``).
 2. GitHub creates the App and redirects to ``/setup/callback?code=...&state=...``.
 3. We exchange the code at ``POST {api}/app-manifests/{code}/conversions`` for the App's id,
-   private key, webhook secret and OAuth client, and write them to ``.env`` (mode 0600).
+   private key, webhook secret and OAuth client (``SSOT_CLIENT_ID``, ``SSOT_CLIENT_SECRET``:
+   the dashboard's sign-in with GitHub), and write them to ``.env`` (mode 0600).
 
 Building the manifest and writing ``.env`` are pure or local; the exchange is one HTTP call.
 """
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/api/github/webhooks"
 CALLBACK_PATH = "/setup/callback"
+SIGNIN_CALLBACK_PATH = "/login/callback"  # the dashboard's sign-in with GitHub
 # The code exchange, when GitHub cannot be reached: tries, and the first wait (then 2x, 3x...).
 CONVERSION_ATTEMPTS = 3
 CONVERSION_RETRY_SECONDS = 1.0
@@ -87,6 +89,9 @@ def build_manifest(template: dict[str, Any], public_url: str) -> dict[str, Any]:
     hook.setdefault("active", True)
     manifest["hook_attributes"] = hook
     manifest["redirect_url"] = base + CALLBACK_PATH
+    # Where GitHub may send a person back after signing in to the dashboard (the OAuth
+    # client's callback URL: GitHub refuses any other redirect_uri).
+    manifest["callback_urls"] = [base + SIGNIN_CALLBACK_PATH]
     if not manifest.get("url"):
         manifest["url"] = base
     return manifest

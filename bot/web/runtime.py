@@ -15,6 +15,8 @@ from bot.jobs.queue import JobQueue
 from bot.ops import metrics
 from bot.ops.settings import Settings
 from bot.web.delivery_writer import DeliveryWriter
+from bot.web.github_signin import VisibilityCache
+from bot.web.session import CookieSeal
 
 
 @dataclass
@@ -26,6 +28,8 @@ class Runtime:
     jobs: JobQueue
     http: httpx.AsyncClient
     env_file: Path
+    # Seals the dashboard's session and sign-in cookies (bot.web.session).
+    seal: CookieSeal
     # Read at each scrape of /metrics: jobs by state, tasks waiting in the queue.
     collectors: list[metrics.CachedGauges] = field(default_factory=list)
     # Stores and enqueues deliveries in batches (None in immediate mode: jobs run inline).
@@ -36,6 +40,8 @@ class Runtime:
     # The one-time token of the setup page, printed to the console at start (as Jupyter
     # does): whoever reaches the server before its operator cannot create the App.
     setup_token: str | None = None
+    # What each signed-in person can read, as GitHub said a moment ago.
+    visibility: VisibilityCache = field(default_factory=VisibilityCache)
 
 
 def authorised(rt: Runtime, request: Request) -> bool:

@@ -18,6 +18,7 @@ from bot.web.charts import (
     line_chart,
     nice_ticks,
     sparkline,
+    thin,
 )
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -207,3 +208,11 @@ def test_every_text_of_a_chart_is_escaped() -> None:
         root = parse(chart)
         assert root.find(f"{SVG}script") is None
         assert root.attrib["aria-label"] == evil
+
+
+def test_thinning_keeps_the_first_and_last_points_and_at_most_the_limit() -> None:
+    points = weekly(*range(1000))
+    kept = thin(points, 100)
+    assert len(kept) == 100 and kept[0] == points[0] and kept[-1] == points[-1]
+    assert [p.at for p in kept] == sorted(p.at for p in kept)
+    assert thin(points[:5], 100) == points[:5]

@@ -129,6 +129,7 @@ def test_without_credentials_the_home_page_creates_the_app_from_the_manifest(
     assert action.startswith("https://github.com/settings/apps/new?state=")
     assert posted["hook_attributes"]["url"] == "http://testserver/api/github/webhooks"
     assert posted["redirect_url"] == "http://testserver/setup/callback"
+    assert posted["callback_urls"] == ["http://testserver/login/callback"]  # dashboard sign-in
     assert posted["url"] == "http://testserver"
     assert posted["default_permissions"]["checks"] == "write"
     assert "pull_request" in posted["default_events"]
