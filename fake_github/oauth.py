@@ -63,7 +63,7 @@ async def _params(request: Request) -> dict[str, str]:
 def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>{html.escape(title)}</title></head><body style='font-family:sans-serif;"
+        f"<title>{html.escape(title)}</title><link rel='icon' href='data:,'></head><body style='font-family:sans-serif;"
         "max-width:26em;margin:4em auto'>"
         f"<h1>{html.escape(title)}</h1>{body}</body></html>",
         status_code=status,

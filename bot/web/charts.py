@@ -27,8 +27,9 @@ FONT = "font-family='system-ui,sans-serif'"
 
 SPARK_WIDTH, SPARK_HEIGHT = 120, 28
 CHART_WIDTH, CHART_HEIGHT = 640, 240
-# Space for the axes' labels (left, right, top, bottom) inside the chart's box.
-MARGIN = (48, 16, 16, 28)
+# Space for the axes' labels (left, right, top, bottom) inside the chart's box; the top strip
+# holds the projection's words.
+MARGIN = (48, 16, 26, 28)
 # A projection further than this past the last sample is drawn to the chart's edge only.
 PROJECTION_HORIZON = timedelta(days=730)
 
@@ -43,11 +44,13 @@ class Point:
 
 @dataclass(frozen=True)
 class Series:
-    """One line. ``ended``: a series that stopped (drawn muted), e.g. a concept renamed since."""
+    """One line. ``ended``: a series that stopped (drawn dashed), e.g. a concept renamed
+    since. ``colour``: its colour; unset, the next of :data:`PALETTE` (an ended one: muted)."""
 
     label: str
     points: tuple[Point, ...]
     ended: bool = False
+    colour: str | None = None
 
 
 @dataclass(frozen=True)
@@ -193,7 +196,7 @@ def sparkline(
     body = ""
     live = [line for line in series if line.points]
     for index, line in enumerate(live):
-        colour = MUTED if line.ended else PALETTE[0]
+        colour = line.colour or (MUTED if line.ended else PALETTE[0])
         coordinates = [(x(_timestamp(p.at)), y(p.value)) for p in line.points]
         if len(coordinates) > 1:
             body += _polyline(coordinates, colour, 1.5, "")
@@ -219,7 +222,7 @@ def _time_ticks(start: float, end: float, count: int = 4) -> list[float]:
 
 def _time_label(when: float, span_days: float) -> str:
     moment = datetime.fromtimestamp(when, UTC)
-    if span_days > 400:
+    if span_days > 180:
         return f"{moment:%b %Y}"
     return f"{moment.day} {moment:%b}"
 
@@ -263,10 +266,13 @@ def _axes(frame: _Frame) -> str:
         )
         body += _text(frame.left - 6, y + 4, _count(tick), "end", MUTED, 11)
     span_days = (frame.x.d1 - frame.x.d0) / 86400
-    for when in _time_ticks(frame.x.d0, frame.x.d1):
-        body += _text(
-            frame.x(when), frame.bottom + 18, _time_label(when, span_days), "middle", MUTED, 11
-        )
+    # About one date per 110 pixels: "Sep 2027" must not touch its neighbours.
+    ticks = _time_ticks(frame.x.d0, frame.x.d1, max(1, int((frame.right - frame.left) // 110)))
+    for index, when in enumerate(ticks):
+        # The outer labels lean inwards, so none is cut at the chart's edges.
+        anchor = "start" if index == 0 else "end" if index == len(ticks) - 1 else "middle"
+        label = _time_label(when, span_days)
+        body += _text(frame.x(when), frame.bottom + 18, label, anchor, MUTED, 11)
     return body
 
 
@@ -300,7 +306,7 @@ def line_chart(
             f"stroke='{TARGET}' stroke-width='1.5' stroke-dasharray='6 4'/>"
         )
         body += _text(frame.right - 2, y - 5, f"target {_count(target)}", "end", TARGET, 11)
-    for marker in markers:
+    for marker in dict.fromkeys(markers):  # two series renamed at once: one marker
         x = frame.x(_timestamp(marker.at))
         body += (
             f"<line x1='{_num(x)}' y1='{_num(frame.top)}' x2='{_num(x)}' y2='{_num(frame.bottom)}' "
@@ -309,10 +315,8 @@ def line_chart(
         anchor = "end" if x > (frame.left + frame.right) / 2 else "start"
         offset = -4 if anchor == "end" else 4
         body += _text(x + offset, frame.top + 10, marker.text, anchor, MUTED, 11)
-    colours = iter(PALETTE)
     last: tuple[float, float] | None = None
-    for line in live:
-        colour = MUTED if line.ended else next(colours, PALETTE[-1])
+    for line, colour in zip(live, line_colours(live), strict=True):
         coordinates = [(frame.x(_timestamp(p.at)), frame.y(p.value)) for p in line.points]
         if len(coordinates) > 1:
             body += _polyline(coordinates, colour, 2, "4 3" if line.ended else "")
@@ -335,10 +339,15 @@ def _projection(
         ratio = 1.0 if full_x == last[0] else (end_x - last[0]) / (full_x - last[0])
         end_y = last[1] + (frame.y(target) - last[1]) * ratio
         body += _polyline([last, (end_x, end_y)], PALETTE[0], 1.5, "2 4")
-    x = min(max(last[0], frame.left + 4), frame.right)
-    anchor = "end" if x > (frame.left + frame.right) / 2 else "start"
-    body += _text(x, frame.top + 26, projection.text, anchor, PALETTE[0], 11)
+    # In the strip above the plot, where no line goes.
+    body += _text(frame.left, frame.top - 10, projection.text, "start", PALETTE[0], 11)
     return body
+
+
+def line_colours(series: Sequence[Series]) -> list[str]:
+    """The colour of each line, as :func:`line_chart` draws them (for a legend beside it)."""
+    palette = iter(PALETTE)
+    return [line.colour or (MUTED if line.ended else next(palette, PALETTE[-1])) for line in series]
 
 
 def _said(target: float | None, projection: Projection | None) -> str:

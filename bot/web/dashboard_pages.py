@@ -21,7 +21,7 @@ from bot.web.frame import SECTIONS, escape, render_page
 
 CHART_POINTS = 120  # points drawn per line (thinned evenly beyond)
 TOP = 10  # directories and owners shown per concept
-SMALL_CHART = (320, 170)
+CHART_SIZE = (360, 210)  # a burn-down in a grid cell (about its size on screen)
 
 
 def _rule_name(rule: str) -> str:
@@ -92,12 +92,13 @@ def _chart_series(item: ConceptView) -> list[charts.Series]:
     return lines
 
 
-def _line(series: trend.Series, *, ended: bool) -> charts.Series:
+def _line(series: trend.Series, *, ended: bool, colour: str | None = None) -> charts.Series:
     points = [charts.Point(p.at, p.count) for p in series.points]
     return charts.Series(
         concept_label(series.concept, series.rule),
         charts.thin(points, CHART_POINTS),
         ended=ended,
+        colour=colour,
     )
 
 
@@ -154,7 +155,7 @@ def concepts_table(view: RepositoryView, now: dt.datetime) -> str:
     return (
         "<table><thead><tr><th>concept</th><th class='num'>now → target</th>"
         "<th class='num'>7 days</th><th class='num'>30 days</th><th>history</th>"
-        f"<th>target reached</th></tr></thead><tbody>{rows}</tbody></table>"
+        f"<th>reaching the target</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 
 
@@ -210,7 +211,7 @@ def repository_card(view: RepositoryView, now: dt.datetime) -> str:
         return f"<section class='card'>{head}{NO_HISTORY}</section>"
     return (
         f"<section class='card'>{head}{concepts_table(view, now)}"
-        f"{burndowns(view, now, size=SMALL_CHART)}</section>"
+        f"{burndowns(view, now, size=CHART_SIZE)}</section>"
     )
 
 
@@ -313,26 +314,25 @@ def history_chart(view: RepositoryView) -> str:
     """Every series of the repository on one chart; renames and dropped concepts said so."""
     lines: list[charts.Series] = []
     markers: list[charts.Marker] = []
-    for item in view.concepts:
-        lines.extend(_chart_series(item))
+    for index, item in enumerate(view.concepts):
+        # A renamed concept's older run in its colour, dashed: one concept, two series.
+        colour = charts.PALETTE[index % len(charts.PALETTE)]
+        if item.previous is not None:
+            lines.append(_line(item.previous, ended=True, colour=colour))
+        lines.append(_line(item.trend.series, ended=False, colour=colour))
         markers.extend(_markers(item))
     lines.extend(_line(series, ended=True) for series in view.ended)
     chart = charts.line_chart(
-        lines, label=f"{view.repo.full_name}: history", markers=markers, width=880, height=300
+        lines, label=f"{view.repo.full_name}: history", markers=markers, width=1080, height=300
     )
+    dashed = " stroke-dasharray='4 3'"
     legend = "".join(
-        f"<li><svg width='14' height='4' aria-hidden='true'><rect width='14' height='4' "
-        f"fill='{charts.MUTED if line.ended else colour}'/></svg> {escape(line.label)}"
-        f"{' (ended)' if line.ended else ''}</li>"
-        for line, colour in zip(lines, _colours(lines), strict=True)
+        f"<li><svg width='18' height='4' aria-hidden='true'><line x1='0' y1='2' x2='18' y2='2' "
+        f"stroke='{colour}' stroke-width='3'{dashed if line.ended else ''}/>"
+        f"</svg> {escape(line.label)}{' (ended)' if line.ended else ''}</li>"
+        for line, colour in zip(lines, charts.line_colours(lines), strict=True)
     )
     return f"{chart}<ul class='legend'>{legend}</ul>"
-
-
-def _colours(lines: Sequence[charts.Series]) -> list[str]:
-    """The colour :func:`charts.line_chart` gives each line, for the legend."""
-    palette = iter(charts.PALETTE)
-    return [charts.MUTED if line.ended else next(palette, charts.PALETTE[-1]) for line in lines]
 
 
 def repository_page(login: str, detail: RepositoryDetail, now: dt.datetime) -> str:
@@ -350,7 +350,7 @@ def repository_page(login: str, detail: RepositoryDetail, now: dt.datetime) -> s
             f"<p class='muted small'>{files:,} Python files at the latest commit. "
             "* the series is younger than the period.</p></section>"
             f"<section class='card'><h2>History</h2>{history_chart(view)}</section>"
-            f"<h2>Burn-down per concept</h2>{burndowns(view, now, size=(430, 220))}"
+            f"<h2>Burn-down per concept</h2>{burndowns(view, now, size=CHART_SIZE)}"
             f"<section class='card'><h2>Where the debt is</h2>{where_the_debt_is(view)}</section>"
         )
     body += (

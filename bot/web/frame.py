@@ -23,6 +23,13 @@ LOGO = (
     "<circle cx='10' cy='10' r='3.5' fill='#3fb950'/></svg>"
 )
 
+# The same mark as the browser tab's icon (an inline data URL: no request, no 404).
+ICON = (
+    "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 20 20'%3E"
+    "%3Ccircle cx='10' cy='10' r='8' fill='%2324292f'/%3E"
+    "%3Ccircle cx='10' cy='10' r='3.5' fill='%233fb950'/%3E%3C/svg%3E"
+)
+
 # (path, label) of the sections in the header, for pages of a configured App.
 SECTIONS: tuple[tuple[str, str], ...] = (("/dashboard", "Dashboard"), ("/", "Status"))
 
@@ -75,7 +82,7 @@ def render_page(
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
-        f"<title>{escape(title)}</title>"
+        f"<title>{escape(title)}</title><link rel='icon' href=\"{ICON}\">"
         f"<link rel='stylesheet' href='{escape(stylesheet_url())}'></head><body>"
         f"<header class='top'><a class='brand' href='/'>{LOGO}SSOT guard</a>"
         f"<nav aria-label='Sections'>{links}</nav>{who}</header>"

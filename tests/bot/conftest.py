@@ -82,3 +82,12 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[CheckRequest]:
 
     monkeypatch.setattr(route, "run_check_request", record)
     return calls
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say where the browser tests' screenshots are, when there are some."""
+    from dashboard_testing import screenshots_dir
+
+    folder = screenshots_dir()
+    if any(folder.glob("*.png")):
+        terminalreporter.write_line(f"browser screenshots: {folder}")

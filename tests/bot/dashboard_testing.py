@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import socket
 import threading
 import time
@@ -36,6 +37,8 @@ from bot.store.history import Breakdown, HistorySample, PullDecision
 from fake_github import FakeGitHubState, Installation, make_app_keypair
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright's own download is not used
+ROOT = Path(__file__).resolve().parents[2]
 SECRET_CONCEPT = "top-secret-concept"
 
 
@@ -157,6 +160,14 @@ def record_history(engine: Engine, world: World) -> None:
                 at=NOW - dt.timedelta(days=days_ago),
             ),
         )
+
+
+def screenshots_dir() -> Path:
+    """Where the browser tests keep their screenshots (kept after the run, git-ignored)."""
+    base = Path(os.environ.get("TEST_ARTIFACTS") or ROOT / "test-artifacts")
+    folder = base / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @contextmanager

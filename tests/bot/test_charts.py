@@ -16,6 +16,7 @@ from bot.web.charts import (
     Projection,
     Series,
     line_chart,
+    line_colours,
     nice_ticks,
     sparkline,
     thin,
@@ -216,3 +217,36 @@ def test_thinning_keeps_the_first_and_last_points_and_at_most_the_limit() -> Non
     assert len(kept) == 100 and kept[0] == points[0] and kept[-1] == points[-1]
     assert [p.at for p in kept] == sorted(p.at for p in kept)
     assert thin(points[:5], 100) == points[:5]
+
+
+def test_the_outer_dates_lean_inwards_so_the_chart_edges_cut_none() -> None:
+    root = parse(line_chart([Series("c", weekly(*range(60, 0, -1)))], label="c"))
+    labels = list(root.iter(f"{SVG}text"))
+    bottom = max(float(e.attrib["y"]) for e in labels)
+    dates = [e for e in labels if float(e.attrib["y"]) == bottom]  # the time axis
+    anchors = [e.attrib["text-anchor"] for e in dates]
+    assert anchors[0] == "start" and anchors[-1] == "end"
+    assert set(anchors[1:-1]) <= {"middle"}
+    assert all("20" in (e.text or "") for e in dates)  # over a year: months with their year
+
+
+def test_two_series_renamed_at_once_share_one_marker() -> None:
+    at = START + timedelta(weeks=1)
+    marker = Marker(at, "renamed from ws-manager")
+    root = parse(line_chart([Series("c", weekly(3, 2))], label="c", markers=[marker, marker]))
+    assert texts(root).count("renamed from ws-manager") == 1
+
+
+def test_a_series_keeps_the_colour_it_is_given_and_the_legend_can_know_it() -> None:
+    lines = [
+        Series("old", weekly(9, 8), ended=True, colour=PALETTE[2]),
+        Series("new", weekly(7, 6, start=START + timedelta(weeks=2)), colour=PALETTE[2]),
+        Series("dropped", weekly(5, 4), ended=True),
+        Series("other", weekly(3, 2)),
+    ]
+    assert line_colours(lines) == [PALETTE[2], PALETTE[2], MUTED, PALETTE[0]]
+    root = parse(line_chart(lines, label="c"))
+    strokes = [e.attrib["stroke"] for e in root.iter(f"{SVG}polyline")]
+    assert strokes == line_colours(lines)
+    dashed = [e.attrib.get("stroke-dasharray") for e in root.iter(f"{SVG}polyline")]
+    assert [bool(d) for d in dashed] == [True, False, True, False]  # ended: dashed
