@@ -1,14 +1,18 @@
-"""``ssot demo``: one complete pull-request check by the real App against a simulated GitHub.
+"""``ssot demo``: one complete pull-request check by the real App against a simulated GitHub,
+and the App's dashboard of the repository's progress.
 
 The project's fake GitHub is served on 127.0.0.1 with the scenario of
-:mod:`bot.demo.scenario` (the example repository as ``main``, and a pull request on it).
+:mod:`bot.demo.scenario` (the example repository as ``main``, six weeks of its history
+(:mod:`bot.demo.history`), and a pull request on it).
 The App itself (:func:`bot.web.app.create_app`) is served on 127.0.0.1 too, with a generated
 webhook secret and App key, and receives two of GitHub's real payloads, signed: ``push``
 (the default branch exists: the App counts the repository's totals) and
 ``pull_request.opened``. Each job runs inside its webhook request (Huey's immediate mode)
 and talks to the fake GitHub through githubkit, exactly as it talks to github.com. What the
 App posted (the check run, its annotations, the review) is read back from the fake and
-printed.
+printed, and then the dashboard's URL: with ``--serve`` the App and the fake GitHub stay up
+until Ctrl-C, and a browser signs in there through the fake GitHub's sign-in page (as
+``alice``, who can read the repository; ``bob`` cannot).
 
 No network beyond 127.0.0.1, no credentials, state in a temporary directory.
 """
@@ -16,12 +20,15 @@ No network beyond 127.0.0.1, no credentials, state in a temporary directory.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import secrets
+import socket
 import sys
 import tempfile
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -55,12 +62,24 @@ class DemoResult:
     reviews: list[dict[str, Any]]
     review_comments: list[dict[str, Any]]
     issue_comments: list[dict[str, Any]]
+    dashboard_url: str  # the App's dashboard (up while the demo runs; --serve keeps it)
+    github_url: str  # the fake GitHub (API and sign-in pages)
+    history_samples: int  # commits of main whose totals the dashboard draws
 
 
 def run_demo() -> DemoResult:
     """Set up the fake GitHub and the App, send the webhooks, read back what was posted."""
+    with demo_world() as result:
+        return result
+
+
+@contextmanager
+def demo_world(port: int = 0) -> Iterator[DemoResult]:
+    """The demo's world, up (the fake GitHub and the App on 127.0.0.1; the App on ``port``,
+    0: any free one) while the caller holds it: the webhooks sent, what was posted read back."""
     import httpx
 
+    from bot.demo import history
     from bot.web.app import create_app
     from bot.web.signature import sign
     from fake_github import FakeGitHubServer, FakeGitHubState, make_app_keypair, render
@@ -72,6 +91,10 @@ def run_demo() -> DemoResult:
     repo = state.create_repo(
         scenario.OWNER, scenario.NAME, files=base, message="Sample repository", author="alice"
     )
+    # alice works on the repository (her dashboard shows it); bob has no access to it.
+    state.set_permission(repo, scenario.AUTHOR, "write")
+    state.set_permission(repo, "bob", "none")
+    main_history = history.build_main(state, repo, base, now=dt.datetime.now(dt.UTC))
     push = scenario.push_payload(state, repo, installation.id)
     changes = scenario.pull_request_changes(base)
     state.commit(repo, scenario.HEAD_BRANCH, changes, scenario.PR_TITLE, author="alice")
@@ -86,9 +109,15 @@ def run_demo() -> DemoResult:
         FakeGitHubServer(state) as server,
         tempfile.TemporaryDirectory(prefix="ssot-demo-") as data_dir,
         _no_proxy_for_loopback(),
+        _listening(port) as (sock, app_url),
     ):
-        settings = _settings(keys.app_id, keys.private_key_pem, secret, server.url, data_dir)
-        with _serve(create_app(settings, immediate_jobs=True)) as app_url:
+        state.callback_urls = [f"{app_url}/login/callback"]
+        settings = _settings(state, keys.private_key_pem, secret, server.url, data_dir, app_url)
+        app = create_app(settings, immediate_jobs=True)
+        with _serve(app, sock):
+            samples = history.record(
+                app.state.runtime.engine, state, installation.id, repo, main_history
+            )
             for event, body in webhooks:
                 answer = httpx.post(
                     f"{app_url}/api/github/webhooks",
@@ -105,45 +134,57 @@ def run_demo() -> DemoResult:
                     trust_env=False,
                 )
                 deliveries.append(Delivery(event, answer.status_code, answer.json()))
-        api = server.url
-        with state.lock:
-            runs = sorted(state.check_runs_for(repo, pr.head_sha), key=lambda r: r.id)
-            reviews = sorted(state.reviews_for(repo, pr.number), key=lambda r: r.id)
-            comments = sorted(state.review_comments_for(repo, pr.number), key=lambda c: c.id)
-            replies = sorted(state.issue_comments_for(repo, pr.number), key=lambda c: c.id)
-            return DemoResult(
-                repository=repo.full_name,
-                pull_number=pr.number,
-                head_sha=pr.head_sha,
-                deliveries=deliveries,
-                check_runs=[render.check_run(state, run, api) for run in runs],
-                annotations=[
-                    render.annotation(repo, run, item) for run in runs for item in run.annotations
-                ],
-                reviews=[render.review(state, review, api) for review in reviews],
-                review_comments=[
-                    render.review_comment(state, comment, api, outdated=False)
-                    for comment in comments
-                ],
-                issue_comments=[render.issue_comment(state, c, api) for c in replies],
-            )
+            api = server.url
+            with state.lock:
+                runs = sorted(state.check_runs_for(repo, pr.head_sha), key=lambda r: r.id)
+                reviews = sorted(state.reviews_for(repo, pr.number), key=lambda r: r.id)
+                comments = sorted(state.review_comments_for(repo, pr.number), key=lambda c: c.id)
+                replies = sorted(state.issue_comments_for(repo, pr.number), key=lambda c: c.id)
+                result = DemoResult(
+                    repository=repo.full_name,
+                    pull_number=pr.number,
+                    head_sha=pr.head_sha,
+                    deliveries=deliveries,
+                    check_runs=[render.check_run(state, run, api) for run in runs],
+                    annotations=[
+                        render.annotation(repo, run, item)
+                        for run in runs
+                        for item in run.annotations
+                    ],
+                    reviews=[render.review(state, review, api) for review in reviews],
+                    review_comments=[
+                        render.review_comment(state, comment, api, outdated=False)
+                        for comment in comments
+                    ],
+                    issue_comments=[render.issue_comment(state, c, api) for c in replies],
+                    dashboard_url=f"{app_url}/dashboard",
+                    github_url=server.url.rstrip("/"),
+                    history_samples=len(samples),
+                )
+            yield result
 
 
-def _settings(app_id: int, pem: str, secret: str, github_url: str, data_dir: str) -> Settings:
+def _settings(
+    state: Any, pem: str, secret: str, github_url: str, data_dir: str, app_url: str
+) -> Settings:
     from pydantic import SecretStr
 
     folder = Path(data_dir)
     # Every value the demo depends on is given here, so neither .env nor SSOT_* variables
-    # (a Redis URL, another GitHub) can send it anywhere but the fake on 127.0.0.1.
+    # (a Redis URL, another GitHub) can send it anywhere but the fake on 127.0.0.1. The
+    # fake serves GitHub's web pages too (sign-in), so it is both URLs.
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
-        app_id=app_id,
+        app_id=state.app_id,
         private_key=SecretStr(pem),
         private_key_path=None,
         webhook_secret=SecretStr(secret),
+        client_id=state.client_id,
+        client_secret=SecretStr(state.client_secret),
         github_url=github_url,
-        github_web_url="https://github.com",
-        public_url="http://127.0.0.1",
+        github_web_url=github_url,
+        public_url=app_url,
+        session_secret=SecretStr(secrets.token_urlsafe(32)),
         data_dir=folder,
         database_url=f"sqlite:///{folder / 'ssot.db'}",
         redis_url=None,
@@ -152,17 +193,25 @@ def _settings(app_id: int, pem: str, secret: str, github_url: str, data_dir: str
 
 
 @contextmanager
-def _serve(app: Any) -> Iterator[str]:
-    """Serve the App's ASGI application on 127.0.0.1 (a free port) in a thread; its URL."""
-    import socket
-    import threading
+def _listening(port: int) -> Iterator[tuple[socket.socket, str]]:
+    """A socket bound on 127.0.0.1 (``port``, 0: a free one) and the App's URL on it: the URL
+    is known before the App is made (its settings and the fake's callback URL name it)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        yield sock, f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+
+
+@contextmanager
+def _serve(app: Any, sock: socket.socket) -> Iterator[None]:
+    """Serve the App's ASGI application on ``sock`` in a thread."""
     import time
 
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -172,11 +221,10 @@ def _serve(app: Any) -> Iterator[str]:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the App did not start on 127.0.0.1")
             time.sleep(0.005)
-        yield f"http://127.0.0.1:{port}"
+        yield
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        sock.close()
 
 
 @contextmanager
@@ -239,8 +287,42 @@ def print_result(result: DemoResult, out: TextIO) -> None:
         write(f"\n=== Comment by {comment['user']['login']} ===\n{comment['body'].rstrip()}\n")
 
 
-def demo_command(argv: list[str]) -> int:
-    """``ssot demo [--json]``: run the demo and print what the App posted.
+def print_dashboard(result: DemoResult, out: TextIO, *, serving: bool) -> None:
+    """Where the dashboard is, and how to sign in to it."""
+    write = out.write
+    write(f"\n=== Dashboard: {result.dashboard_url} ===\n")
+    write(
+        f"{result.repository}: {result.history_samples} weekly samples of main (a concept "
+        "renamed three weeks ago starts a new series).\n"
+    )
+    if serving:
+        write(
+            f"Sign in on the simulated GitHub ({result.github_url}) as {scenario.AUTHOR}, who "
+            "can read the repository (bob cannot).\nServing until Ctrl-C.\n"
+        )
+    else:
+        write("It closes with the demo: `ssot demo --serve` keeps it up to open in a browser.\n")
+
+
+def wait_for_interrupt() -> None:
+    """Block until Ctrl-C (or SIGTERM)."""
+    import signal
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def demo_command(argv: list[str], *, wait: Callable[[DemoResult], None] | None = None) -> int:
+    """``ssot demo [--json] [--serve [--port N]]``: run the demo and print what the App
+    posted, then the dashboard's URL; ``--serve`` keeps the App and the fake GitHub up
+    (``wait``, for tests: called instead of waiting for Ctrl-C).
 
     Exit 0 when the App completed a check run of the pull request, 1 otherwise.
     """
@@ -252,6 +334,14 @@ def demo_command(argv: list[str]) -> int:
     parser.add_argument(
         "--json", action="store_true", help="print the posted objects as GitHub's API returns them"
     )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="keep the App (its dashboard) and the simulated GitHub up until Ctrl-C",
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="the App's port with --serve (default: a free one)"
+    )
     args = parser.parse_args(argv)
     if not scenario.SAMPLE_REPO.is_dir():
         print(
@@ -260,11 +350,15 @@ def demo_command(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 2
-    result = run_demo()
-    if args.json:
-        json.dump(asdict(result), sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    else:
-        print_result(result, sys.stdout)
+    with demo_world(args.port if args.serve else 0) as result:
+        if args.json:
+            json.dump(asdict(result), sys.stdout, indent=2)
+            sys.stdout.write("\n")
+        else:
+            print_result(result, sys.stdout)
+            print_dashboard(result, sys.stdout, serving=args.serve)
+        sys.stdout.flush()
+        if args.serve:
+            (wait or (lambda _: wait_for_interrupt()))(result)
     completed = any(run["status"] == "completed" for run in result.check_runs)
     return 0 if completed else 1

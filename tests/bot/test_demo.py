@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+import itertools
 import json
 from importlib.metadata import entry_points
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from bot_testing import WEBHOOKS
 
+from analyzers import trend
 from bot.demo import command, scenario
+from bot.demo import history as demo_history
+from fake_github import FakeGitHubState, make_app_keypair
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +31,7 @@ def printed(result: command.DemoResult) -> str:
     """What ``ssot demo`` prints for that run."""
     out = io.StringIO()
     command.print_result(result, out)
+    command.print_dashboard(result, out, serving=False)
     return out.getvalue()
 
 
@@ -90,3 +98,74 @@ def test_the_demo_shows_new_fixed_and_unchanged_findings(result: command.DemoRes
         ("netra_backend/app/websocket_core/session_manager.py", "SSOT002"),
     ]
     assert all(a["annotation_level"] == "failure" for a in result.annotations)
+
+
+def test_the_demo_ends_with_the_dashboards_url(printed: str, result: command.DemoResult) -> None:
+    assert result.dashboard_url.startswith("http://127.0.0.1:")
+    assert result.dashboard_url.endswith("/dashboard")
+    assert printed.rstrip().splitlines()[-3] == f"=== Dashboard: {result.dashboard_url} ==="
+    assert "`ssot demo --serve` keeps it up" in printed
+
+
+def test_the_demo_repository_has_six_weeks_of_history_and_a_renamed_concept() -> None:
+    keys = make_app_keypair()
+    state = FakeGitHubState.for_app(keys)
+    installation = state.create_installation(scenario.OWNER)
+    base = scenario.sample_files()
+    repo = state.create_repo(scenario.OWNER, scenario.NAME, files=base)
+    now = dt.datetime.now(dt.UTC)
+    shas = demo_history.build_main(state, repo, base, now=now)
+    # main ends where the example repository is, a week per commit up to now.
+    head = state.get_commit(repo.branches["main"])
+    assert head.sha == shas[-1]
+    assert {p: state.blobs[b] for p, b in head.files.items()} == base
+    dates = [state.get_commit(sha).date for sha in shas]
+    assert [round((b - a).total_seconds() / 86400) for a, b in itertools.pairwise(dates)] == [7] * 5
+    samples = [demo_history.sample_of(state, installation.id, repo, sha) for sha in shas]
+    implementations = [
+        next(t[2] for t in s.totals if t[1] == "SSOT002" and "manager" in t[0]) for s in samples
+    ]
+    assert implementations == sorted(implementations, reverse=True)
+    assert implementations[0] > implementations[-1]  # the debt went down
+    names = [{t[0] for t in s.totals} for s in samples]
+    assert "ws-manager" in names[0] and "websocket-manager" in names[-1]
+    series = trend.concept_series(samples, "websocket-manager", "SSOT002")
+    assert series.renamed_from == "ws-manager" and len(series.points) == 4
+
+
+def test_ssot_demo_serve_keeps_the_dashboard_up_for_a_person_to_sign_in(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    seen: dict[str, str] = {}
+
+    def visit(result: command.DemoResult) -> None:
+        """What a person does while `ssot demo --serve` waits: sign in, look, for two people."""
+        printed = capsys.readouterr().out
+        assert f"=== Dashboard: {result.dashboard_url} ===" in printed
+        assert "Serving until Ctrl-C." in printed
+        for login in ("alice", "bob"):
+            with httpx.Client(trust_env=False) as browser:
+                first = browser.get(result.dashboard_url)
+                assert first.status_code == 303 and "/login?next=" in first.headers["location"]
+                app = result.dashboard_url.removesuffix("/dashboard")
+                start = browser.post(f"{app}/login", data={"next": "/dashboard"})
+                authorize = start.headers["location"]
+                assert authorize.startswith(f"{result.github_url}/login/oauth/authorize?")
+                query = parse_qs(urlsplit(authorize).query)
+                back = browser.post(
+                    f"{result.github_url}/login/oauth/authorize",
+                    data={
+                        "client_id": query["client_id"][0],
+                        "redirect_uri": query["redirect_uri"][0],
+                        "state": query["state"][0],
+                        "login": login,
+                        "decision": "authorize",
+                    },
+                )
+                signed_in = browser.get(back.headers["location"])
+                assert signed_in.headers["location"] == "/dashboard"
+                seen[login] = browser.get(f"{app}/dashboard/acme/sample-repo").text
+
+    assert command.demo_command(["--serve"], wait=visit) == 0
+    assert "renamed from ws-manager" in seen["alice"] and "History" in seen["alice"]
+    assert "Not found" in seen["bob"] and "History" not in seen["bob"]
