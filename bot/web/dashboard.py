@@ -71,7 +71,7 @@ async def _readable(request: Request, session: SignedIn) -> list[ReadableReposit
 
 
 @router.get("/dashboard", response_class=HTMLResponse)
-async def overview(request: Request, page: int = 1) -> Response:
+async def overview(request: Request, page: str = "1") -> Response:
     """Every repository the person can read, those with history first, ten per page."""
     session = current_session(request)
     if session is None:
@@ -91,8 +91,8 @@ async def overview(request: Request, page: int = 1) -> Response:
         key=lambda r: ((r.installation_id, r.full_name) not in with_history, r.full_name.lower()),
     )
     pages = max(1, math.ceil(len(ordered) / PER_PAGE))
-    page = min(max(page, 1), pages)
-    shown = ordered[(page - 1) * PER_PAGE : page * PER_PAGE]
+    number = min(max(int(page) if page.isdigit() else 1, 1), pages)
+    shown = ordered[(number - 1) * PER_PAGE : number * PER_PAGE]
     views = await run_in_threadpool(
         lambda: [dashboard_view.repository_view(rt.engine, repo, now=now) for repo in shown]
     )
@@ -103,7 +103,7 @@ async def overview(request: Request, page: int = 1) -> Response:
             views,
             total=len(ordered),
             with_history=sum(1 for r in repos if (r.installation_id, r.full_name) in with_history),
-            page=page,
+            page=number,
             pages=pages,
             now=now,
         ),

@@ -14,7 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -101,6 +101,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     # A repository only erin reads, whose concept's name is an attempt at a script.
     world.state.create_repo("acme", "odd", private=True)
     world.state.set_permission("acme/odd", "erin", "read")
+    # An organisation of twelve repositories that only frank reads (the overview pages).
+    bigco = world.state.create_installation("bigco")
+    for number in range(12):
+        world.state.create_repo("bigco", f"svc-{number:02d}", private=True)
+        world.state.set_permission(f"bigco/svc-{number:02d}", "frank", "read")
     data_dir = tmp_path_factory.mktemp("dashboard") / "data"
     with FakeGitHubServer(world.state) as server:
         app = create_app(app_settings(world.state, server.url.rstrip("/"), data_dir))
@@ -109,6 +114,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             record_history(engine, world)
             history.record_sample(
                 engine, sample(world.acme.id, "acme/odd", 0, ((EVIL, "SSOT002", 3, 1),))
+            )
+            history.record_sample(
+                engine, sample(bigco.id, "bigco/svc-11", 0, (("ws", "SSOT002", 2, 1),))
             )
             yield Served(world, server, client)
 
@@ -130,14 +138,21 @@ def repositories_on(page: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "path", ["/dashboard", "/dashboard/acme/api", "/dashboard/acme/secret", "/dashboard/x/y/z"]
+    "path",
+    [
+        "/dashboard",
+        "/dashboard?page=abc",
+        "/dashboard/acme/api",
+        "/dashboard/acme/secret",
+        "/dashboard/x/y/z",
+    ],
 )
 def test_without_sign_in_every_dashboard_page_goes_to_the_sign_in_page(
     dashboard: Dashboard, path: str
 ) -> None:
     answer = dashboard.client.get(path, follow_redirects=False)
     assert answer.status_code == 303
-    assert answer.headers["location"] == f"/login?next={path}"
+    assert answer.headers["location"] == f"/login?next={quote(path, safe='/')}"
     page = dashboard.client.get(answer.headers["location"])
     assert page.status_code == 200 and "Sign in with GitHub" in page.text
     assert f"name='next' value='{path}'" in page.text  # back there after signing in
@@ -187,6 +202,21 @@ def test_each_person_sees_only_what_github_says_they_can_read(dashboard: Dashboa
     dashboard.sign_in("carol")
     page = dashboard.client.get("/dashboard").text
     assert repositories_on(page) == [] and "cannot read any repository" in page
+
+
+def test_the_overview_shows_ten_repositories_a_page_those_with_history_first(
+    dashboard: Dashboard,
+) -> None:
+    dashboard.sign_in("frank")
+    first = dashboard.client.get("/dashboard").text
+    assert repositories_on(first) == ["bigco/svc-11"] + [f"bigco/svc-{n:02d}" for n in range(9)]
+    assert "12 repositories you can read, 1 with history" in first
+    assert "page 1 of 2" in first and "href='/dashboard?page=2'" in first
+    second = dashboard.client.get("/dashboard?page=2").text
+    assert repositories_on(second) == ["bigco/svc-09", "bigco/svc-10"]
+    assert repositories_on(dashboard.client.get("/dashboard?page=99").text) == repositories_on(
+        second
+    )  # past the end: the last page
 
 
 def test_a_repository_the_person_cannot_read_is_not_found_and_shows_nothing(
