@@ -4,6 +4,7 @@ calls. Helpers (signing, posting, real payloads) are in bot_testing.py."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -84,10 +85,13 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[CheckRequest]:
     return calls
 
 
+_STARTED = time.time()
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Say where the browser tests' screenshots are, when there are some."""
+    """Say where the browser tests' screenshots are, when this run took some."""
     from dashboard_testing import screenshots_dir
 
     folder = screenshots_dir()
-    if any(folder.glob("*.png")):
+    if any(shot.stat().st_mtime >= _STARTED for shot in folder.glob("*.png")):
         terminalreporter.write_line(f"browser screenshots: {folder}")
