@@ -5,9 +5,9 @@ The project's fake GitHub is served on 127.0.0.1 with the scenario of
 :mod:`bot.demo.scenario` (the example repository as ``main``, six weeks of its history
 (:mod:`bot.demo.history`), and a pull request on it).
 The App itself (:func:`bot.web.app.create_app`) is served on 127.0.0.1 too, with a generated
-webhook secret and App key, and receives two of GitHub's real payloads, signed: ``push``
-(the default branch exists: the App counts the repository's totals) and
-``pull_request.opened``. Each job runs inside its webhook request (Huey's immediate mode)
+webhook secret and App key, and receives GitHub's real payloads, signed: a ``push`` per
+week of ``main``'s history (the App counts the repository's totals and records each as a
+history sample) and ``pull_request.opened``. Each job runs inside its webhook request (Huey's immediate mode)
 and talks to the fake GitHub through githubkit, exactly as it talks to github.com. What the
 App posted (the check run, its annotations, the review) is read back from the fake and
 printed, and then the dashboard's URL: with ``--serve`` the App and the fake GitHub stay up
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import secrets
 import socket
@@ -80,6 +81,7 @@ def demo_world(port: int = 0) -> Iterator[DemoResult]:
     import httpx
 
     from bot.demo import history
+    from bot.store import history as store_history
     from bot.web.app import create_app
     from bot.web.signature import sign
     from fake_github import FakeGitHubServer, FakeGitHubState, make_app_keypair, render
@@ -94,13 +96,17 @@ def demo_world(port: int = 0) -> Iterator[DemoResult]:
     # alice works on the repository (her dashboard shows it); bob has no access to it.
     state.set_permission(repo, scenario.AUTHOR, "write")
     state.set_permission(repo, "bob", "none")
+    # main's last six weeks, pushed a week apart: the App records each push's totals.
     main_history = history.build_main(state, repo, base, now=dt.datetime.now(dt.UTC))
-    push = scenario.push_payload(state, repo, installation.id)
+    pushes = [
+        scenario.push_payload(state, repo, installation.id, after=sha, before=before)
+        for before, sha in zip([None, *main_history], main_history, strict=False)
+    ]
     changes = scenario.pull_request_changes(base)
     state.commit(repo, scenario.HEAD_BRANCH, changes, scenario.PR_TITLE, author="alice")
     pr = state.open_pull_request(repo, scenario.HEAD_BRANCH, title=scenario.PR_TITLE, user="alice")
     webhooks = [
-        ("push", push),
+        *(("push", push) for push in pushes),
         ("pull_request", scenario.opened_payload(state, pr, installation.id)),
     ]
     secret = secrets.token_hex(32)
@@ -115,9 +121,6 @@ def demo_world(port: int = 0) -> Iterator[DemoResult]:
         settings = _settings(state, keys.private_key_pem, secret, server.url, data_dir, app_url)
         app = create_app(settings, immediate_jobs=True)
         with _serve(app, sock):
-            samples = history.record(
-                app.state.runtime.engine, state, installation.id, repo, main_history
-            )
             for event, body in webhooks:
                 answer = httpx.post(
                     f"{app_url}/api/github/webhooks",
@@ -134,6 +137,9 @@ def demo_world(port: int = 0) -> Iterator[DemoResult]:
                     trust_env=False,
                 )
                 deliveries.append(Delivery(event, answer.status_code, answer.json()))
+            samples = store_history.samples(
+                app.state.runtime.engine, installation.id, repo.full_name
+            )
             api = server.url
             with state.lock:
                 runs = sorted(state.check_runs_for(repo, pr.head_sha), key=lambda r: r.id)
@@ -255,9 +261,12 @@ def print_result(result: DemoResult, out: TextIO) -> None:
     write(f"  repository    {result.repository}: the bundled example repository as main\n")
     write(f"  pull request  #{result.pull_number} {scenario.PR_TITLE!r}, ")
     write(f"{scenario.HEAD_BRANCH} -> main at {result.head_sha[:7]}\n")
-    for delivery in result.deliveries:
-        status = delivery.answer.get("status", "")
-        write(f"  webhook       {delivery.event}, signed -> {delivery.status} {status}\n")
+    for (event, answer), same in itertools.groupby(
+        result.deliveries, key=lambda d: (d.event, f"{d.status} {d.answer.get('status', '')}")
+    ):
+        times = len(list(same))
+        several = f" x{times} (main's last {times} weeks)" if times > 1 else ""
+        write(f"  webhook       {event}{several}, signed -> {answer}\n")
     if not result.check_runs:
         write("\nNo check run was posted: see the errors above.\n")
     for run in result.check_runs:

@@ -6,33 +6,20 @@ progress notifier sending legacy payloads), and each week removes some of it. Th
 ago the policy renamed its concept ``ws-manager`` to ``websocket-manager``: the dashboard
 shows the new name as a new series, the break said so on its charts.
 
-The commits are real ones in the fake GitHub (dated a week apart, up to now), and their
-totals are the engine's own (:func:`analyzers.engine.analyze`, :func:`analyzers.progress.totals`),
-stored as history samples (:func:`bot.store.history.record_sample`) as a backfill would.
+The commits are real ones in the fake GitHub, dated a week apart up to now. The demo pushes
+them to the App one by one, as GitHub would have, and the App records each push's totals
+as a history sample (:mod:`bot.progress.recorder`): what the dashboard draws.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from collections.abc import Mapping
 
-from sqlalchemy.engine import Engine
-
-from analyzers import trend
-from analyzers.change import is_python
-from analyzers.engine import analyze
-from analyzers.findings import Finding
-from analyzers.policy_loader import load_policy
-from analyzers.progress import totals
-from bot.store import history
-from bot.store.history import Breakdown, HistorySample
 from fake_github import FakeGitHubState, Repository
 
 POLICY = ".github/ssot.toml"
 OLD_NAME, NEW_NAME = "ws-manager", "websocket-manager"
-DIRECTORY_DEPTH = 3
-TOP = 10
 
 BRIDGE = '''\
 """Bridge between the old socket layer and the agents (to be removed)."""
@@ -149,54 +136,3 @@ def build_main(
             shas.append(parent)
         state.push(repo, repo.default_branch, parent)
     return shas
-
-
-def sample_of(
-    state: FakeGitHubState, installation_id: int, repo: Repository, sha: str
-) -> HistorySample:
-    """The totals of one commit, analysed by the engine as the App analyses a push."""
-    commit = state.get_commit(sha)
-    files = {path: state.blobs[blob] for path, blob in commit.files.items()}
-    policy = load_policy(files[POLICY].decode("utf-8"), POLICY).policy
-    findings: list[Finding] = []
-    scanned = 0
-    for path, data in sorted(files.items()):
-        if is_python(path) and not policy.excluded.match(path):
-            scanned += 1
-            findings.extend(analyze(path, data, policy).findings)
-    counted = tuple((t.concept, t.rule, t.count, t.target) for t in totals(findings, policy))
-    return HistorySample(
-        installation_id=installation_id,
-        repo=repo.full_name,
-        commit_sha=sha,
-        committed_at=commit.date,
-        policy_key=policy.digest,
-        series=trend.series_key(counted),
-        totals=counted,
-        source="backfill",
-        recorded_at=dt.datetime.now(dt.UTC),
-        files=scanned,
-        breakdown=_by_directory(findings),
-    )
-
-
-def _by_directory(findings: list[Finding]) -> dict[str, Breakdown]:
-    counts: dict[str, Counter[str]] = {}
-    for finding in findings:
-        if finding.suppressed is None and finding.concept:
-            directory = "/".join(finding.path.split("/")[:-1][:DIRECTORY_DEPTH]) or "."
-            counts.setdefault(finding.concept, Counter())[directory] += 1
-    return {
-        concept: Breakdown(directories=tuple(sorted(c.items(), key=lambda i: (-i[1], i[0]))[:TOP]))
-        for concept, c in sorted(counts.items())
-    }
-
-
-def record(
-    engine: Engine, state: FakeGitHubState, installation_id: int, repo: Repository, shas: list[str]
-) -> list[HistorySample]:
-    """Store the samples of ``shas`` in the App's history; the samples."""
-    samples = [sample_of(state, installation_id, repo, sha) for sha in shas]
-    for item in samples:
-        history.record_sample(engine, item)
-    return samples

@@ -189,20 +189,33 @@ def opened_payload(state: FakeGitHubState, pr: PullRequest, installation_id: int
     return json.dumps(payload).encode("utf-8")
 
 
-def push_payload(state: FakeGitHubState, repo: Repository, installation_id: int) -> bytes:
-    """GitHub's real ``push`` payload, edited: the default branch of ``repo`` created at its
-    current commit (what the App sees once the repository exists)."""
+def push_payload(
+    state: FakeGitHubState,
+    repo: Repository,
+    installation_id: int,
+    *,
+    after: str | None = None,
+    before: str | None = None,
+) -> bytes:
+    """GitHub's real ``push`` payload, edited: the default branch of ``repo`` moved from
+    ``before`` to ``after`` (default: created at its current commit, what the App sees once
+    the repository exists)."""
     payload: dict[str, Any] = json.loads(PUSH_PAYLOAD.read_bytes())
     branch = repo.default_branch
-    sha = repo.branches[branch]
+    sha = after or repo.branches[branch]
+    commit = state.commits[sha]
     head_commit = dict(
-        payload.get("head_commit") or {}, id=sha, tree_id=state.commits[sha].tree_sha
+        payload.get("head_commit") or {},
+        id=sha,
+        tree_id=commit.tree_sha,
+        message=commit.message,
+        timestamp=commit.date.isoformat(),
     )
     payload.update(
         ref=f"refs/heads/{branch}",
-        before="0" * 40,
+        before=before or "0" * 40,
         after=sha,
-        created=True,
+        created=before is None,
         deleted=False,
         forced=False,
         base_ref=None,

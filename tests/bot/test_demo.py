@@ -14,7 +14,6 @@ import httpx
 import pytest
 from bot_testing import WEBHOOKS
 
-from analyzers import trend
 from bot.demo import command, scenario
 from bot.demo import history as demo_history
 from fake_github import FakeGitHubState, make_app_keypair
@@ -56,7 +55,7 @@ def test_the_bundled_payloads_are_githubs_real_ones(bundled: Path, fixture: str)
 
 def test_the_demo_pull_request_fails_on_what_it_adds(printed: str) -> None:
     output = printed
-    assert "webhook       push, signed -> 202 queued" in output
+    assert "webhook       push x6 (main's last 6 weeks), signed -> 202 queued" in output
     assert "webhook       pull_request, signed -> 202 queued" in output
     assert "=== Check run" in output and ": FAILURE ===" in output
     for code in ("SSOT001", "SSOT002", "SSOT003"):
@@ -107,30 +106,26 @@ def test_the_demo_ends_with_the_dashboards_url(printed: str, result: command.Dem
     assert "`ssot demo --serve` keeps it up" in printed
 
 
-def test_the_demo_repository_has_six_weeks_of_history_and_a_renamed_concept() -> None:
+def test_the_demo_repository_has_six_weeks_of_main_with_a_policy_rename() -> None:
     keys = make_app_keypair()
     state = FakeGitHubState.for_app(keys)
-    installation = state.create_installation(scenario.OWNER)
     base = scenario.sample_files()
     repo = state.create_repo(scenario.OWNER, scenario.NAME, files=base)
-    now = dt.datetime.now(dt.UTC)
-    shas = demo_history.build_main(state, repo, base, now=now)
-    # main ends where the example repository is, a week per commit up to now.
+    shas = demo_history.build_main(state, repo, base, now=dt.datetime.now(dt.UTC))
+    # main ends where the example repository is, a commit a week up to now.
     head = state.get_commit(repo.branches["main"])
     assert head.sha == shas[-1]
     assert {p: state.blobs[b] for p, b in head.files.items()} == base
     dates = [state.get_commit(sha).date for sha in shas]
     assert [round((b - a).total_seconds() / 86400) for a, b in itertools.pairwise(dates)] == [7] * 5
-    samples = [demo_history.sample_of(state, installation.id, repo, sha) for sha in shas]
-    implementations = [
-        next(t[2] for t in s.totals if t[1] == "SSOT002" and "manager" in t[0]) for s in samples
-    ]
-    assert implementations == sorted(implementations, reverse=True)
-    assert implementations[0] > implementations[-1]  # the debt went down
-    names = [{t[0] for t in s.totals} for s in samples]
-    assert "ws-manager" in names[0] and "websocket-manager" in names[-1]
-    series = trend.concept_series(samples, "websocket-manager", "SSOT002")
-    assert series.renamed_from == "ws-manager" and len(series.points) == 4
+    policies = [state.blobs[state.get_commit(sha).files[".github/ssot.toml"]] for sha in shas]
+    assert [b'name = "ws-manager"' in p for p in policies] == [True, True] + [False] * 4
+    sizes = [len(state.get_commit(sha).files) for sha in shas]
+    assert sizes == sorted(sizes, reverse=True) and sizes[0] > sizes[-1]  # debt removed
+
+
+def test_the_app_recorded_every_push_of_main_as_history(result: command.DemoResult) -> None:
+    assert result.history_samples == 6
 
 
 def test_ssot_demo_serve_keeps_the_dashboard_up_for_a_person_to_sign_in(
