@@ -82,13 +82,11 @@ def status_page(
     unsettled: Sequence[Unsettled] = (),
 ) -> str:
     """What the App is doing: deliveries per status, and those that fail, with their error."""
-    rows = "".join(
-        f"<tr><td>{escape(state)}</td><td class='num'>{n}</td></tr>" for state, n in counts.items()
-    )
+    rows = "".join(f"<tr><td>{escape(state)}</td><td>{n}</td></tr>" for state, n in counts.items())
     backend = describe_backend(settings)["backend"]
     body = (
         f"<p>App {settings.app_id} is running; {installed} installation(s); jobs on {escape(backend)}.</p>"
-        f"<table><tr><th>deliveries</th><th class='num'>count</th></tr>{rows}</table>"
+        f"<table><tr><th>deliveries</th><th>count</th></tr>{rows}</table>"
     )
     if unsettled:
         items = "".join(_unsettled_row(item, settings.job_max_attempts) for item in unsettled)
