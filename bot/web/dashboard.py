@@ -105,7 +105,6 @@ async def overview(request: Request, page: str = "1") -> Response:
             with_history=sum(1 for r in repos if (r.installation_id, r.full_name) in with_history),
             page=number,
             pages=pages,
-            now=now,
         ),
     )
 
@@ -134,7 +133,7 @@ async def repository(request: Request, owner: str, name: str) -> Response:
     detail = await run_in_threadpool(
         lambda: dashboard_view.repository_detail(rt.engine, found, now=now)
     )
-    return html(request, repository_page(session.login, detail, now))
+    return html(request, repository_page(session.login, detail))
 
 
 @router.get("/dashboard/{rest:path}", response_class=HTMLResponse)

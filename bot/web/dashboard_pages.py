@@ -110,7 +110,7 @@ def _markers(item: ConceptView) -> list[charts.Marker]:
     return [charts.Marker(series.started_at, text)]
 
 
-def _projection(item: trend.Trend, now: dt.datetime) -> charts.Projection | None:
+def _projection(item: trend.Trend) -> charts.Projection | None:
     if item.target is None:
         return None
     at = None
@@ -136,7 +136,7 @@ def _progress(item: trend.Trend) -> str:
     return f"<span class='count'>{item.count:,}</span>{escape(target)}"
 
 
-def concepts_table(view: RepositoryView, now: dt.datetime) -> str:
+def concepts_table(view: RepositoryView) -> str:
     """Per concept: count -> target, change over 7 and 30 days, a sparkline, the date at pace."""
     rows = ""
     for item in view.concepts:
@@ -159,7 +159,7 @@ def concepts_table(view: RepositoryView, now: dt.datetime) -> str:
     )
 
 
-def burndowns(view: RepositoryView, now: dt.datetime, *, size: tuple[int, int]) -> str:
+def burndowns(view: RepositoryView, *, size: tuple[int, int]) -> str:
     """A burn-down per concept: its samples toward the target, projected at the current pace."""
     figures = ""
     for item in view.concepts:
@@ -169,7 +169,7 @@ def burndowns(view: RepositoryView, now: dt.datetime, *, size: tuple[int, int]) 
             _chart_series(item),
             label=f"{label}: burn-down",
             target=found.target,
-            projection=_projection(found, now),
+            projection=_projection(found),
             markers=_markers(item),
             width=size[0],
             height=size[1],
@@ -198,7 +198,7 @@ NO_HISTORY = (
 )
 
 
-def repository_card(view: RepositoryView, now: dt.datetime) -> str:
+def repository_card(view: RepositoryView) -> str:
     """A repository in the overview: name, counts, sparklines and a burn-down per concept."""
     repo = view.repo
     private = " <span class='badge'>private</span>" if repo.private else ""
@@ -210,8 +210,8 @@ def repository_card(view: RepositoryView, now: dt.datetime) -> str:
     if not view.has_history:
         return f"<section class='card'>{head}{NO_HISTORY}</section>"
     return (
-        f"<section class='card'>{head}{concepts_table(view, now)}"
-        f"{burndowns(view, now, size=CHART_SIZE)}</section>"
+        f"<section class='card'>{head}{concepts_table(view)}"
+        f"{burndowns(view, size=CHART_SIZE)}</section>"
     )
 
 
@@ -238,7 +238,6 @@ def overview_page(
     with_history: int,
     page: int,
     pages: int,
-    now: dt.datetime,
 ) -> str:
     """``/dashboard``: every repository the person can read, a page of them at a time."""
     if total == 0:
@@ -249,7 +248,7 @@ def overview_page(
         )
         lede = ""
     else:
-        body = "".join(repository_card(view, now) for view in views) + _pager(page, pages)
+        body = "".join(repository_card(view) for view in views) + _pager(page, pages)
         lede = (
             f"{total:,} {'repository' if total == 1 else 'repositories'} you can read, "
             f"{with_history:,} with history. Counts are the default branch's at its latest "
@@ -335,7 +334,7 @@ def history_chart(view: RepositoryView) -> str:
     return f"{chart}<ul class='legend'>{legend}</ul>"
 
 
-def repository_page(login: str, detail: RepositoryDetail, now: dt.datetime) -> str:
+def repository_page(login: str, detail: RepositoryDetail) -> str:
     """``/dashboard/{owner}/{repo}``: counts, history, burn-downs, debt by place, decisions."""
     view = detail.view
     repo = view.repo
@@ -346,11 +345,11 @@ def repository_page(login: str, detail: RepositoryDetail, now: dt.datetime) -> s
     else:
         files = view.latest.files if view.latest is not None else 0
         body = (
-            f"<section class='card'><h2>Progress</h2>{concepts_table(view, now)}"
+            f"<section class='card'><h2>Progress</h2>{concepts_table(view)}"
             f"<p class='muted small'>{files:,} Python files at the latest commit. "
             "* the series is younger than the period.</p></section>"
             f"<section class='card'><h2>History</h2>{history_chart(view)}</section>"
-            f"<h2>Burn-down per concept</h2>{burndowns(view, now, size=CHART_SIZE)}"
+            f"<h2>Burn-down per concept</h2>{burndowns(view, size=CHART_SIZE)}"
             f"<section class='card'><h2>Where the debt is</h2>{where_the_debt_is(view)}</section>"
         )
     body += (
