@@ -213,8 +213,13 @@ class Settings(BaseSettings):
 
     @property
     def can_sign_in(self) -> bool:
-        """Whether people can sign in to the dashboard: the App's OAuth client is known."""
-        return self.client_id is not None and self.client_secret is not None
+        """Whether people can sign in to the dashboard: the App's OAuth client is known, and
+        the address GitHub sends them back to (``public_url``; never taken from a request)."""
+        return (
+            self.client_id is not None
+            and self.client_secret is not None
+            and self.public_url is not None
+        )
 
     @property
     def web_url(self) -> str:

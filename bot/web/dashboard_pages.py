@@ -60,7 +60,16 @@ def signin_page(settings: Settings, next_page: str, *, notice: str = "", error: 
         messages += f"<p class='notice'>{escape(notice)}</p>"
     if error:
         messages += f"<p class='notice' role='alert'>{escape(error)}</p>"
-    if settings.can_sign_in:
+    missing = [
+        f"<code>{name}</code>"
+        for name, value in (
+            ("SSOT_CLIENT_ID", settings.client_id),
+            ("SSOT_CLIENT_SECRET", settings.client_secret),
+            ("SSOT_PUBLIC_URL", settings.public_url),
+        )
+        if value is None
+    ]
+    if not missing:
         action = (
             "<form method='post' action='/login'>"
             f"<input type='hidden' name='next' value='{escape(next_page)}'>"
@@ -68,9 +77,9 @@ def signin_page(settings: Settings, next_page: str, *, notice: str = "", error: 
         )
     else:
         action = (
-            "<p class='notice'>Sign-in is not configured: the App's OAuth client "
-            "(<code>SSOT_CLIENT_ID</code> and <code>SSOT_CLIENT_SECRET</code>, written to "
-            "<code>.env</code> by the setup page) is missing.</p>"
+            f"<p class='notice'>Sign-in is not configured: {', '.join(missing)} "
+            "missing (the App's OAuth client, written to <code>.env</code> by the setup page, "
+            "and the address browsers reach this server at).</p>"
         )
     body = (
         f"<div class='card signin'><h1>Sign in to SSOT guard</h1>{messages}"

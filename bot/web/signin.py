@@ -41,9 +41,9 @@ MAX_FORM_BYTES = 4096
 
 
 def public_base(request: Request) -> str:
-    """This App's URL as the browser sees it: ``SSOT_PUBLIC_URL``, else the request's."""
-    rt = runtime(request)
-    return (rt.settings.public_url or str(request.base_url)).rstrip("/")
+    """This App's URL as browsers reach it: ``SSOT_PUBLIC_URL`` only (never the request's
+    Host header, which whoever sends the request chooses); empty when unset."""
+    return (runtime(request).settings.public_url or "").rstrip("/")
 
 
 def secure_cookies(request: Request) -> bool:
@@ -120,7 +120,7 @@ async def start_sign_in(request: Request) -> Response:
     """Send the browser to GitHub's authorize page, with a state bound to this browser."""
     rt = runtime(request)
     if not rt.settings.can_sign_in or rt.settings.client_id is None:
-        return html(request, signin_page(rt.settings, HOME), 503)
+        return html(request, signin_page(rt.settings, HOME), 503)  # it says what is missing
     body = (await request.body())[:MAX_FORM_BYTES].decode("utf-8", "replace")
     form = dict(parse_qsl(body))
     state = secrets.token_urlsafe(24)
@@ -165,8 +165,9 @@ async def sign_in_callback(
             "minutes: sign in again.",
             400,
         )
-    if not code or rt.settings.client_id is None or rt.settings.client_secret is None:
+    if not code or not rt.settings.can_sign_in:
         return _failed(request, rt, "GitHub sent no code: sign in again.", 400)
+    assert rt.settings.client_id is not None and rt.settings.client_secret is not None
     try:
         token, expires_at = await github_signin.exchange_code(
             rt.http,

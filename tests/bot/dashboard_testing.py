@@ -21,7 +21,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +80,7 @@ def app_settings(
         "github_web_url": github_url,
         "data_dir": data_dir,
         "database_url": f"sqlite:///{data_dir / 'ssot.db'}",
+        "public_url": "http://testserver",  # TestClient's; the browser tests give theirs
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
@@ -171,11 +172,13 @@ def screenshots_dir() -> Path:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """An ASGI app served by uvicorn on 127.0.0.1 (a free port) in a thread; its URL."""
+def serve(make_app: Callable[[str], Any]) -> Iterator[tuple[Any, str]]:
+    """``make_app(url)``'s ASGI app served by uvicorn on 127.0.0.1 (a free port, known before
+    the app is made: its settings name it) in a thread; the app and its URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
+    app = make_app(f"http://127.0.0.1:{port}")
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -185,7 +188,7 @@ def serve(app: Any) -> Iterator[str]:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the App did not start on 127.0.0.1")
             time.sleep(0.005)
-        yield f"http://127.0.0.1:{port}"
+        yield app, f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -367,14 +367,24 @@ def test_everything_from_a_repository_is_escaped(dashboard: Dashboard) -> None:
         assert EVIL not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
 
 
-def test_without_an_oauth_client_the_sign_in_page_says_what_is_missing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("unset", "named"),
+    [
+        (
+            {"client_id": None, "client_secret": None},
+            "SSOT_CLIENT_ID</code>, <code>SSOT_CLIENT_SECRET",
+        ),
+        ({"public_url": None}, "SSOT_PUBLIC_URL"),  # never the request's Host header
+    ],
+)
+def test_without_an_oauth_client_or_public_url_the_sign_in_page_says_what_is_missing(
+    tmp_path: Path, unset: dict[str, None], named: str
+) -> None:
     world = make_world()
-    settings = app_settings(
-        world.state, "http://127.0.0.1:9", tmp_path, client_id=None, client_secret=None
-    )
+    settings = app_settings(world.state, "http://127.0.0.1:9", tmp_path, **unset)
     with TestClient(create_app(settings)) as client:
         page = client.get("/login").text
-        assert "SSOT_CLIENT_ID" in page and "Sign in with GitHub</button>" not in page
+        assert named in page and "Sign in with GitHub</button>" not in page
         assert client.post("/login", follow_redirects=False).status_code == 503
 
 

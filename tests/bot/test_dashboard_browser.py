@@ -82,8 +82,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     world = make_world()
     data_dir = tmp_path_factory.mktemp("browser") / "data"
     with FakeGitHubServer(world.state) as github:
-        app = create_app(app_settings(world.state, github.url.rstrip("/"), data_dir))
-        with serve(app) as app_url:
+        settings = app_settings(world.state, github.url.rstrip("/"), data_dir)
+
+        def make_app(url: str) -> Any:
+            return create_app(settings.model_copy(update={"public_url": url}))
+
+        with serve(make_app) as (app, app_url):
             record_history(app.state.runtime.engine, world)
             yield Site(world, app_url, github.url.rstrip("/"))
 
