@@ -21,7 +21,6 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlencode
 
 import jwt
 from fastapi import FastAPI, Request
