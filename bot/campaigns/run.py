@@ -41,7 +41,7 @@ from bot.checks.pull_lock import pull_lock
 from bot.github.api import InstallationClient, get_optional, installation_client
 from bot.github.throttle import told_wait
 from bot.store import campaigns as store
-from bot.store import db
+from bot.store import dashboards, db
 from bot.store.campaigns import CampaignBatch, CampaignRepo
 from bot.work import JobContext, RetryLater
 
@@ -95,9 +95,13 @@ def run_campaign(
 ) -> Outcome:
     """Run ``repository``'s campaign now (see the module docstring).
 
-    ``dashboard_issue``: where to say that GitHub refused a push (once).
+    ``dashboard_issue``: where to say that GitHub refused a push (once); by default the
+    repository's dashboard issue, when the App has one (a scheduled run included).
     """
     now = db.utcnow()
+    if dashboard_issue is None:
+        dashboard = dashboards.get_dashboard(context.engine, installation_id, repository)
+        dashboard_issue = dashboard.issue_number if dashboard is not None else None
     with pull_lock(context, installation_id, repository, CAMPAIGN_LOCK):
         state = store.repo_or_new(context.engine, installation_id, repository, now)
         if ask is None and state.blocked:

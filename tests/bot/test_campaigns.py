@@ -25,7 +25,7 @@ from bot.demo.scenario import opened_payload, push_payload, repository_fields
 from bot.github.api import forget_tokens
 from bot.ops.settings import Settings
 from bot.store import campaigns as store
-from bot.store import db, installations
+from bot.store import dashboards, db, installations
 from bot.store.campaign_section import checkbox, render_section, ticked
 from bot.web.app import create_app
 from bot.work import JobContext
@@ -424,6 +424,27 @@ def test_a_branch_protection_that_refuses_the_push_stops_the_campaign_with_one_m
         assert all("refused the push of ssot/consolidate/" in b and "422" in b for b in said)
         assert len(world.state.calls_matching(method="POST", path="/git/refs")) == 3
         assert world.bot_pulls() == []
+
+
+def test_a_refused_push_found_by_the_schedule_is_said_once_on_the_dashboard_issue(
+    keys: AppKeyPair, make_settings: SettingsFactory
+) -> None:
+    """No one asked: the scheduled run finds the refusal and says it on the repository's
+    dashboard issue (the one the App keeps), once, however many sweeps follow."""
+    for world in make_world(keys, make_settings, repo_files()):
+        dashboards.set_issue_number(
+            world.engine,
+            world.installation.id,
+            world.repo.full_name,
+            world.dashboard.number,
+            now=db.utcnow(),
+        )
+        world.state.deny_push(world.repo, "ssot/*", 422)
+        world.sweep()
+        world.sweep()
+        [said] = world.replies_on(world.dashboard.number)
+        assert "could not push its consolidation branch" in said
+        assert len(world.state.calls_matching(method="POST", path="/git/refs")) == 1
 
 
 def test_a_refused_push_from_a_ticked_box_is_said_once_on_the_dashboard_issue(
