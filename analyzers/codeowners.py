@@ -15,8 +15,23 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from analyzers.patterns import UnsafePattern, compiled
+
 if TYPE_CHECKING:
     from codeowners import CodeOwners
+
+
+class _LinearSearch:
+    """A CODEOWNERS pattern's expression matched by RE2, with the ``search`` the package
+    calls (a truthy result or None)."""
+
+    def __init__(self, expression: str) -> None:
+        # Python's end-of-string ``\Z`` is RE2's ``\z``.
+        self._pattern = compiled(expression.replace(r"\Z", r"\z"))
+
+    def search(self, path: str) -> bool | None:
+        return True if self._pattern.search(path) else None
+
 
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 MAX_LINE = 4_000  # a longer line is no pattern GitHub would use; it is skipped
@@ -41,7 +56,19 @@ class Owners:
         from codeowners import CodeOwners
 
         lines = [line for line in self.text.splitlines() if len(line) <= MAX_LINE]
-        return CodeOwners("\n".join(lines))
+        parsed = CodeOwners("\n".join(lines))
+        # The package compiles each pattern for Python's backtracking ``re``, where a line
+        # such as ``*a*a*a...*ab`` takes exponential time on a long path that almost matches:
+        # anyone who can push a CODEOWNERS file could stall the App. The same expressions
+        # are matched by RE2 instead, in linear time; one RE2 cannot read is skipped.
+        linear = []
+        for regex, *rest in parsed.paths:
+            try:
+                linear.append((_LinearSearch(regex.pattern), *rest))
+            except UnsafePattern:
+                continue
+        parsed.paths = linear  # type: ignore[assignment]
+        return parsed
 
     def of(self, path: str) -> tuple[str, ...]:
         """The owners of ``path`` as written (``@user``, ``@org/team``, e-mail), in order."""

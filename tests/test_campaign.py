@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import shutil
 import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -207,6 +208,21 @@ def test_owner_batches_follow_codeowners_last_match_wins() -> None:
     assert reviewers(("@alice", "@acme/web", "dev@example.com", "@bob"), exclude=["bob"]) == (
         campaign_reviewers("alice", team="web")
     )
+
+
+def test_a_codeowners_line_built_to_backtrack_answers_in_linear_time() -> None:
+    # `*a*a...*ab` against a long path of `a`s takes Python's backtracking `re` minutes
+    # (the `codeowners` package compiles for it); whoever can push CODEOWNERS could stall
+    # every batch plan. Run in a child so a regression fails on the timeout, not by hanging.
+    script = (
+        "from analyzers.codeowners import Owners\n"
+        "owners = Owners('*a' * 12 + 'b @evil\\nsrc/ @team\\n')\n"
+        "print(owners.of('a' * 40), owners.of('src/x.py'), owners.of('lib/' + 'a' * 12 + 'b'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert done.stdout.split("\n")[0] == "() ('@team',) ('@evil',)"
 
 
 def campaign_reviewers(user: str, team: str) -> Any:
