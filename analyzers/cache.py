@@ -16,14 +16,17 @@ import tempfile
 from dataclasses import astuple
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
-from analyzers.findings import Finding
+from analyzers.findings import Finding, Fix
 
 CACHE_DIR = ".ssot_cache"
-FORMAT = 1
+FORMAT = 2  # 2: findings carry their proven fix; file entries say whether fixes were sought
 _FIELDS = tuple(f for f in Finding.__dataclass_fields__ if f != "fix")
 
-FileEntry = tuple[int, int, tuple[tuple[object, ...], ...]]
+Row = tuple[object, ...]
+# mtime_ns, size, findings, and whether their fixes were sought (only JSON reports need them)
+FileEntry = tuple[int, int, tuple[Row, ...], bool]
 _TAG = 32
 
 
@@ -68,24 +71,23 @@ def unseal(blob: bytes) -> bytes | None:
     return payload
 
 
-def encode(findings: list[Finding]) -> tuple[tuple[object, ...], ...]:
-    """Findings as plain tuples (fixes are not cached; they are built on demand)."""
+def encode(findings: list[Finding]) -> tuple[Row, ...]:
+    """Findings as plain tuples, each with its fix (a tuple) or None last."""
+    return tuple(
+        (*(getattr(f, k) for k in _FIELDS), None if f.fix is None else astuple(f.fix))
+        for f in findings
+    )
+
+
+def decode(rows: tuple[Row, ...], *, fixes: bool = True) -> list[Finding]:
+    """Inverse of :func:`encode`; ``fixes=False`` leaves every fix out."""
     out = []
-    for f in findings:
-        values = (
-            astuple(f) if f.fix is None else astuple(Finding(**{k: getattr(f, k) for k in _FIELDS}))
-        )
-        out.append(
-            tuple(
-                v for k, v in zip(Finding.__dataclass_fields__, values, strict=True) if k != "fix"
-            )
-        )
-    return tuple(out)
-
-
-def decode(rows: tuple[tuple[object, ...], ...]) -> list[Finding]:
-    """Inverse of :func:`encode`."""
-    return [Finding(**dict(zip(_FIELDS, row, strict=True))) for row in rows]  # type: ignore[arg-type]
+    for *values, fix in rows:
+        fields: dict[str, Any] = dict(zip(_FIELDS, values, strict=True))
+        if fixes and fix is not None:
+            fields["fix"] = Fix(*cast(tuple[Any, ...], fix))
+        out.append(Finding(**fields))
+    return out
 
 
 class FindingsCache:
@@ -95,7 +97,7 @@ class FindingsCache:
         self.path = root / CACHE_DIR / f"findings-{key}.marshal"
         self.enabled = enabled
         self.files: dict[str, FileEntry] = {}
-        self.blobs: dict[str, tuple[tuple[object, ...], ...]] = {}
+        self.blobs: dict[str, tuple[Row, ...]] = {}
         self.dirty = False
         if enabled:
             self._load()
@@ -110,15 +112,28 @@ class FindingsCache:
             self.files = data.get("files", {})
             self.blobs = data.get("blobs", {})
 
-    def lookup(self, rel: str, stat: os.stat_result) -> list[Finding] | None:
-        """Cached findings for a working-tree file whose mtime and size did not change."""
+    def lookup(
+        self, rel: str, stat: os.stat_result, *, with_fixes: bool = False
+    ) -> list[Finding] | None:
+        """Cached findings for a working-tree file whose mtime and size did not change.
+
+        ``with_fixes``: only an entry stored with its fixes sought will do (else None).
+        """
         entry = self.files.get(rel)
         if entry is None or entry[0] != stat.st_mtime_ns or entry[1] != stat.st_size:
             return None
-        return decode(entry[2]) if entry[2] else []
+        if not entry[2]:
+            return []
+        if with_fixes and not entry[3]:
+            return None
+        # Without: a report must not depend on whether an earlier run sought fixes.
+        return decode(entry[2], fixes=with_fixes)
 
-    def store(self, rel: str, stat: os.stat_result, findings: list[Finding]) -> None:
-        self.files[rel] = (stat.st_mtime_ns, stat.st_size, encode(findings))
+    def store(
+        self, rel: str, stat: os.stat_result, findings: list[Finding], *, fixed: bool = False
+    ) -> None:
+        """Remember ``findings`` of a file; ``fixed`` when their fixes were sought."""
+        self.files[rel] = (stat.st_mtime_ns, stat.st_size, encode(findings), fixed)
         self.dirty = True
 
     def lookup_blob(self, sha: str) -> list[Finding] | None:

@@ -127,6 +127,7 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
     common(p, formats=False)
     p.add_argument("paths", nargs="*", help="only these files (relative to --root)")
     p.add_argument("--rule", action="append", help="only this rule (repeatable)")
+    p.add_argument("--jobs", "-j", type=int, help="worker processes (default: one per core)")
     p.add_argument(
         "--diff",
         action="store_true",

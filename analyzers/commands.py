@@ -144,12 +144,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
     root = root_of(args)
     policy = policy_of(args, root)
     result = runner.scan(
-        root, policy, args.paths or None, use_cache=not args.no_cache, jobs=args.jobs
+        root,
+        policy,
+        args.paths or None,
+        use_cache=not args.no_cache,
+        jobs=args.jobs,
+        fixes=args.format == "json",  # only JSON shows each finding's fix
     )
     findings = result.all_findings
     report = build_scan_report(findings, totals(findings, policy), files=result.files)
-    if args.format == "json":
-        report = with_fixes(root, report, policy)
     _write(args, render(report, args.format, verbose=args.list))
     blocking = any(f.blocking for f in findings)
     return EXIT_FINDINGS if args.strict and blocking else EXIT_OK
@@ -234,7 +237,10 @@ def repository_totals(args: argparse.Namespace, root: Path, policy: Policy) -> l
 
 
 def with_fixes(root: Path, report: Report, policy: Policy) -> Report:
-    """``report`` with the automatic fix of each listed finding that has one (for JSON)."""
+    """``report`` with the automatic fix of each listed finding that has one (for JSON).
+
+    For ``check``'s few changed files; ``scan`` has the runner prove fixes in its workers.
+    """
     from dataclasses import replace
 
     from analyzers.fix import attach_fixes
@@ -246,7 +252,8 @@ def with_fixes(root: Path, report: Report, policy: Policy) -> Report:
         out: list[Finding] = []
         for rel, items in by_path.items():
             try:
-                text = (root / rel).read_text(encoding="utf-8")
+                # Bytes: the findings were made from undecoded lines (CRLF stays CRLF).
+                text = (root / rel).read_bytes().decode("utf-8")
             except (OSError, UnicodeDecodeError):
                 out.extend(items)
                 continue
@@ -259,24 +266,27 @@ def with_fixes(root: Path, report: Report, policy: Policy) -> Report:
 
 def cmd_fix(args: argparse.Namespace) -> int:
     from analyzers import runner
-    from analyzers.fix import apply_fixes, attach_fixes
+    from analyzers.fix import apply_fixes
 
     root = root_of(args)
     policy = policy_of(args, root)
     rules = {r.upper() for r in args.rule} if args.rule else None
-    result = runner.scan(root, policy, args.paths or None, use_cache=not args.no_cache)
+    result = runner.scan(
+        root, policy, args.paths or None, use_cache=not args.no_cache, jobs=args.jobs, fixes=True
+    )
     changed = 0
     for rel, findings in sorted(result.findings.items()):
-        wanted = [
-            f for f in findings if f.suppressed is None and (rules is None or f.rule in rules)
+        fixes = [
+            f.fix
+            for f in findings
+            if f.fix is not None and f.suppressed is None and (rules is None or f.rule in rules)
         ]
-        if not wanted:
-            continue
-        path = root / rel
-        text = path.read_text(encoding="utf-8")
-        fixes = [f.fix for f in attach_fixes(rel, text, wanted, policy) if f.fix is not None]
         if not fixes:
             continue
+        path = root / rel
+        # Bytes, not read_text(): a CRLF file keeps its line endings (the fixes were made
+        # from the same undecoded lines).
+        text = path.read_bytes().decode("utf-8")
         fixed = apply_fixes(text, fixes)
         if fixed == text:
             continue
@@ -288,7 +298,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
                 )
             )
         else:
-            path.write_text(fixed, encoding="utf-8")
+            path.write_bytes(fixed.encode("utf-8"))
             print(
                 f"fixed {rel} ({len(fixes)} fix{'es' if len(fixes) != 1 else ''})", file=sys.stderr
             )

@@ -71,8 +71,13 @@ def scan(
     *,
     use_cache: bool = True,
     jobs: int | None = None,
+    fixes: bool = False,
 ) -> ScanResult:
-    """Analyse the Python files of ``root`` (or just ``paths``, relative to it)."""
+    """Analyse the Python files of ``root`` (or just ``paths``, relative to it).
+
+    ``fixes``: also give each finding its proven fix (JSON reports show them). Proving a fix
+    re-analyses the file once per rewrite, so it happens in the workers and is cached.
+    """
     root = root.resolve()
     every = paths is None
     rels = gitio.python_files(root) if paths is None else list(paths)
@@ -91,19 +96,19 @@ def scan(
         except OSError as exc:
             result.findings[rel] = [unanalysable(rel, f"cannot read: {exc.strerror}", policy)]
             continue
-        cached = cache.lookup(rel, stat)
+        cached = cache.lookup(rel, stat, with_fixes=fixes)
         if cached is None:
             todo.append(rel)
         else:
             result.from_cache += 1
             if cached:
                 result.findings[rel] = cached
-    for rel, analysed in zip(todo, _analyze_files(root, todo, policy, jobs), strict=True):
+    for rel, analysed in zip(todo, _analyze_files(root, todo, policy, jobs, fixes), strict=True):
         if analysed is None:
             continue  # deleted since git listed it
         file_result, read_stat = analysed
         if read_stat is not None and cache.enabled:
-            cache.store(rel, read_stat, file_result.findings)
+            cache.store(rel, read_stat, file_result.findings, fixed=fixes)
         if file_result.findings:
             result.findings[rel] = file_result.findings
     if every:
@@ -115,12 +120,14 @@ def scan(
 Analysed = tuple[FileResult, os.stat_result | None] | None
 
 
-def _analyze_files(root: Path, rels: list[str], policy: Policy, jobs: int | None) -> list[Analysed]:
+def _analyze_files(
+    root: Path, rels: list[str], policy: Policy, jobs: int | None, fixes: bool = False
+) -> list[Analysed]:
     """Each file's result and the stat taken when it was read (None: it is gone)."""
     workers = jobs or os.cpu_count() or 1
     base = str(root)
     if workers == 1 or len(rels) < PARALLEL_THRESHOLD:
-        return [_analyze_one(base, rel, policy) for rel in rels]
+        return [_analyze_one(base, rel, policy, fixes) for rel in rels]
     global _WORKER_POLICY
     _WORKER_POLICY = policy
     triggers_for(policy)  # compiled once here, inherited by every forked worker
@@ -131,18 +138,18 @@ def _analyze_files(root: Path, rels: list[str], policy: Policy, jobs: int | None
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         out: list[Analysed] = []
-        for batch_result in pool.map(_analyze_batch, [(base, b) for b in batches]):
+        for batch_result in pool.map(_analyze_batch, [(base, b, fixes) for b in batches]):
             out.extend(batch_result)
     return out
 
 
-def _analyze_batch(args: tuple[str, list[str]]) -> list[Analysed]:
-    base, rels = args
+def _analyze_batch(args: tuple[str, list[str], bool]) -> list[Analysed]:
+    base, rels, fixes = args
     assert _WORKER_POLICY is not None
-    return [_analyze_one(base, rel, _WORKER_POLICY) for rel in rels]
+    return [_analyze_one(base, rel, _WORKER_POLICY, fixes) for rel in rels]
 
 
-def _analyze_one(base: str, rel: str, policy: Policy) -> Analysed:
+def _analyze_one(base: str, rel: str, policy: Policy, fixes: bool = False) -> Analysed:
     try:
         with open(os.path.join(base, rel), "rb", buffering=0) as fh:
             stat = os.fstat(fh.fileno())
@@ -155,7 +162,20 @@ def _analyze_one(base: str, rel: str, policy: Policy) -> Analysed:
     except OSError as exc:
         reason = f"cannot read: {exc.strerror}"
         return FileResult(rel, [unanalysable(rel, reason, policy)], candidate=True), None
-    return analyze(rel, data, policy), stat
+    result = analyze(rel, data, policy)
+    if fixes and result.findings:
+        result = _with_fixes(result, data, policy)
+    return result, stat
+
+
+def _with_fixes(result: FileResult, data: bytes, policy: Policy) -> FileResult:
+    from analyzers.fix import attach_fixes  # libcst: only when fixes are asked for
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return result  # the engine reported it; nothing to rewrite
+    return replace(result, findings=attach_fixes(result.path, text, result.findings, policy))
 
 
 def _too_big(rel: str, size: int, policy: Policy) -> FileResult:

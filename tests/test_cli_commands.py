@@ -148,10 +148,10 @@ def test_scan_jobs_runs_the_analysis_in_that_many_worker_processes(
     pids = tmp_path / "pids"
     original = runner._analyze_one
 
-    def recording(root: Path, rel: str, policy: Any) -> Any:
+    def recording(root: Path, rel: str, policy: Any, fixes: bool) -> Any:
         with pids.open("a") as fh:  # forked workers inherit this patch and append their pid
             fh.write(f"{os.getpid()}\n")
-        return original(root, rel, policy)
+        return original(root, rel, policy, fixes)
 
     monkeypatch.setattr(runner, "_analyze_one", recording)
 
@@ -238,6 +238,21 @@ def test_app_dependencies_missing_from_the_install_are_named(
     assert "no-such-lib missing" in capsys.readouterr().err
 
 
+def test_fix_keeps_a_crlf_file_crlf(tmp_path: Path, capsys: Capsys) -> None:
+    # Reading the file as text would turn every \r\n into \n: a one-line fix that rewrote
+    # the whole file's line endings.
+    crlf = ("import os\n" + DEPRECATED + "x = 1\n").replace("\n", "\r\n")
+    repo = make_repo(tmp_path, {"app/a.py": "x = 1\n"})
+    (repo / "app/a.py").write_bytes(crlf.encode())
+    main(["check", "--base", "HEAD", "--root", str(repo), "--format", "json"])
+    [item] = json.loads(capsys.readouterr().out)["findings"]
+    assert item["fix"]["replacement"] == FIXED.replace("\n", "\r\n")
+    assert main(["fix", "--root", str(repo)]) == 0
+    assert "fixed app/a.py (1 fix)" in capsys.readouterr().err
+    expected = ("import os\n" + FIXED + "x = 1\n").replace("\n", "\r\n")
+    assert (repo / "app/a.py").read_bytes() == expected.encode()
+
+
 # -- output: fixes in JSON, totals in Markdown ---------------------------------------------------
 
 
@@ -256,6 +271,28 @@ def test_json_findings_carry_their_fix_in_check_and_scan(tmp_path: Path, capsys:
             "safe": True,  # an import rewrite: a consolidation batch may apply it
         }
         assert item["fix"]["title"]
+
+
+def test_a_warm_json_scan_takes_fixes_from_the_cache_and_text_never_shows_them(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": "x = 1\n", "app/b.py": DEPRECATED})
+    argv = ["scan", "--root", str(repo), "--list", "-j", "1"]
+    main(argv)  # a text scan caches findings without seeking their fixes...
+    text = capsys.readouterr().out
+    main([*argv, "--format", "json"])  # ...so JSON analyses the file again, with fixes
+    first = json.loads(capsys.readouterr().out)
+    assert first["findings"][0]["fix"]["replacement"] == FIXED
+
+    def no_proving(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a warm scan proved a fix again")
+
+    # Proving a fix re-analyses the file per rewrite: a warm JSON scan must not repeat it.
+    monkeypatch.setattr("analyzers.fix.attach_fixes", no_proving)
+    main([*argv, "--format", "json"])
+    assert json.loads(capsys.readouterr().out) == first
+    main(argv)  # the cached fixes do not leak into text ("N fixable") once JSON ran
+    assert capsys.readouterr().out == text
 
 
 def test_json_finding_without_a_fix_has_null(tmp_path: Path, capsys: Capsys) -> None:
