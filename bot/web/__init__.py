@@ -2,6 +2,7 @@
 behind sign-in with GitHub (its SVG charts, one frame and stylesheet for every page), health.
 
 May import ``jobs`` (to enqueue), ``events`` (which deliveries have a handler), ``store`` and
-``ops``; never ``checks`` or ``github`` directly: everything slow happens in a job. The
-dashboard reads the store only; what a person may see it asks GitHub with their own token.
+``ops``; never ``checks``: everything slow happens in a job. Of ``github`` only its wording of
+an unreachable host: web's own calls to GitHub are the setup's one code exchange and a
+person's sign-in, with their own token (the dashboard reads the store only).
 """
