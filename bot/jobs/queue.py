@@ -42,13 +42,15 @@ from bot.ops import metrics
 from bot.ops.logs import log_context, payload_context
 from bot.ops.settings import Settings
 from bot.progress import tick
-from bot.store import db, deliveries, findings_cache, tables
+from bot.store import db, deliveries, findings_cache, history, tables
 from bot.work import JobContext, WebhookEvent
 
 log = logging.getLogger(__name__)
 
 RETRY_MAX_SECONDS = 3600
 DELIVERY_RETENTION = dt.timedelta(days=7)  # GitHub redelivers for 3 days
+# Pages list the newest decisions; half a year is the span of the history's backfill.
+DECISION_RETENTION = dt.timedelta(days=183)
 
 
 def build_huey(settings: Settings, *, immediate: bool = False) -> Huey:
@@ -157,10 +159,12 @@ class JobQueue:
 
     def prune(self) -> int:
         """Forget done and ignored deliveries older than a week (and old redelivery requests,
-        and what a previous release's workers left in the shared findings cache)."""
+        pull-request decisions older than half a year, and what a previous release's workers
+        left in the shared findings cache)."""
         deliveries.prune_redeliveries(
             self.engine, requested_before=db.utcnow() - DELIVERY_RETENTION
         )
+        history.prune_decisions(self.engine, before=db.utcnow() - DECISION_RETENTION)
         findings_cache.empty_legacy_cache(self.engine)
         return deliveries.prune_deliveries(
             self.engine, received_before=db.utcnow() - DELIVERY_RETENTION

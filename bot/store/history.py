@@ -328,6 +328,18 @@ def record_decision(engine: Engine, decision: PullDecision) -> bool:
     )
 
 
+def prune_decisions(engine: Engine, *, before: dt.datetime) -> int:
+    """Forget decisions made before ``before``; how many.
+
+    A decision is stored for every head of every pull request (``passed`` ones included):
+    without pruning the table grows with every push of an organisation, for pages that only
+    ever show the newest few.
+    """
+    with engine.begin() as conn:
+        deleted = conn.execute(pull_decisions.delete().where(pull_decisions.c.at < before))
+    return int(deleted.rowcount)
+
+
 def recent_decisions(
     engine: Engine,
     installation_id: int,

@@ -136,6 +136,17 @@ def test_decisions_are_recorded_once_and_listed_newest_first(engine: Engine) -> 
     assert [d.outcome for d in every] == ["passed", "accepted", "blocked"]
 
 
+def test_decisions_older_than_the_cut_are_pruned(engine: Engine) -> None:
+    history.record_decision(engine, decision(1, "blocked", -60 * 24 * 200))
+    history.record_decision(engine, decision(2, "passed", -60 * 24 * 200))
+    history.record_decision(engine, decision(3, "accepted", 0))
+    cut = NOW - dt.timedelta(days=183)
+    assert history.prune_decisions(engine, before=cut) == 2
+    every = history.recent_decisions(engine, 7, outcomes=("blocked", "accepted", "passed"))
+    assert [d.pr for d in every] == [3]
+    assert history.prune_decisions(engine, before=cut) == 0
+
+
 def test_an_update_runs_now_then_waits_for_the_debounce(engine: Engine) -> None:
     assert dashboards.request_update(engine, 7, REPO, now=NOW, debounce=TEN_MINUTES) == NOW
     assert dashboards.due_updates(engine, now=NOW) == [(7, REPO)]

@@ -3,6 +3,7 @@ deletes all of that installation's rows, in every table, and nothing of another 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from bot_testing import payload
 from sqlalchemy.engine import Engine
 
-from bot.jobs.queue import JobQueue
+from bot.jobs.queue import DECISION_RETENTION, JobQueue
 from bot.ops.settings import Settings
 from bot.store import (
     acceptances,
@@ -258,3 +259,15 @@ def test_the_hourly_prune_empties_the_previous_release_shared_cache(jobs: JobQue
         )
     jobs.prune()
     assert total_rows(jobs.engine, tables.legacy_blob_findings) == 0
+
+
+def test_the_hourly_prune_forgets_decisions_older_than_half_a_year(jobs: JobQueue) -> None:
+    now = db.utcnow()
+    for pr, age in ((1, DECISION_RETENTION + dt.timedelta(days=1)), (2, dt.timedelta(days=1))):
+        decided = history.PullDecision(
+            KEPT, REPO[KEPT], pr, "h", "passed", "a", "r", "u", now - age
+        )
+        assert history.record_decision(jobs.engine, decided)
+    jobs.prune()
+    kept = history.recent_decisions(jobs.engine, KEPT, outcomes=("passed",))
+    assert [d.pr for d in kept] == [2]
