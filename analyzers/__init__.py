@@ -1,9 +1,33 @@
-"""SSOT guard's engine: policy in, findings out. Pure: no network, no GitHub, no bot."""
+"""SSOT guard's engine: policy in, findings out. Pure: no network, no GitHub, no bot.
 
-from analyzers.engine import ENGINE_VERSION, FileResult, analyze
-from analyzers.findings import Finding, Fix
-from analyzers.policy import Concept, EventSchema, Policy
-from analyzers.policy_loader import LoadedPolicy, PolicyError, load_policy
+The names below load on first use: a warm ``ssot scan`` answers from its cache and a pre-commit
+hook runs on every commit, so importing the package must not import the whole engine.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from analyzers.engine import ENGINE_VERSION, FileResult, analyze
+    from analyzers.findings import Finding, Fix
+    from analyzers.policy import Concept, EventSchema, Policy
+    from analyzers.policy_loader import LoadedPolicy, PolicyError, load_policy
+
+_HOMES = {
+    "ENGINE_VERSION": "analyzers.findings",
+    "FileResult": "analyzers.engine",
+    "analyze": "analyzers.engine",
+    "Finding": "analyzers.findings",
+    "Fix": "analyzers.findings",
+    "Concept": "analyzers.policy",
+    "EventSchema": "analyzers.policy",
+    "Policy": "analyzers.policy",
+    "LoadedPolicy": "analyzers.policy_loader",
+    "PolicyError": "analyzers.policy_loader",
+    "load_policy": "analyzers.policy_loader",
+}
 
 __all__ = [
     "ENGINE_VERSION",
@@ -18,3 +42,12 @@ __all__ = [
     "analyze",
     "load_policy",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'analyzers' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value  # once
+    return value

@@ -50,7 +50,7 @@ def version_text() -> str:
     """``ssot 0.1.0 (engine 1)``: the installed distribution's version and the engine's."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from analyzers.engine import ENGINE_VERSION
+    from analyzers.findings import ENGINE_VERSION
 
     try:
         installed = version(DISTRIBUTION)

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from analyzers import gitio
 from analyzers.cache import CACHE_DIR, seal, unseal
-from analyzers.engine import ENGINE_VERSION
 from analyzers.exit_codes import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
+from analyzers.findings import ENGINE_VERSION
 from analyzers.policy import Policy
 from analyzers.policy_loader import (
     POLICY_PATHS,

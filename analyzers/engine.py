@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from analyzers import suppression
 from analyzers.context import ModuleContext, module_name
-from analyzers.findings import Finding
+from analyzers.findings import ENGINE_VERSION, Finding
 from analyzers.patterns import MAX_PATH_CHARS
 from analyzers.policy import Policy
 from analyzers.rules import RULES
@@ -21,7 +21,8 @@ from analyzers.rules.ssot001_noncanonical_import import deprecated_match
 from analyzers.source import ParsedSource, Slicer, UnparsableSource, parse_whole
 from analyzers.triggers import HitKind, TriggerSet, triggers_for
 
-ENGINE_VERSION = "1"
+__all__ = ["ENGINE_VERSION", "FileResult", "analyze", "unanalysable"]
+
 _DOTTED_ROOT = re.compile(r"(?<![\w.])([A-Za-z_]\w*)\.")
 
 

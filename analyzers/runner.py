@@ -13,16 +13,17 @@ from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 from analyzers import gitio
 from analyzers.baseline import Comparison
 from analyzers.cache import FindingsCache
-from analyzers.change import ChangedFile, ChangeResult, FileStatus, compare_change
-from analyzers.diff import split_git_diff
-from analyzers.engine import ENGINE_VERSION, FileResult, analyze, unanalysable
-from analyzers.findings import Finding
+from analyzers.findings import ENGINE_VERSION, Finding
 from analyzers.policy import Policy
-from analyzers.triggers import triggers_for
+
+if TYPE_CHECKING:
+    from analyzers.change import ChangeResult, FileStatus
+    from analyzers.engine import FileResult
 
 # Below this many files to analyse, forking workers costs more than it saves.
 PARALLEL_THRESHOLD = 200
@@ -94,6 +95,8 @@ def scan(
         except FileNotFoundError:
             continue  # deleted since git listed it
         except OSError as exc:
+            from analyzers.engine import unanalysable
+
             result.findings[rel] = [unanalysable(rel, f"cannot read: {exc.strerror}", policy)]
             continue
         cached = cache.lookup(rel, stat, with_fixes=fixes)
@@ -117,13 +120,17 @@ def scan(
     return result
 
 
-Analysed = tuple[FileResult, os.stat_result | None] | None
+Analysed: TypeAlias = "tuple[FileResult, os.stat_result | None] | None"
 
 
 def _analyze_files(
     root: Path, rels: list[str], policy: Policy, jobs: int | None, fixes: bool = False
 ) -> list[Analysed]:
     """Each file's result and the stat taken when it was read (None: it is gone)."""
+    if not rels:
+        return []  # a warm scan: the engine is not even imported
+    from analyzers.triggers import triggers_for
+
     workers = jobs or os.cpu_count() or 1
     base = str(root)
     if workers == 1 or len(rels) < PARALLEL_THRESHOLD:
@@ -150,6 +157,8 @@ def _analyze_batch(args: tuple[str, list[str], bool]) -> list[Analysed]:
 
 
 def _analyze_one(base: str, rel: str, policy: Policy, fixes: bool = False) -> Analysed:
+    from analyzers.engine import FileResult, analyze, unanalysable  # once per process
+
     try:
         with open(os.path.join(base, rel), "rb", buffering=0) as fh:
             stat = os.fstat(fh.fileno())
@@ -179,12 +188,19 @@ def _with_fixes(result: FileResult, data: bytes, policy: Policy) -> FileResult:
 
 
 def _too_big(rel: str, size: int, policy: Policy) -> FileResult:
+    from analyzers.engine import FileResult, unanalysable
+
     reason = f"over the size limit ({size:,} > {policy.max_file_size:,} bytes)"
     return FileResult(rel, [unanalysable(rel, reason, policy)], candidate=True)
 
 
 def check(root: Path, policy: Policy, base_rev: str, *, use_cache: bool = True) -> CheckResult:
     """Compare the working tree with the merge base of ``base_rev``, changed files only."""
+    # Here, not at the top: a warm `scan` answers from its cache without the engine.
+    from analyzers.change import ChangedFile, compare_change
+    from analyzers.diff import split_git_diff
+    from analyzers.engine import analyze
+
     root = root.resolve()
     base = gitio.merge_base(root, base_rev)
     changes = gitio.changed_files(root, base)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from importlib.metadata import entry_points, version
 from pathlib import Path
 from typing import Any
@@ -323,3 +325,23 @@ def test_check_markdown_fills_the_total_to_target_column(tmp_path: Path, capsys:
     # The whole working tree: two deprecated imports (one new), two implementations.
     assert rows[("websocket-manager", "SSOT001 non-canonical-import")].endswith("| 2 -> 0 |")
     assert rows[("websocket-manager", "SSOT002 extra-implementation")].endswith("| 2 -> 1 |")
+
+
+def test_a_warm_scan_answers_from_its_cache_without_importing_the_engine(tmp_path: Path) -> None:
+    # A pre-commit hook or an editor runs the warm path often: importing the engine (the
+    # parser, the rules, the slicer) is a cost that path does not need to pay.
+    repo = make_repo(tmp_path, {"app/a.py": "x = 1\n", "app/b.py": DEPRECATED})
+    script = (
+        "import sys\n"
+        "from analyzers.cli import main\n"
+        f"main(['scan', '--root', {str(repo)!r}, '-o', {os.devnull!r}])\n"
+        "print(sorted(m for m in ('analyzers.engine', 'analyzers.rules') if m in sys.modules))\n"
+    )
+    cold = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    warm = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert cold.stdout.strip() == "['analyzers.engine', 'analyzers.rules']"
+    assert warm.stdout.strip() == "[]"

@@ -13,7 +13,9 @@ JSON and SARIF always hold every finding. Nothing here does I/O.
 """
 
 # No `from __future__ import annotations` here: it would shadow the `annotations` submodule.
-from analyzers.report import annotations, json_format, markdown, sarif, text
+# SARIF and Markdown describe every rule, so they load the rule registry: imported when asked
+# for, not by every `ssot scan`.
+from analyzers.report import annotations, json_format, text
 from analyzers.report.model import (
     ConceptTotal,
     Mode,
@@ -37,21 +39,25 @@ __all__ = [
 ]
 
 
-def render(
-    report: Report, fmt: str, *, verbose: bool = False, max_chars: int = markdown.MAX_CHARS
-) -> str:
+def render(report: Report, fmt: str, *, verbose: bool = False, max_chars: int | None = None) -> str:
     """``report`` in format ``fmt``; ``ValueError`` naming the known formats otherwise.
 
-    ``max_chars`` bounds the Markdown output only (GitHub's check-run summary limit).
+    ``max_chars`` bounds the Markdown output only (default: GitHub's check-run summary
+    limit, :data:`analyzers.report.markdown.MAX_CHARS`).
     """
     if fmt == "text":
         return text.render(report, verbose=verbose)
     if fmt == "json":
         return json_format.render(report)
     if fmt == "sarif":
+        from analyzers.report import sarif
+
         return sarif.render(report)
     if fmt == "github":
         return annotations.render(report, verbose=verbose)
     if fmt == "markdown":
-        return markdown.render(report, verbose=verbose, max_chars=max_chars)
+        from analyzers.report import markdown
+
+        limit = markdown.MAX_CHARS if max_chars is None else max_chars
+        return markdown.render(report, verbose=verbose, max_chars=limit)
     raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")

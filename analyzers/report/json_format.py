@@ -33,8 +33,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from analyzers.engine import ENGINE_VERSION
-from analyzers.findings import Finding
+from analyzers.findings import ENGINE_VERSION, Finding
 from analyzers.report.model import STATUSES, ConceptTotal, Report
 
 SCHEMA_VERSION = 2

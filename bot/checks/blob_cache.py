@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from analyzers.engine import ENGINE_VERSION
-from analyzers.findings import Finding
+from analyzers.findings import ENGINE_VERSION, Finding
 from analyzers.policy import Policy
 from bot.store import db, findings_cache
 
