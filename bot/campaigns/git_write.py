@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 from githubkit.exception import RateLimitExceeded, RequestFailed
 
 from bot.github.api import InstallationClient, get_optional
+from bot.github.errors import error_message
 
 if TYPE_CHECKING:
     from githubkit_schemas.latest.types import (
@@ -37,22 +38,6 @@ class PushRefused(Exception):
     def __init__(self, status: int, message: str) -> None:
         self.status, self.message = status, message
         super().__init__(f"{status}: {message}")
-
-
-def error_message(exc: RequestFailed) -> str:
-    """GitHub's message of a failed request, with the messages of its ``errors``."""
-    try:
-        body = exc.response.json()
-    except ValueError:
-        return ""
-    if not isinstance(body, dict):
-        return ""
-    details = [
-        str(e.get("message") if isinstance(e, dict) else e)
-        for e in body.get("errors") or []
-        if (isinstance(e, dict) and e.get("message")) or isinstance(e, str)
-    ]
-    return "; ".join(m.strip() for m in [str(body.get("message") or ""), *details] if m.strip())
 
 
 def _refused(exc: RequestFailed) -> PushRefused | None:

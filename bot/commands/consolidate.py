@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from githubkit.exception import RequestFailed
-
 from bot.campaigns.run import Ask, Outcome, run_campaign
 from bot.commands import replies
-from bot.github.api import InstallationClient
+from bot.github.api import InstallationClient, collaborator_permission
 from bot.work import CheckRequest, JobContext
 
 
@@ -42,7 +40,7 @@ class CommandCall(Protocol):
 def consolidate(call: CommandCall) -> bool:
     """Run the campaign for what ``call`` asks; True when it ran."""
     user = call.request.sender
-    permission, role = _permission(call, user)
+    permission, role = collaborator_permission(call.gh, call.owner, call.repo, user)
     if user is None or not replies.can_write(permission, role):
         call.answer(
             replies.reply(
@@ -91,17 +89,3 @@ def outcome_text(outcome: Outcome, paths: tuple[str, ...]) -> str:
             f"Nothing to consolidate{where}: no safe fix applies, or its batches are open."
         )
     return "\n\n".join(lines)
-
-
-def _permission(call: CommandCall, user: str | None) -> tuple[str | None, str | None]:
-    if user is None:
-        return None, None
-    try:
-        data = call.gh.rest.repos.get_collaborator_permission_level(
-            call.owner, call.repo, user
-        ).parsed_data
-    except RequestFailed as exc:
-        if exc.response.status_code == 404:
-            return "none", None
-        raise
-    return data.permission, getattr(data, "role_name", None)

@@ -23,6 +23,7 @@ from analyzers.findings import Finding, Fix
 from analyzers.fix import apply_fixes, attach_fixes
 from analyzers.policy import Policy
 from bot.github.api import InstallationClient
+from bot.github.errors import error_message
 
 if TYPE_CHECKING:
     from githubkit_schemas.latest.types import (
@@ -142,7 +143,7 @@ def commit_fixes(
         status = exc.response.status_code
         # A (secondary) rate limit is a 403 too: that one is retried, not reported.
         if status in (403, 409, 422) and not isinstance(exc, RateLimitExceeded):
-            raise PushRefused(status, _error_message(exc)) from None
+            raise PushRefused(status, error_message(exc)) from None
         raise
     return str(commit.sha)
 
@@ -174,18 +175,3 @@ def _file_modes(
             if entry is not None and entry.mode:
                 modes[path] = str(entry.mode)
     return modes
-
-
-def _error_message(exc: RequestFailed) -> str:
-    try:
-        body = exc.response.json()
-    except ValueError:
-        return ""
-    if not isinstance(body, dict):
-        return ""
-    details = [
-        str(error.get("message"))
-        for error in body.get("errors") or []
-        if isinstance(error, dict) and error.get("message")
-    ]
-    return "; ".join([str(body.get("message") or ""), *details]).strip("; ")

@@ -49,7 +49,12 @@ from bot.checks.render import FIX_IDENTIFIER
 from bot.commands import replies
 from bot.commands.consolidate import consolidate
 from bot.commands.fix_commit import PushRefused, commit_fixes, plan_fixes
-from bot.github.api import InstallationClient, get_optional, installation_client
+from bot.github.api import (
+    InstallationClient,
+    collaborator_permission,
+    get_optional,
+    installation_client,
+)
 from bot.store import acceptances, command_answers, db
 from bot.work import CheckRequest, JobContext
 
@@ -81,7 +86,9 @@ class CommandCall:
     @cached_property
     def may_write(self) -> bool:
         """Whether the sender has write, maintain or admin permission on the repository."""
-        return replies.can_write(*_permission(self, self.request.sender))
+        return replies.can_write(
+            *collaborator_permission(self.gh, self.owner, self.repo, self.request.sender)
+        )
 
     def react(self, content: Reaction) -> None:
         """React to the command's comment (a button click has none)."""
@@ -216,7 +223,7 @@ def _fix(call: CommandCall) -> bool:
 
 def _accept(call: CommandCall) -> bool:
     user = call.request.sender
-    permission, role = _permission(call, user)
+    permission, role = collaborator_permission(call.gh, call.owner, call.repo, user)
     if user is None or not replies.can_write(permission, role):
         call.answer(replies.accept_refused_text(user or "someone", role or permission))
         return False
@@ -341,22 +348,6 @@ def _head_seen_by_commenter(call: CommandCall, pull: PullContext) -> bool:
     run = find_check_run(pull.gh, pull.owner, pull.repo, pull.head_sha, external)
     started = run.started_at if run is not None else None
     return started is not None and started < written
-
-
-def _permission(call: CommandCall, user: str | None) -> tuple[str | None, str | None]:
-    """``(permission, role_name)`` of ``user`` on the repository (GitHub's collaborator
-    permission API); ``("none", None)`` for someone who is not a collaborator."""
-    if user is None:
-        return None, None
-    try:
-        data = call.gh.rest.repos.get_collaborator_permission_level(
-            call.owner, call.repo, user
-        ).parsed_data
-    except RequestFailed as exc:
-        if exc.response.status_code == 404:
-            return "none", None
-        raise
-    return data.permission, getattr(data, "role_name", None)
 
 
 def _is_own_reply(request: CheckRequest) -> bool:

@@ -228,6 +228,23 @@ def get_optional(
         raise
 
 
+def collaborator_permission(
+    gh: InstallationClient, owner: str, repo: str, user: str | None
+) -> tuple[str | None, str | None]:
+    """``(permission, role_name)`` of ``user`` on the repository (GitHub's collaborator
+    permission API); ``("none", None)`` for someone who is not a collaborator, ``(None,
+    None)`` without a user."""
+    if user is None:
+        return None, None
+    try:
+        data = gh.rest.repos.get_collaborator_permission_level(owner, repo, user).parsed_data
+    except RequestFailed as exc:
+        if exc.response.status_code == 404:
+            return "none", None
+        raise
+    return data.permission, getattr(data, "role_name", None)
+
+
 def get_pages(
     gh: InstallationClient,
     url: str,

@@ -6,10 +6,13 @@ In a module of its own so that the client (:mod:`bot.github.api`) and the limits
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
+
+if TYPE_CHECKING:
+    from githubkit.exception import RequestFailed
 
 
 class NotConfigured(RuntimeError):
@@ -58,3 +61,19 @@ def unreachable(error: httpx.TransportError, github_url: str) -> str:
         f"({type(error).__name__}: {detail}); check SSOT_GITHUB_URL ({github_url}) "
         "and this machine's network"
     )
+
+
+def error_message(exc: RequestFailed) -> str:
+    """GitHub's message of a failed request, with the messages of its ``errors``."""
+    try:
+        body = exc.response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    details = [
+        str(e.get("message") if isinstance(e, dict) else e)
+        for e in body.get("errors") or []
+        if (isinstance(e, dict) and e.get("message")) or isinstance(e, str)
+    ]
+    return "; ".join(m.strip() for m in [str(body.get("message") or ""), *details] if m.strip())
