@@ -11,8 +11,6 @@ import hashlib
 import hmac
 import marshal
 import os
-import secrets
-import tempfile
 from dataclasses import astuple
 from functools import lru_cache
 from pathlib import Path
@@ -45,7 +43,7 @@ def _key() -> bytes:
             return key
     except OSError:
         pass
-    key = secrets.token_bytes(32)
+    key = os.urandom(32)  # what secrets.token_bytes does, without importing random
     try:
         home.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -161,6 +159,8 @@ class FindingsCache:
             ignore = self.path.parent / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("*\n")
+            import tempfile  # only when writing: a warm scan that changed nothing never does
+
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -265,6 +264,8 @@ def with_fixes(root: Path, report: Report, policy: Policy) -> Report:
 
 
 def cmd_fix(args: argparse.Namespace) -> int:
+    import difflib
+
     from analyzers import runner
     from analyzers.fix import apply_fixes
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,6 @@ from typing import Any
 from analyzers.globs import MAX_GLOBS, GlobSet
 from analyzers.patterns import MAX_PATTERN_CHARS, UnsafePattern, pattern_problem, quoted
 from analyzers.policy import RULE_CODES, SAFE_FIX_RULES, Policy
-from analyzers.policy_errors import from_validation, place, sentence
 
 POLICY_PATHS = (".github/ssot.toml", "pyproject.toml")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(\.\*)?$")
@@ -105,6 +103,8 @@ def _index_nested(
 
 def parse_toml(text: str, source: str) -> dict[str, Any]:
     """TOML text to a dict; syntax errors become :class:`PolicyError` with the line."""
+    import tomllib  # here: a warm scan takes its validated policy from the cache
+
     try:
         return tomllib.loads(text)
     except RecursionError:
@@ -194,6 +194,9 @@ def load_policy(
 
 def _validate(data: dict[str, Any], source: str, text: str, prefix: str) -> Policy:
     from pydantic import TypeAdapter, ValidationError
+
+    # Here, not at the top: a warm scan takes its validated policy from the cache.
+    from analyzers.policy_errors import from_validation, place, sentence
 
     data = {k: v for k, v in data.items() if k != "extends"}
     try:

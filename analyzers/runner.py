@@ -7,10 +7,8 @@ pickled) and results are cached per file and per blob. Nothing here talks to Git
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
@@ -85,15 +83,18 @@ def scan(
     rels = [r for r in rels if not policy.excluded.match(r)]
     cache = FindingsCache(root, cache_key(policy), enabled=use_cache)
     result = ScanResult(root=root, files=len(rels))
+    present = set(rels)  # less the files found deleted on the way
     todo: list[str] = []
     base = str(root)
     if not cache.enabled:
         todo = rels  # nothing to look up: the workers stat what they read
     for rel in rels if cache.enabled else ():
         try:
-            stat = os.stat(os.path.join(base, rel))  # not pathlib: this runs per file
+            stat = os.stat(f"{base}/{rel}")  # not pathlib nor os.path.join: runs per file
         except FileNotFoundError:
-            continue  # deleted since git listed it
+            result.files -= 1  # deleted from the working tree (git still lists it)
+            present.discard(rel)
+            continue
         except OSError as exc:
             from analyzers.engine import unanalysable
 
@@ -108,14 +109,16 @@ def scan(
                 result.findings[rel] = cached
     for rel, analysed in zip(todo, _analyze_files(root, todo, policy, jobs, fixes), strict=True):
         if analysed is None:
-            continue  # deleted since git listed it
+            result.files -= 1  # deleted from the working tree (git still lists it)
+            present.discard(rel)
+            continue
         file_result, read_stat = analysed
         if read_stat is not None and cache.enabled:
             cache.store(rel, read_stat, file_result.findings, fixed=fixes)
         if file_result.findings:
             result.findings[rel] = file_result.findings
     if every:
-        cache.forget_missing(set(rels))
+        cache.forget_missing(present)
     cache.save()
     return result
 
@@ -142,6 +145,10 @@ def _analyze_files(
     # A batch is a list of paths: each worker reads its own files (no source is pickled).
     size = max(8, len(rels) // (workers * 48))
     batches = [rels[i : i + size] for i in range(0, len(rels), size)]
+    # Here, not at the top: a warm scan forks nothing and need not import the pool.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         out: list[Analysed] = []

@@ -137,6 +137,24 @@ def test_scan_warm_cache_gives_the_same_result(
     assert len(changed["findings"]) == 2
 
 
+@pytest.mark.parametrize("cache", [True, False], ids=["cache", "no-cache"])
+def test_scan_skips_a_tracked_file_deleted_from_the_working_tree(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cache: bool
+) -> None:
+    # git still lists a file removed without `git rm`; the scan must neither report it nor
+    # count it, and a warm run must not answer for it from the cache.
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED, "app/b.py": DEPRECATED, "c.py": "x = 1\n"})
+    flags = [] if cache else ["--no-cache"]
+    _, before = run_json(capsys, "scan", "--root", str(repo), *flags)
+    assert before["summary"]["files_analysed"] == 3
+    (repo / "app" / "b.py").unlink()
+    for _ in range(2):  # cold, then warm
+        code, after = run_json(capsys, "scan", "--root", str(repo), *flags)
+        assert code == 0
+        assert after["summary"]["files_analysed"] == 2
+        assert [f["path"] for f in after["findings"]] == ["app/a.py"]
+
+
 def test_policy_error_exits_2_naming_file_line_and_key(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
