@@ -425,27 +425,43 @@ def make_change(root: Path, seed: int, count: int = CHANGED_FILES) -> dict[str, 
 # Machine information.
 
 
-def bytecode(workdir: Path, *, keep_environment: bool) -> str:
-    """Run ssot from compiled bytecode, as an installed copy does; what was done, in words.
+def installed_copy(workdir: Path) -> tuple[str, str]:
+    """``ssot`` installed as ``pip install`` installs the wheel; its path and how, in words.
 
-    ``pip install`` compiles every module; a Python with PYTHONDONTWRITEBYTECODE set (some
-    sandboxes and containers) never caches it, so an editable checkout recompiles the CLI's
-    sources on every start: about 60 ms of each warm scan, a cost users do not pay.
+    The development venv holds an editable install: its import hook (setuptools' finder,
+    about 12-20 ms of every start) and, where PYTHONDONTWRITEBYTECODE is set, sources
+    compiled at every start, are costs a user's installed copy does not pay. So the package
+    is copied with its bytecode into a fresh venv whose dependencies are this venv's (a
+    ``.pth`` line: that folder's own ``.pth`` files, the editable hook among them, are not
+    run), with the console script pip writes.
     """
-    if keep_environment or not os.environ.get("PYTHONDONTWRITEBYTECODE"):
-        return "as the environment has it" + (
-            " (PYTHONDONTWRITEBYTECODE set: sources compiled at every start)"
-            if os.environ.get("PYTHONDONTWRITEBYTECODE")
-            else ""
-        )
-    prefix = workdir / "pycache"
-    os.environ.pop("PYTHONDONTWRITEBYTECODE")
-    os.environ["PYTHONPYCACHEPREFIX"] = str(prefix)  # inherited by every command run
-    package = Path(__file__).resolve().parent.parent / "analyzers"
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
-    return (
-        f"precompiled into {prefix} (PYTHONDONTWRITEBYTECODE was set; an installed copy has "
-        "its bytecode: --as-is to measure without)"
+    venv_dir = workdir / "installed"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv_dir)], check=True)
+    python = venv_dir / "bin" / "python"
+    purelib = [sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+    site = Path(subprocess.check_output([str(python), *purelib[1:]], text=True).strip())
+    deps = subprocess.check_output(purelib, text=True).strip()
+    (site / "ssot-bench-dependencies.pth").write_text(deps + "\n")
+    shutil.copytree(
+        REPO / "analyzers", site / "analyzers", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    subprocess.run([str(python), "-m", "compileall", "-q", str(site / "analyzers")], check=True)
+    script = venv_dir / "bin" / "ssot"
+    script.write_text(
+        f"#!{python}\nimport re\nimport sys\nfrom analyzers.cli import main\n"
+        "if __name__ == '__main__':\n"
+        "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
+        "    sys.exit(main())\n"
+    )
+    script.chmod(0o755)
+    where = subprocess.check_output(
+        [str(python), "-c", "import analyzers; print(analyzers.__file__)"], text=True, cwd=workdir
+    ).strip()
+    if not where.startswith(str(site)):
+        raise RuntimeError(f"the installed copy imports analyzers from {where}, not {site}")
+    return str(script), (
+        f"an installed copy in {venv_dir} (package and bytecode in its site-packages, "
+        "dependencies from this venv; --as-is to run the development venv's ssot)"
     )
 
 
@@ -697,7 +713,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--as-is",
         action="store_true",
-        help="keep PYTHONDONTWRITEBYTECODE if set (default: run ssot from compiled bytecode)",
+        help="run the development venv's (editable) ssot as it is (default: an installed copy)",
     )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
@@ -715,7 +731,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     workdir = Path(tempfile.mkdtemp(prefix="ssot-bench-"))
     info = machine_info(ruff, semgrep)
-    info["bytecode"] = bytecode(workdir, keep_environment=args.as_is)
+    if args.as_is or args.ssot:
+        info["ssot"] = f"{ssot} as it is" + (
+            " (PYTHONDONTWRITEBYTECODE set: sources compiled at every start)"
+            if os.environ.get("PYTHONDONTWRITEBYTECODE")
+            else ""
+        )
+    else:
+        ssot, info["ssot"] = installed_copy(workdir)
     print("== machine")
     for key, value in info.items():
         print(f"  {key:<13} {value}")
