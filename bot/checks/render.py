@@ -119,7 +119,8 @@ def accepted_lines(
             if match is not None
             else f"{escape.code(item.fingerprint)} (no longer in this pull request)"
         )
-        reason = clip(" ".join(item.reason.split()), 300)
+        # A commenter's words: a reason must not mention, link or reference anything.
+        reason = escape.text(clip(" ".join(item.reason.split()), 300))
         line = f"- {what} accepted by @{item.user} on {item.at:%Y-%m-%d}: {reason}"
         more = f"_{len(accepted) - shown:,} more accepted findings not shown._"
         if used + len(line) + 1 + len(more) + 1 > budget:
