@@ -62,7 +62,7 @@ def load_snapshot(
         for path in CODEOWNERS_PATHS
     ]
     found = fetch_objects(gh, [*policy_source.wants(owner, repo, sha), *owner_wants])
-    lookup = policy_source.resolve(gh, owner, repo, sha, found)
+    lookup = policy_source.resolve(gh, owner, repo, sha, found, settings=context.settings)
     commit = get_json(gh, f"/repos/{owner}/{repo}/git/commits/{sha}")
     snap = Snapshot(
         owner,

@@ -8,7 +8,8 @@ organisation policy, ``"owner/name"`` another repository's policy (only those th
 settings allow: ``SSOT_POLICY_EXTENDS_ALLOW``; a writer of one repository must not read
 another through the App), anything else a file of this repository at the same commit. An
 error in a parent of another repository is reported without its text, which that
-repository may keep private. ``max_file_size`` is capped by the App's settings.
+repository may keep private. ``max_file_size`` and the ``[campaign]`` numbers are capped by
+the App's settings.
 
 The first lookup is part of a bigger GraphQL batch (see :func:`wants`); only an ``extends``
 that is neither the organisation nor already read costs one more request.
@@ -17,9 +18,10 @@ that is neither the organisation nor already read costs one more request.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 
+from analyzers.policy import Policy
 from analyzers.policy_loader import (
     POLICY_PATHS,
     LoadedPolicy,
@@ -30,6 +32,7 @@ from analyzers.policy_loader import (
 )
 from bot.github.api import InstallationClient
 from bot.github.blobs import BlobInfo, ObjectWant, contents, expression, fetch_objects
+from bot.ops.settings import Settings
 
 ORG_REPO = ".github"
 ORG_NAMES = frozenset({"org", ORG_REPO})
@@ -136,15 +139,15 @@ def resolve(
     found: Mapping[Hashable, BlobInfo | None],
     fetch: TextFetcher | None = None,
     *,
-    allowed_parents: Collection[str] = (),
-    max_file_size: int | None = None,
+    settings: Settings | None = None,
 ) -> PolicyLookup:
     """The policy of ``owner/repo`` at ``rev`` from a batch's answer (see :func:`wants`).
 
-    ``allowed_parents``: the ``"owner/name"`` repositories besides the organisation's
-    ``.github`` that ``extends`` may name; ``max_file_size``: the most the policy may ask.
+    ``settings``: the App's, for the repositories besides the organisation's ``.github`` that
+    ``extends`` may name and the most a policy may ask of the App (:func:`capped`); without
+    them only the organisation's ``.github`` may be extended and nothing is capped.
     """
-    allowed = {name.lower() for name in allowed_parents}
+    allowed = {name.lower() for name in (settings.policy_extends_allow if settings else ())}
     foreign: list[str] = []  # parents read from other repositories
     fetch = fetch or fetcher(gh)
     org_prefix = f"{owner}/{ORG_REPO}:"
@@ -185,10 +188,28 @@ def resolve(
         loaded = load_policy(text, source, fetch_parent)
     except PolicyError as error:
         return PolicyLookup(error=_own_words(error, owner, repo, foreign))
-    if max_file_size is not None and loaded.policy.max_file_size > max_file_size:
-        capped = dataclasses.replace(loaded.policy, max_file_size=max_file_size)
-        loaded = dataclasses.replace(loaded, policy=capped)
+    if settings is not None:
+        loaded = dataclasses.replace(loaded, policy=capped(loaded.policy, settings))
     return PolicyLookup(policy=loaded)
+
+
+def capped(policy: Policy, settings: Settings) -> Policy:
+    """``policy`` asking no more of the App than its settings allow.
+
+    A repository's writers choose its policy; the App's operator chooses how large a file it
+    reads and how many consolidation pull requests one repository may have it open.
+    """
+    campaign = policy.campaign
+    return dataclasses.replace(
+        policy,
+        max_file_size=min(policy.max_file_size, settings.max_file_size),
+        campaign=dataclasses.replace(
+            campaign,
+            max_files=min(campaign.max_files, settings.campaign_max_files),
+            max_open=min(campaign.max_open, settings.campaign_max_open),
+            max_per_hour=min(campaign.max_per_hour, settings.campaign_max_per_hour),
+        ),
+    )
 
 
 def _own_words(error: PolicyError, owner: str, repo: str, foreign: list[str]) -> PolicyError:

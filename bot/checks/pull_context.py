@@ -261,8 +261,7 @@ def _load_policy_and_blobs(pull: PullContext, context: JobContext) -> None:
         repo,
         pull.base_tip,
         found,
-        allowed_parents=context.settings.policy_extends_allow,
-        max_file_size=context.settings.max_file_size,
+        settings=context.settings,
     )
     pull.policy, pull.policy_error = lookup.policy, lookup.error
     if pull.policy is None:

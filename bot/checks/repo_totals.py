@@ -139,8 +139,7 @@ def scan_commit(
         repo,
         commit_sha,
         found,
-        allowed_parents=context.settings.policy_extends_allow,
-        max_file_size=context.settings.max_file_size,
+        settings=context.settings,
     )
     if lookup.policy is None:
         log.info("%s: no usable policy at %s, no totals", repository, commit_sha[:12])

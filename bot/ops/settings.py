@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     policy_extends_allow: list[str] = Field(default_factory=list)
     # The largest file a policy's max_file_size may ask the App to read and analyse.
     max_file_size: int = Field(default=2_000_000, ge=1)
+    # The most a policy's [campaign] may ask: files per pull request, pull requests open at
+    # once and opened per hour, in one repository.
+    campaign_max_files: int = Field(default=100, ge=1)
+    campaign_max_open: int = Field(default=10, ge=1)
+    campaign_max_per_hour: int = Field(default=10, ge=1)
     # Set: /metrics and the status page answer only `Authorization: Bearer <token>`.
     status_token: SecretStr | None = None
     # Reactions and replies to one person's /ssot commands in one repository, per hour.

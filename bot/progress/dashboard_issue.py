@@ -213,8 +213,7 @@ def default_branch_policy(
         repo,
         "HEAD",
         found,
-        allowed_parents=context.settings.policy_extends_allow,
-        max_file_size=context.settings.max_file_size,
+        settings=context.settings,
     )
     return lookup.policy.policy if lookup.policy is not None else None
 

@@ -401,6 +401,36 @@ def test_max_per_hour_holds_and_the_round_goes_on_later(
         assert len(world.bot_pulls()) == 2
 
 
+def test_the_apps_settings_cap_what_a_policys_campaign_may_ask(
+    keys: AppKeyPair, make_settings: SettingsFactory
+) -> None:
+    # A writer of one repository asks for many large batches at once; the operator's caps
+    # hold: one pull request of at most one file.
+    campaign = (
+        CAMPAIGN.replace("max_open = 2", "max_open = 500")
+        .replace("max_per_hour = 10", "max_per_hour = 500")
+        .replace("max_files = 2", "max_files = 10000")
+    )
+    for world in make_world(
+        keys,
+        make_settings,
+        repo_files(campaign),
+        campaign_max_open=1,
+        campaign_max_files=1,
+        campaign_max_per_hour=5,
+    ):
+        world.sweep()
+        (pull,) = world.bot_pulls()
+        head = world.state.repo(world.repo).branches[pull.head_ref]
+        changed = [
+            path
+            for path, blob in world.state.commits[head].files.items()
+            if world.state.commits[world.state.repo(world.repo).branches["main"]].files.get(path)
+            != blob
+        ]
+        assert len(changed) == 1
+
+
 def test_a_branch_protection_that_refuses_the_push_stops_the_campaign_with_one_message(
     keys: AppKeyPair, make_settings: SettingsFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
