@@ -199,6 +199,17 @@ def _validate(data: dict[str, Any], source: str, text: str, prefix: str) -> Poli
     from analyzers.policy_errors import from_validation, place, sentence
 
     data = {k: v for k, v in data.items() if k != "extends"}
+    version = data.get("version", 1)
+    # Checked before pydantic, whose lax mode reads true, 1.0 and "1" as 1: a policy written
+    # for another format must not be read silently as this one.
+    if type(version) is not int or version != 1:
+        raise PolicyError(
+            source,
+            find_key_line(text, ["version"], prefix),
+            "version",
+            f"version = {json.dumps(version, default=str)}: this release reads policy format 1 "
+            "only (version = 1)",
+        )
     try:
         policy = TypeAdapter(Policy).validate_python(data)
     except ValidationError as exc:

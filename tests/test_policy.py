@@ -327,6 +327,15 @@ def test_an_error_speaks_of_tables_and_keys_not_of_the_validator(text: str, expe
     assert str(error_of(text)) == expected
 
 
+@pytest.mark.parametrize("value", ["2", "true", "1.0", '"1"', "0"])
+def test_a_policy_of_another_format_version_is_refused(value: str) -> None:
+    # pydantic's lax mode would read true, 1.0 and "1" as 1, and 2 is a format this release
+    # cannot know: either way the policy would be read with the wrong meaning, silently.
+    error = error_of(f"# a comment\nversion = {value}\n")
+    assert (error.line, error.key) == (2, "version")
+    assert "policy format 1 only" in error.message
+
+
 def test_an_unknown_key_with_no_near_name_lists_the_known_ones() -> None:
     error = error_of('[rules.SSOT001]\nloudness = "high"\n')
     assert error.message == "unknown key 'loudness' in [rules.SSOT001]; known keys: severity, tests"
