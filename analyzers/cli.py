@@ -24,6 +24,7 @@ from analyzers.exit_codes import EXIT_ERROR, EXIT_OK, UsageError
 
 FORMATS = ("text", "json", "sarif", "github", "markdown")
 PLUGIN_GROUP = "ssot.commands"
+BUILTIN_COMMANDS = ("scan", "check", "fix", "consolidate", "history", "explain", "rules")
 DISTRIBUTION = "ssot-guard"
 APP_EXTRA = f"pip install '{DISTRIBUTION}[app]'"
 OWN_PACKAGES = frozenset({"analyzers", "bot", "fake_github"})
@@ -35,7 +36,7 @@ APP_COMMANDS = {
     "serve": "run the GitHub App: webhooks, setup page and job workers",
     "worker": "run only the App's job workers (scale-out, with Redis)",
     "replay": "sign a saved webhook payload and post it to a running App",
-    "demo": "one pull-request check by the App against a simulated GitHub",
+    "demo": "one pull-request check by the App on a simulated GitHub",
     "migrate": "bring the App's database up to this version's schema",
 }
 
@@ -70,12 +71,28 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, with room for the longest command name beside its description.
+
+    argparse measures command names one indent level short of where it prints them, so the
+    longest ("consolidate") had its description pushed to the next line.
+    """
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action, argparse._SubParsersAction):
+            longest = max((len(name) for name in action.choices), default=0)
+            needed = self._current_indent + 4 + longest
+            self._action_max_length = max(self._action_max_length, needed)
+
+
 def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentParser:
     """The argument parser; plugin commands are listed by name without importing them."""
     parser = argparse.ArgumentParser(
         prog="ssot",
         description="Keep a Python monorepo on its single source of truth.",
         epilog="Exit codes: 0 clean, 1 new blocking findings, 2 usage or policy error.",
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -134,9 +151,7 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
         help="print the fixes as a unified diff instead of writing them",
     )
 
-    p = sub.add_parser(
-        "consolidate", help="plan or apply consolidation batches (the [campaign] safe fixes)"
-    )
+    p = sub.add_parser("consolidate", help="plan or apply batches of the [campaign]'s safe fixes")
     common(p, formats=False)
     action = p.add_mutually_exclusive_group(required=True)
     action.add_argument("--plan", action="store_true", help="print the batches")
@@ -148,7 +163,7 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
 
     p = sub.add_parser(
         "history",
-        help="totals per concept and rule for each commit of HEAD's first-parent history",
+        help="the totals at each first-parent commit of HEAD",
     )
     common(p, formats=False)
     p.add_argument(
@@ -228,9 +243,8 @@ def run_app_command(name: str, plugin: Any, argv: list[str]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ssot`` console script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    builtin = {"scan", "check", "fix", "consolidate", "history", "explain", "rules"}
     first = next((a for a in args_list if not a.startswith("-")), None)
-    if first is not None and first not in builtin:
+    if first is not None and first not in BUILTIN_COMMANDS:
         plugin = _plugins().get(first)
         if plugin is not None:
             rest = list(args_list)
@@ -238,7 +252,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_app_command(first, plugin, rest)
     plugins = (
         _plugins()
-        if (not args_list or "-h" in args_list or "--help" in args_list or first not in builtin)
+        if (
+            not args_list
+            or "-h" in args_list
+            or "--help" in args_list
+            or first not in BUILTIN_COMMANDS
+        )
         else {}
     )
     parser = build_parser(plugins)

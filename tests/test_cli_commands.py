@@ -16,7 +16,7 @@ import pytest
 from git_repos import CANONICAL, DEPRECATED, HAS_GIT, git, make_repo, write
 
 from analyzers import cli, runner
-from analyzers.cli import APP_COMMANDS, PLUGIN_GROUP, main
+from analyzers.cli import APP_COMMANDS, BUILTIN_COMMANDS, PLUGIN_GROUP, main
 from analyzers.rules import RULES
 
 # What `ssot fix` makes of DEPRECATED: the canonical import, under the name the code uses.
@@ -193,7 +193,7 @@ def test_help_describes_every_command_in_one_line(
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    commands = ["scan", "check", "fix", "explain", "rules", *APP_COMMANDS]
+    commands = [*BUILTIN_COMMANDS, *APP_COMMANDS]
     for name in commands:
         match = re.search(rf"^    {name} +(\S.*)$", out, re.M)
         assert match, f"`ssot --help` has no line for {name}:\n{out}"
