@@ -2,5 +2,6 @@
 
 Layers, each importing only those below it (docs/architecture.md; checked by the import
 contracts in pyproject.toml): ``serve``/``worker``/``replay``/``demo`` (commands),
-``web``, ``jobs``, ``events``, ``commands``, ``checks``, ``github``, ``work``, ``store``, ``ops``.
+``web``, ``jobs``, ``events``, ``commands``, ``campaigns`` | ``progress`` (siblings),
+``checks``, ``github``, ``work``, ``store``, ``ops``.
 """

@@ -92,7 +92,7 @@ def alembic_config(
     connection: sa.Connection | None = None,
     stdout: TextIO | None = None,
 ) -> Config:
-    """Alembic's configuration for ``bot/migrations`` (no alembic.ini: it is built here)."""
+    """Alembic's configuration for ``bot/store/migrations`` (no alembic.ini: built here)."""
     config = Config(stdout=stdout or sys.stdout)
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("path_separator", "os")
