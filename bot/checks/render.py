@@ -86,12 +86,23 @@ class CheckOutput:
 
 
 def apply_acceptances(comparison: Comparison, accepted: Sequence[AcceptedFinding]) -> Comparison:
-    """New findings whose fingerprint was accepted no longer block (they become warnings)."""
+    """New findings covered by an acceptance no longer block (they become warnings).
+
+    An acceptance covers as many findings of its fingerprint as the pull request had when it
+    was given: a fingerprint leaves out the path, so a copy pushed later (the same import at
+    the top of another module) is not accepted with them.
+    """
+    left = {a.fingerprint: a.occurrences for a in accepted}
     by_fingerprint = {a.fingerprint: a for a in accepted}
+    covered: set[int] = set()
+    for finding in sorted(comparison.new, key=sort_key):
+        if finding.severity == "block" and left.get(finding.fingerprint, 0) > 0:
+            left[finding.fingerprint] -= 1
+            covered.add(id(finding))
     new: list[Finding] = []
     for finding in comparison.new:
-        acceptance = by_fingerprint.get(finding.fingerprint)
-        if acceptance is not None and finding.severity == "block":
+        if id(finding) in covered:
+            acceptance = by_fingerprint[finding.fingerprint]
             finding = replace(
                 finding,
                 severity="warn",

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -241,16 +242,18 @@ def _accept(call: CommandCall) -> bool:
         call.answer(replies.accept_nothing_text(), pull.number)
         return True
     now = db.utcnow()
-    for finding in new:
+    # As many of each fingerprint as the commenter saw: a copy pushed later is new again.
+    for fingerprint, seen in Counter(f.fingerprint for f in new).items():
         acceptances.accept_finding(
             call.context.engine,
             installation_id=call.request.installation_id,
             repo=call.request.repository,
             pr=pull.number,
-            fingerprint=finding.fingerprint,
+            fingerprint=fingerprint,
             user=user,
             reason=call.argument,
             now=now,
+            occurrences=seen,
         )
     event = call.request.event
     comment = (event.payload.get("comment") or {}) if event is not None else {}

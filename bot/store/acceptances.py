@@ -22,9 +22,14 @@ def accept_finding(
     user: str,
     reason: str,
     now: dt.datetime,
+    occurrences: int = 1,
 ) -> bool:
-    """Record that ``user`` accepted a finding on a PR; False when it was already accepted."""
-    return insert_once(
+    """Record that ``user`` accepted ``occurrences`` findings of a fingerprint on a PR.
+
+    False when that fingerprint was already accepted: the first acceptance keeps its who and
+    why, and covers the larger of the two counts (someone saw more copies and accepted them).
+    """
+    if insert_once(
         engine,
         accepted_findings,
         installation_id=installation_id,
@@ -34,7 +39,23 @@ def accept_finding(
         user=user,
         reason=reason,
         at=now,
-    )
+        occurrences=occurrences,
+    ):
+        return True
+    c = accepted_findings.c
+    with engine.begin() as conn:
+        conn.execute(
+            accepted_findings.update()
+            .where(
+                c.installation_id == installation_id,
+                c.repo == repo,
+                c.pr == pr,
+                c.fingerprint == fingerprint,
+                c.occurrences < occurrences,
+            )
+            .values(occurrences=occurrences)
+        )
+    return False
 
 
 def accepted_fingerprints(engine: Engine, *, installation_id: int, repo: str, pr: int) -> set[str]:
@@ -56,6 +77,7 @@ class AcceptedFinding:
     user: str
     reason: str
     at: dt.datetime
+    occurrences: int = 1  # findings of this fingerprint it covers (as many as were seen)
 
 
 def accepted_for_pull(
@@ -65,8 +87,8 @@ def accepted_for_pull(
     c = accepted_findings.c
     with engine.begin() as conn:
         rows = conn.execute(
-            sa.select(c.fingerprint, c.user, c.reason, c.at)
+            sa.select(c.fingerprint, c.user, c.reason, c.at, c.occurrences)
             .where(c.installation_id == installation_id, c.repo == repo, c.pr == pr)
             .order_by(c.at, c.id)
         ).all()
-    return [AcceptedFinding(r.fingerprint, r.user, r.reason, r.at) for r in rows]
+    return [AcceptedFinding(r.fingerprint, r.user, r.reason, r.at, r.occurrences) for r in rows]

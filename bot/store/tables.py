@@ -88,6 +88,9 @@ accepted_findings = sa.Table(
     sa.Column("user", sa.String(100), nullable=False),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
+    # Findings of this fingerprint the pull request had when it was accepted: the most the
+    # acceptance covers (a fingerprint leaves out the path: a later copy elsewhere is new).
+    sa.Column("occurrences", sa.Integer, nullable=False, server_default="1"),
     sa.UniqueConstraint("installation_id", "repo", "pr", "fingerprint", name="accepted_once"),
 )
 

@@ -243,6 +243,18 @@ def test_accepted_findings_no_longer_block_and_say_who_and_why() -> None:
     assert "#12" not in output.summary  # the commenter's reason references no issue
 
 
+def test_an_acceptance_covers_as_many_findings_as_it_counted() -> None:
+    # Two copies of one import (same fingerprint: the path is left out of it), one accepted.
+    first, second = finding(1, "app/a.py"), finding(1, "app/b.py")
+    assert first.fingerprint == second.fingerprint
+    once = [AcceptedFinding(first.fingerprint, "alice", "ok", WHEN, occurrences=1)]
+    after = apply_acceptances(Comparison(new=[second, first]), once)
+    assert [(f.path, f.blocking) for f in after.new] == [("app/b.py", True), ("app/a.py", False)]
+    twice = [AcceptedFinding(first.fingerprint, "alice", "ok", WHEN, occurrences=2)]
+    after = apply_acceptances(Comparison(new=[second, first]), twice)
+    assert not any(f.blocking for f in after.new)
+
+
 def test_an_invalid_policy_names_file_line_and_key() -> None:
     message = "[[concept]] 1: target must be 0 or more"
     error = PolicyError(".github/ssot.toml", 12, "concept.0.target", message)

@@ -465,6 +465,21 @@ def test_accept_by_a_write_collaborator_is_recorded_and_the_check_passes(
     assert "> the old client is removed in \\#\u200b42" in reply
 
 
+def test_an_acceptance_does_not_cover_a_copy_pushed_later(world: World, pr: PullRequest) -> None:
+    # bob accepted the one deprecated import he saw. The same import at the top of another
+    # module has the same fingerprint (it leaves out the path); pushed afterwards, it is new
+    # debt he never saw, and the gate fails on it.
+    world.comment(pr, "/ssot accept the old client is removed in #42", user="bob")
+    assert [run.conclusion for run in world.check_runs(pr)] == ["success"]
+    world.state.commit(world.repo, "feature", {"netra_backend/app/x.py": IMPORT_OLD}, "More")
+    pushed = world.state.pull(world.repo, pr.number)
+    world.check_pull(pushed)
+    [run] = world.check_runs(pushed)
+    assert run.conclusion == "failure"
+    assert "netra_backend/app/x.py" in (run.output.summary or "")
+    assert (run.output.title or "").startswith("1 new blocking finding")
+
+
 def test_accept_by_a_read_collaborator_is_refused(world: World, pr: PullRequest) -> None:
     world.state.set_permission(world.repo, "carol", "read")
     command = world.comment(pr, "/ssot accept looks fine to me", user="carol")
