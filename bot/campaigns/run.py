@@ -337,9 +337,8 @@ class _Run:
             merged = bool(pull and (pull.get("merged") or pull.get("merged_at")))
             record_closed(self.context, self.installation_id, self.repository, row, merged, True)
             return
-        if batch is None:
-            self._close_empty(snap, row)
-            return
+        # A person's push first: once the branch is theirs the App neither regenerates nor
+        # closes it, even when the base left nothing for the batch to fix.
         head = git_write.branch_head(self.gh, self.owner, self.repo, row.branch)
         if head != row.head_sha:
             if not row.human_push_noted:
@@ -354,6 +353,9 @@ class _Run:
                     self.context.engine, row.but(human_push_noted=True, updated_at=self.now)
                 )
                 self.outcome.noted.append(row.batch_id)
+            return
+        if batch is None:
+            self._close_empty(snap, row)
             return
         if row.base_sha == snap.sha:
             return

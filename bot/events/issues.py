@@ -14,19 +14,16 @@ from __future__ import annotations
 
 import logging
 
-from githubkit.exception import RequestFailed
-
 from bot.campaigns import lifecycle
 from bot.checks import decisions
-from bot.github.api import app_bot_login, installation_client
+from bot.commands.replies import can_write
+from bot.github.api import app_bot_login, collaborator_permission, installation_client
 from bot.progress import dashboard_issue
 from bot.store import dashboards, db
 from bot.store.campaign_section import ticked
 from bot.work import JobContext, WebhookEvent
 
 log = logging.getLogger(__name__)
-
-WRITERS = frozenset({"admin", "maintain", "write"})
 
 
 def issue_edited(event: WebhookEvent, context: JobContext) -> None:
@@ -44,20 +41,9 @@ def issue_edited(event: WebhookEvent, context: JobContext) -> None:
     login = str(sender.get("login") or "")
     owner, repo = event.repository.split("/", 1)
     gh = installation_client(context.settings, event.installation_id, engine=context.engine)
-    try:
-        permission = gh.rest.repos.get_collaborator_permission_level(owner, repo, login).parsed_data
-    except RequestFailed as exc:
-        if exc.response.status_code != 404:
-            raise
-        log.info("%s: %s ticked %s without access", event.repository, login, batch_ids)
-        return
-    if (
-        permission.permission not in WRITERS
-        and getattr(permission, "role_name", None) not in WRITERS
-    ):
-        log.info(
-            "%s: %s may not ask for batches (%s)", event.repository, login, permission.permission
-        )
+    permission, role = collaborator_permission(gh, owner, repo, login)
+    if not can_write(permission, role):
+        log.info("%s: %s may not ask for batches (%s)", event.repository, login, permission)
         return
     lifecycle.batches_ticked(
         context, event.installation_id, event.repository, batch_ids, int(issue["number"])

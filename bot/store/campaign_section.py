@@ -18,6 +18,13 @@ from collections.abc import Callable, Sequence
 from bot.store.campaigns import CampaignBatch, Dashboard
 
 MARKER = "<!-- ssot:batch={} -->"
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 fix``, ``2 fixes``, ``1,058 files``."""
+    return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
 _BOX = re.compile(
     r"^\s*[-*] \[(?P<mark>[ xX])\] <!-- ssot:batch=(?P<id>[A-Za-z0-9._/-]{1,200}) -->"
 )
@@ -83,8 +90,8 @@ def render_section(view: Dashboard) -> str:
         out += _listed(
             view.open,
             lambda b: (
-                f"- {_pull(b)} `{b.batch_id}`: {b.fixes:,} fixes in "
-                f"{len(b.files):,} files, check {_check(b)}"
+                f"- {_pull(b)} `{b.batch_id}`: {_count(b.fixes, 'fix', 'fixes')} in "
+                f"{_count(len(b.files), 'file')}, check {_check(b)}"
             ),
         )
         out.append("")
@@ -93,13 +100,17 @@ def render_section(view: Dashboard) -> str:
         out += _listed(
             view.proposed,
             lambda b: checkbox(
-                b.batch_id, f"`{b.batch_id}`: {b.fixes:,} fixes in {len(b.files):,} files"
+                b.batch_id,
+                f"`{b.batch_id}`: {_count(b.fixes, 'fix', 'fixes')} in "
+                f"{_count(len(b.files), 'file')}",
             ),
         )
         out.append("")
     if view.merged:
-        out += [f"**Merged** ({view.fixed_by_merged:,} findings removed)", ""]
-        out += _listed(view.merged, lambda b: f"- {_pull(b)} `{b.batch_id}`: {b.fixes:,} fixes")
+        out += [f"**Merged** ({_count(view.fixed_by_merged, 'finding')} removed)", ""]
+        out += _listed(
+            view.merged, lambda b: f"- {_pull(b)} `{b.batch_id}`: {_count(b.fixes, 'fix', 'fixes')}"
+        )
         out.append("")
     if view.closed:
         out += ["**Closed**", ""]

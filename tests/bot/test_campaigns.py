@@ -326,8 +326,8 @@ def test_a_whole_campaign_plan_open_regenerate_close_merge_and_dashboard(world: 
     assert [b.batch_id for b in view.closed] == ["websocket-manager/pkg-a-1"]
     assert view.fixed_by_merged == 1 and len(view.merged_effect()) == 1
     section = render_section(view)
-    assert f"- #{third.number} `websocket-manager/pkg-b-1`: 1 fixes in 1 files" in section
-    assert "**Merged** (1 findings removed)" in section
+    assert f"- #{third.number} `websocket-manager/pkg-b-1`: 1 fix in 1 file" in section
+    assert "**Merged** (1 finding removed)" in section
     assert f"- #{first.number} `websocket-manager/pkg-a-1`: closed without merging" in section
 
     # Asked again (/ssot consolidate on the dashboard issue): the closed batch comes back.
@@ -347,6 +347,23 @@ def test_a_whole_campaign_plan_open_regenerate_close_merge_and_dashboard(world: 
     # GitHub's webhook for the App's own close changes nothing.
     world.deliver_closed(closed, world.state.bot.login, "Bot")
     assert world.batch("websocket-manager/pkg-b-1").state == "empty"
+
+
+def test_a_batch_a_person_pushed_to_is_theirs_even_when_the_base_empties_it(world: World) -> None:
+    # Once the App has told a person the branch is theirs, it never closes it either.
+    world.sweep()
+    row = world.batch("websocket-manager/pkg-a-2")
+    pull = world.pull_of(row.batch_id)
+    world.state.commit(world.repo, pull.head_ref, {"notes.txt": "mine\n"}, "mine", author="dave")
+    main = world.state.repo(world.repo).branches["main"]
+    world.push_main(
+        {path: text_at(world, main, path).replace(UNIFIED, CANONICAL) for path in row.files}
+    )
+    assert world.state.pull(world.repo, pull.number).state == "open"
+    replies = world.replies_on(pull.number)
+    assert sum("Someone pushed" in r for r in replies) == 1
+    assert not any("Nothing is left" in r for r in replies)
+    assert world.batch(row.batch_id).state == "open"
 
 
 def test_a_ticked_checkbox_on_the_dashboard_opens_that_batch(
