@@ -306,7 +306,9 @@ def line_chart(
             f"stroke='{TARGET}' stroke-width='1.5' stroke-dasharray='6 4'/>"
         )
         body += _text(frame.right - 2, y - 5, f"target {_count(target)}", "end", TARGET, 11)
-    for marker in dict.fromkeys(markers):  # two series renamed at once: one marker
+    # Two series renamed at once: one marker. Each label on its own line, so that markers
+    # close in time (a rename, then a merged consolidation PR) stay legible.
+    for row, marker in enumerate(dict.fromkeys(markers)):
         x = frame.x(_timestamp(marker.at))
         body += (
             f"<line x1='{_num(x)}' y1='{_num(frame.top)}' x2='{_num(x)}' y2='{_num(frame.bottom)}' "
@@ -314,7 +316,7 @@ def line_chart(
         )
         anchor = "end" if x > (frame.left + frame.right) / 2 else "start"
         offset = -4 if anchor == "end" else 4
-        body += _text(x + offset, frame.top + 10, marker.text, anchor, MUTED, 11)
+        body += _text(x + offset, frame.top + 10 + 13 * row, marker.text, anchor, MUTED, 11)
     last: tuple[float, float] | None = None
     for line, colour in zip(live, line_colours(live), strict=True):
         coordinates = [(frame.x(_timestamp(p.at)), frame.y(p.value)) for p in line.points]

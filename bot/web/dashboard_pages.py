@@ -12,8 +12,10 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from analyzers import trend
+from analyzers.policy import SAFE_FIX_RULES
 from analyzers.rules import RULES
 from bot.ops.settings import Settings
+from bot.store.campaigns import CampaignBatch
 from bot.store.history import PullDecision
 from bot.web import charts
 from bot.web.dashboard_view import ConceptView, RepositoryDetail, RepositoryView
@@ -22,6 +24,7 @@ from bot.web.frame import SECTIONS, escape, render_page
 CHART_POINTS = 120  # points drawn per line (thinned evenly beyond)
 TOP = 10  # directories and owners shown per concept
 CHART_SIZE = (360, 210)  # a burn-down in a grid cell (about its size on screen)
+MERGED_MARKERS = 3  # days with merged consolidation pull requests marked per burn-down
 
 
 def _rule_name(rule: str) -> str:
@@ -111,12 +114,33 @@ def _line(series: trend.Series, *, ended: bool, colour: str | None = None) -> ch
     )
 
 
-def _markers(item: ConceptView) -> list[charts.Marker]:
+def _markers(item: ConceptView, merged: Sequence[CampaignBatch] = ()) -> list[charts.Marker]:
+    """A rename where the concept's new series starts, and its merged consolidation PRs."""
     series = item.trend.series
-    if series.started_at is None:
+    markers = []
+    if series.started_at is not None:
+        text = f"renamed from {series.renamed_from}" if series.renamed_from else "new series"
+        markers.append(charts.Marker(series.started_at, text))
+    return markers + _merged_markers(item, merged)
+
+
+def _merged_markers(item: ConceptView, merged: Sequence[CampaignBatch]) -> list[charts.Marker]:
+    # A batch applies the campaign's safe fixes, import rewrites: it moves the count of its
+    # concept under those rules. One marker a day, the last few (labels must stay legible).
+    found = item.trend
+    if found.rule not in SAFE_FIX_RULES:
         return []
-    text = f"renamed from {series.renamed_from}" if series.renamed_from else "new series"
-    return [charts.Marker(series.started_at, text)]
+    by_day: dict[dt.date, list[CampaignBatch]] = {}
+    for batch in merged:
+        if batch.concept == found.concept and batch.closed_at is not None:
+            by_day.setdefault(batch.closed_at.date(), []).append(batch)
+    markers = []
+    for day, batches in sorted(by_day.items())[-MERGED_MARKERS:]:
+        removed = sum(b.fixes for b in batches)
+        who = f"#{batches[0].pr}" if len(batches) == 1 else f"{len(batches)} batch PRs"
+        at = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        markers.append(charts.Marker(at, f"{who} merged: \u2212{removed:,}"))
+    return markers
 
 
 def _projection(item: trend.Trend) -> charts.Projection | None:
@@ -179,7 +203,7 @@ def burndowns(view: RepositoryView, *, size: tuple[int, int]) -> str:
             label=f"{label}: burn-down",
             target=found.target,
             projection=_projection(found),
-            markers=_markers(item),
+            markers=_markers(item, view.merged),
             width=size[0],
             height=size[1],
         )

@@ -16,7 +16,8 @@ from sqlalchemy.engine import Engine
 
 from analyzers import trend
 from analyzers.trend import Series, Trend
-from bot.store import history
+from bot.store import campaigns, history
+from bot.store.campaigns import CampaignBatch
 from bot.store.history import HistorySample, PullDecision
 from bot.web.github_signin import ReadableRepository
 
@@ -41,6 +42,9 @@ class RepositoryView:
     latest: HistorySample | None
     concepts: tuple[ConceptView, ...] = ()
     ended: tuple[Series, ...] = ()  # runs of concepts no longer in the policy
+    # Consolidation pull requests merged within the charts' window, oldest first: the
+    # burn-downs mark where each took its findings away.
+    merged: tuple[CampaignBatch, ...] = ()
 
     @property
     def has_history(self) -> bool:
@@ -98,7 +102,16 @@ def repository_view(
         for concept, rule in seen
         if (concept, rule) not in current and (concept, rule) not in renamed
     )
-    return RepositoryView(repo, found[-1], tuple(concepts), ended)
+    since = now - dt.timedelta(days=HISTORY_DAYS)
+    merged = sorted(
+        (
+            batch
+            for batch in campaigns.batches(engine, repo.installation_id, repo.full_name, ["merged"])
+            if batch.closed_at is not None and batch.closed_at >= since
+        ),
+        key=lambda batch: (batch.closed_at, batch.batch_id),
+    )
+    return RepositoryView(repo, found[-1], tuple(concepts), ended, tuple(merged))
 
 
 def repository_detail(

@@ -32,7 +32,7 @@ from sqlalchemy.engine import Engine
 
 from analyzers import trend
 from bot.ops.settings import Settings
-from bot.store import history
+from bot.store import campaigns, history
 from bot.store.history import Breakdown, HistorySample, PullDecision
 from fake_github import FakeGitHubState, Installation, make_app_keypair
 
@@ -110,8 +110,9 @@ def sample(
 
 
 def record_history(engine: Engine, world: World) -> None:
-    """acme/api: 20 weekly samples, "ws-manager" renamed "websocket-manager" 8 weeks ago;
-    umbrella/lab: three; acme/secret: one; decisions on acme/api and acme/secret."""
+    """acme/api: 20 weekly samples, "ws-manager" renamed "websocket-manager" 8 weeks ago, a
+    consolidation pull request merged 3 weeks ago; umbrella/lab: three; acme/secret: one;
+    decisions on acme/api and acme/secret."""
     acme, umbrella = world.acme.id, world.umbrella.id
     for week in range(20):
         days_ago = 7 * (19 - week)
@@ -133,6 +134,26 @@ def record_history(engine: Engine, world: World) -> None:
             )
         }
         history.record_sample(engine, sample(acme, "acme/api", days_ago, totals, breakdown))
+    merged_at = NOW - dt.timedelta(days=21)
+    campaigns.save_batch(
+        engine,
+        campaigns.CampaignBatch(
+            installation_id=acme,
+            repo="acme/api",
+            batch_id="websocket-manager/netra_backend-app-1",
+            concept="websocket-manager",
+            group="netra_backend/app",
+            part=1,
+            branch="ssot/consolidate/websocket-manager/netra_backend-app-1",
+            state="merged",
+            files=("netra_backend/app/agents/notifier.py",),
+            fixes=12,
+            updated_at=merged_at,
+            pr=47,
+            opened_at=merged_at - dt.timedelta(days=2),
+            closed_at=merged_at,
+        ),
+    )
     for days_ago, count in ((14, 30), (7, 31), (0, 33)):
         history.record_sample(
             engine,

@@ -11,7 +11,8 @@ import pytest
 from dashboard_testing import NOW, sample
 from sqlalchemy.engine import Engine
 
-from bot.store import db, history
+from bot.store import campaigns, db, history
+from bot.web.dashboard_pages import burndowns
 from bot.web.dashboard_view import repository_detail, repository_view
 from bot.web.github_signin import ReadableRepository
 
@@ -78,3 +79,42 @@ def test_another_installations_samples_of_the_same_name_are_not_read(engine: Eng
     assert repository_view(
         engine, ReadableRepository(8, "acme/api", True, ""), now=NOW + dt.timedelta(seconds=1)
     ).has_history
+
+
+def merged_batch(number: int, concept: str, fixes: int, days_ago: float) -> campaigns.CampaignBatch:
+    at = NOW - dt.timedelta(days=days_ago)
+    return campaigns.CampaignBatch(
+        installation_id=7,
+        repo="acme/api",
+        batch_id=f"{concept}/pkg-{number}",
+        concept=concept,
+        group=f"pkg/{number}",
+        part=1,
+        branch=f"ssot/consolidate/{concept}/pkg-{number}",
+        state="merged",
+        files=("pkg/a.py",),
+        fixes=fixes,
+        updated_at=at,
+        pr=number,
+        opened_at=at - dt.timedelta(days=1),
+        closed_at=at,
+    )
+
+
+def test_the_burn_down_marks_where_merged_consolidation_prs_took_findings_away(
+    engine: Engine,
+) -> None:
+    for days_ago, count in ((28, 40), (14, 31), (0, 28)):
+        totals = (("ws", "SSOT001", count, 0), ("ws", "SSOT002", 5, 1))
+        history.record_sample(engine, sample(7, "acme/api", days_ago, totals))
+    campaigns.save_batch(engine, merged_batch(12, "ws", 6, 20))
+    campaigns.save_batch(engine, merged_batch(13, "ws", 3, 10))
+    campaigns.save_batch(engine, merged_batch(14, "other", 9, 10))  # another concept
+    campaigns.save_batch(engine, merged_batch(9, "ws", 2, 400))  # before the charts' window
+    view = repository_view(engine, REPO, now=NOW)
+    assert [b.pr for b in view.merged] == [12, 14, 13]  # oldest first, within the window
+    page = burndowns(view, size=(360, 210))
+    ssot001, ssot002 = page.split("<figure")[1:]
+    assert "#12 merged: \u22126" in ssot001 and "#13 merged: \u22123" in ssot001
+    assert "#14" not in ssot001 and "#9 " not in ssot001
+    assert "merged" not in ssot002  # batches rewrite imports: SSOT001's count, not SSOT002's
