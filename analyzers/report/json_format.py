@@ -21,8 +21,9 @@ its ``status``: ``new``, ``unchanged`` or ``fixed`` in check mode, ``null`` in s
 Lines and columns are 1-based, as in every other format and in SARIF: ``col`` is the first
 character, ``end_col`` the column after the last one (schema 1 had 0-based columns). ``fix``
 is the automatic fix when the caller attached one (``ssot scan`` and ``ssot check`` do):
-``{"title", "start_line", "end_line", "replacement"}``, whole lines ``start_line..end_line``
-replaced by ``replacement``; ``null`` when the finding has none.
+``{"title", "start_line", "end_line", "replacement", "safe"}``, whole lines
+``start_line..end_line`` replaced by ``replacement``, ``safe`` when a consolidation batch may
+apply it unattended; ``null`` when the finding has none.
 
 Findings are ordered by status, then path, line, column and rule, so the same run always
 gives the same bytes. :func:`parse` reads the document back into a :class:`Report`.
