@@ -19,9 +19,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from bot.web import dashboard_view, github_signin
+from bot.web import dashboard_view, frame, github_signin
 from bot.web.dashboard_pages import overview_page, repository_page
-from bot.web.frame import SECTIONS, escape, render_page
+from bot.web.frame import escape, render_page
 from bot.web.github_signin import ReadableRepository
 from bot.web.runtime import runtime
 from bot.web.session import SignedIn
@@ -41,10 +41,14 @@ def _message(request: Request, session: SignedIn, title: str, text: str, status:
         body,
         heading=title,
         user=session.login,
-        sections=SECTIONS,
+        sections=_sections(request),
         current="/dashboard",
     )
     return html(request, page, status)
+
+
+def _sections(request: Request) -> tuple[tuple[str, str], ...]:
+    return frame.sections(status_open=runtime(request).settings.status_token is None)
 
 
 async def _readable(request: Request, session: SignedIn) -> list[ReadableRepository] | Response:
@@ -105,6 +109,7 @@ async def overview(request: Request, page: str = "1") -> Response:
             with_history=sum(1 for r in repos if (r.installation_id, r.full_name) in with_history),
             page=number,
             pages=pages,
+            sections=_sections(request),
         ),
     )
 
@@ -133,7 +138,7 @@ async def repository(request: Request, owner: str, name: str) -> Response:
     detail = await run_in_threadpool(
         lambda: dashboard_view.repository_detail(rt.engine, found, now=now)
     )
-    return html(request, repository_page(session.login, detail))
+    return html(request, repository_page(session.login, detail, _sections(request)))
 
 
 @router.get("/dashboard/{rest:path}", response_class=HTMLResponse)

@@ -271,6 +271,7 @@ def overview_page(
     with_history: int,
     page: int,
     pages: int,
+    sections: Sequence[tuple[str, str]] = SECTIONS,
 ) -> str:
     """``/dashboard``: every repository the person can read, a page of them at a time."""
     if total == 0:
@@ -292,7 +293,7 @@ def overview_page(
         body,
         heading="Dashboard",
         user=login,
-        sections=SECTIONS,
+        sections=sections,
         current="/dashboard",
         lede=escape(lede),
     )
@@ -367,7 +368,9 @@ def history_chart(view: RepositoryView) -> str:
     return f"{chart}<ul class='legend'>{legend}</ul>"
 
 
-def repository_page(login: str, detail: RepositoryDetail) -> str:
+def repository_page(
+    login: str, detail: RepositoryDetail, sections: Sequence[tuple[str, str]] = SECTIONS
+) -> str:
     """``/dashboard/{owner}/{repo}``: counts, history, burn-downs, debt by place, decisions."""
     view = detail.view
     repo = view.repo
@@ -394,7 +397,7 @@ def repository_page(login: str, detail: RepositoryDetail) -> str:
         body,
         heading=repo.full_name,
         user=login,
-        sections=SECTIONS,
+        sections=sections,
         current="/dashboard",
         lede=lede,
     )

@@ -34,6 +34,12 @@ ICON = (
 SECTIONS: tuple[tuple[str, str], ...] = (("/dashboard", "Dashboard"), ("/", "Status"))
 
 
+def sections(*, status_open: bool) -> tuple[tuple[str, str], ...]:
+    """The header's links: without "Status" when the status page needs a bearer token
+    (``SSOT_STATUS_TOKEN``), which a browser never sends: the link would only answer 401."""
+    return SECTIONS if status_open else tuple(s for s in SECTIONS if s[0] != "/")
+
+
 def escape(text: str) -> str:
     """``text`` safe in HTML text and in a quoted attribute."""
     return html.escape(text, quote=True)
@@ -79,12 +85,15 @@ def render_page(
         else ""
     )
     shown = title if heading is None else heading
+    # The brand leads home: the status page, unless the header leaves it out (see sections).
+    paths = [path for path, _ in sections]
+    home = "/" if not paths or "/" in paths else paths[0]
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
         f"<title>{escape(title)}</title><link rel='icon' href=\"{ICON}\">"
         f"<link rel='stylesheet' href='{escape(stylesheet_url())}'></head><body>"
-        f"<header class='top'><a class='brand' href='/'>{LOGO}SSOT guard</a>"
+        f"<header class='top'><a class='brand' href='{escape(home)}'>{LOGO}SSOT guard</a>"
         f"<nav aria-label='Sections'>{links}</nav>{who}</header>"
         f"<main>{f'<h1>{escape(shown)}</h1>' if shown else ''}"
         f"{f'<p class=lede>{lede}</p>' if lede else ''}{body}</main>"

@@ -162,6 +162,22 @@ def test_without_sign_in_every_dashboard_page_goes_to_the_sign_in_page(
     assert dashboard.calls("/user") == 0  # nothing was asked of GitHub either
 
 
+def test_the_header_links_the_status_page_only_where_a_browser_may_open_it(
+    dashboard: Dashboard, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With SSOT_STATUS_TOKEN set the status page answers only a bearer token, which no
+    # browser sends: a "Status" link would lead a signed-in person to a 401.
+    dashboard.sign_in("alice")
+    for path in ("/dashboard", "/dashboard/acme/api", "/dashboard/acme/nothing"):
+        assert "href='/'" in dashboard.client.get(path).text
+    rt = runtime(dashboard.client)
+    locked = rt.settings.model_copy(update={"status_token": SecretStr("s3cret")})
+    monkeypatch.setattr(rt, "settings", locked)
+    for path in ("/dashboard", "/dashboard/acme/api", "/dashboard/acme/nothing"):
+        page = dashboard.client.get(path).text
+        assert "href='/'" not in page and "href='/dashboard'" in page
+
+
 def test_a_forged_or_tampered_session_cookie_is_no_session(dashboard: Dashboard) -> None:
     dashboard.sign_in("alice")
     sealed = dashboard.client.cookies[SESSION_COOKIE]
