@@ -230,6 +230,11 @@ def serve_command(argv: list[str]) -> int:
             access_log=args.access_log,
         )
     )
+    # Started as a shell's background job (`ssot serve &`), SIGINT is ignored, and an
+    # ignored signal stays ignored in the job consumer we spawn: SIGINT is how we stop it
+    # gracefully. Its default here (uvicorn installs its own while it runs).
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     # uvicorn re-raises the signal that stopped it; make SIGTERM land in our `finally` too.
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:

@@ -393,6 +393,11 @@ class JobQueue:
             check_worker_health=True,
             shutdown_timeout=30.0,
         )
+        # SIGINT is how this consumer is stopped gracefully (by `ssot serve`, by the orphan
+        # watch, by a person). A shell starting `ssot serve &` without job control leaves
+        # SIGINT ignored, children included, and Python then installs no handler for it:
+        # every graceful stop was lost (the App waited 40 s, an orphan ran on for good).
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         if parent_pid is not None:
             _stop_when_orphaned(parent_pid)
         # Not a Huey periodic task: those run at most once a minute, on the clock's minute,

@@ -521,7 +521,11 @@ def _free_port() -> int:
         return port
 
 
-def _start_serve(settings: Settings, cwd: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _start_serve(
+    settings: Settings, cwd: Path, *, sigint_ignored: bool = False
+) -> tuple[subprocess.Popen[bytes], str]:
+    """``ssot serve`` on a free port; ``sigint_ignored``: as a shell starts a background job
+    (``ssot serve &`` without job control), SIGINT ignored, and its children inherit that."""
     import httpx
 
     port = _free_port()
@@ -535,6 +539,9 @@ def _start_serve(settings: Settings, cwd: Path) -> tuple[subprocess.Popen[bytes]
         [sys.executable, "-c", code, "--port", str(port), "--log-level", "warning"],
         cwd=cwd,
         env=env,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+        if sigint_ignored
+        else None,
     )
     base = f"http://127.0.0.1:{port}"
 
@@ -584,12 +591,36 @@ def test_ssot_serve_processes_a_replayed_delivery_and_stops_its_worker(
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find processes")
-def test_a_killed_ssot_serve_leaves_no_worker_behind(settings: Settings, tmp_path: Path) -> None:
-    process, _ = _start_serve(settings, tmp_path)
+@pytest.mark.parametrize("sigint_ignored", [False, True], ids=["foreground", "background-job"])
+def test_a_killed_ssot_serve_leaves_no_worker_behind(
+    settings: Settings, tmp_path: Path, sigint_ignored: bool
+) -> None:
+    # The worker stops itself with SIGINT when its parent is gone; started with SIGINT
+    # ignored (inherited from a shell's background job), that signal was lost and the
+    # worker ran on for good.
+    process, _ = _start_serve(settings, tmp_path, sigint_ignored=sigint_ignored)
     [worker] = _children_of(process.pid)
     process.kill()
     process.wait(10)
     _wait_for(lambda: _gone(worker), timeout=15)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find processes")
+def test_ssot_serve_started_as_a_background_job_stops_its_worker_at_once(
+    settings: Settings, tmp_path: Path
+) -> None:
+    # `ssot serve &`: SIGINT, the worker's graceful stop, was ignored, so stopping the App
+    # waited 40 s for it before SIGTERM.
+    process, _ = _start_serve(settings, tmp_path, sigint_ignored=True)
+    try:
+        [worker] = _children_of(process.pid)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0
+        assert _gone(worker)
+    finally:
+        if process.poll() is None:
+            process.kill()
 
 
 @pytest.mark.services
