@@ -186,7 +186,6 @@ def _report(pull: PullContext, context: JobContext) -> CheckOutcome | None:
         pull.installation_id,
         pull.repository,
         pull.number,
-        pull.head_sha,
         output.conclusion,
         db.utcnow(),
     ):

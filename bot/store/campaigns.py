@@ -191,12 +191,15 @@ def record_check(
     installation_id: int,
     repo: str,
     pr: int,
-    head_sha: str,
     conclusion: str,
     now: dt.datetime,
 ) -> bool:
     """Remember the conclusion of the check of a batch pull request's head; False when
-    ``repo#pr`` is no batch (nothing written)."""
+    ``repo#pr`` is no batch (nothing written).
+
+    Whoever's commit the head is: after a person pushed to the batch, their head's check is
+    the batch's state (the pipeline never gets here for a head already superseded).
+    """
     c = campaign_batches.c
     with engine.begin() as conn:
         return bool(
@@ -206,7 +209,6 @@ def record_check(
                     c.installation_id == installation_id,
                     c.repo == repo,
                     c.pr == pr,
-                    c.head_sha == head_sha,
                 )
                 .values(check_state=conclusion, updated_at=now)
             ).rowcount

@@ -350,11 +350,15 @@ def test_a_whole_campaign_plan_open_regenerate_close_merge_and_dashboard(world: 
 
 
 def test_a_batch_a_person_pushed_to_is_theirs_even_when_the_base_empties_it(world: World) -> None:
-    # Once the App has told a person the branch is theirs, it never closes it either.
+    # Once the App has told a person the branch is theirs, it never closes it either; the
+    # dashboard shows the check of their head.
     world.sweep()
     row = world.batch("websocket-manager/pkg-a-2")
     pull = world.pull_of(row.batch_id)
     world.state.commit(world.repo, pull.head_ref, {"notes.txt": "mine\n"}, "mine", author="dave")
+    # The check of their head is the batch's check state on the dashboard.
+    world.deliver_opened(world.state.pull(world.repo, pull.number))
+    assert world.batch(row.batch_id).check_state == "success"
     main = world.state.repo(world.repo).branches["main"]
     world.push_main(
         {path: text_at(world, main, path).replace(UNIFIED, CANONICAL) for path in row.files}
