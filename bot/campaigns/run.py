@@ -37,6 +37,7 @@ from analyzers.schedule import OFF, is_due, next_run
 from bot.campaigns import git_write, text
 from bot.campaigns.git_write import PushRefused
 from bot.campaigns.snapshot import Snapshot, load_snapshot
+from bot.checks import decisions
 from bot.checks.pull_lock import pull_lock
 from bot.github.api import InstallationClient, get_optional, installation_client
 from bot.github.throttle import told_wait
@@ -186,6 +187,16 @@ class _Run:
         store.forget_proposed(
             self.context.engine, self.installation_id, self.repository, list(planned)
         )
+        proposed = {
+            b.batch_id
+            for b in store.batches(
+                self.context.engine, self.installation_id, self.repository, ["proposed"]
+            )
+        }
+        if proposed != {b.batch_id for b in stored if b.state == "proposed"}:
+            # New checkboxes (or fewer): the dashboard issue lists them. Opened, merged and
+            # closed batches ask through their own pull requests' events.
+            decisions.dashboard_changed(self.context, self.installation_id, self.repository)
         scheduled = reason == "sweep" and is_due(
             settings.schedule, self.state.last_run_at, self.now
         )

@@ -477,6 +477,32 @@ def test_a_branch_protection_that_refuses_the_push_stops_the_campaign_with_one_m
         assert world.bot_pulls() == []
 
 
+def test_a_run_that_only_proposes_batches_asks_the_dashboard_issue_to_list_them(
+    keys: AppKeyPair, make_settings: SettingsFactory
+) -> None:
+    # schedule = "off": the sweep plans and proposes, opens nothing; the new checkboxes must
+    # reach the dashboard issue without waiting for another push.
+    campaign = CAMPAIGN + 'schedule = "off"\n'
+    for world in make_world(keys, make_settings, repo_files(campaign)):
+        dashboards.set_issue_number(
+            world.engine,
+            world.installation.id,
+            world.repo.full_name,
+            world.dashboard.number,
+            now=db.utcnow(),
+        )
+        later = db.utcnow() + dt.timedelta(days=1)  # past any debounce
+        assert dashboards.due_updates(world.engine, now=later) == []
+        world.sweep()
+        assert world.bot_pulls() == []
+        proposed = store.batches(
+            world.engine, world.installation.id, world.repo.full_name, ["proposed"]
+        )
+        assert proposed
+        due = dashboards.due_updates(world.engine, now=later)
+        assert due == [(world.installation.id, world.repo.full_name)]
+
+
 def test_a_refused_push_found_by_the_schedule_is_said_once_on_the_dashboard_issue(
     keys: AppKeyPair, make_settings: SettingsFactory
 ) -> None:
