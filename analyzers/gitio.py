@@ -69,7 +69,8 @@ def python_files(root: Path) -> list[str]:
     """Repository-relative POSIX paths of the Python files of a checkout.
 
     In git: tracked files plus untracked ones that are not ignored (as ``git status`` shows
-    them), tracked ones deleted from the working tree included. Outside git: every Python file below ``root``, skipping virtualenvs and caches.
+    them), tracked ones deleted from the working tree included. Outside git: every Python
+    file below ``root``, skipping virtualenvs and caches.
     """
     try:
         # One git call (a warm scan is a few dozen milliseconds; each spawn costs some).

@@ -575,3 +575,10 @@ def test_render_names_the_known_formats_for_an_unknown_one(check_report: Report)
 def test_json_and_sarif_modules_are_what_render_uses(check_report: Report) -> None:
     assert render(check_report, "json") == json_format.render(check_report)
     assert render(check_report, "sarif") == sarif.render(check_report)
+
+
+def test_plural_counts_with_a_regular_or_an_irregular_plural() -> None:
+    from analyzers.report.text import plural
+
+    assert [plural(n, "file") for n in (0, 1, 1058)] == ["0 files", "1 file", "1,058 files"]
+    assert [plural(n, "fix", "fixes") for n in (1, 2)] == ["1 fix", "2 fixes"]

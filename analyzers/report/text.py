@@ -18,9 +18,9 @@ def finding_line(finding: Finding) -> str:
     return f"{where}: {finding.rule} [{finding.severity}] {message}"
 
 
-def plural(count: int, word: str) -> str:
-    """``1 finding``, ``1,058 findings``."""
-    return f"{count:,} {word}{'' if count == 1 else 's'}"
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 finding``, ``1,058 findings``; ``many`` where adding an s is wrong (``fixes``)."""
+    return f"{count:,} {word if count == 1 else many or word + 's'}"
 
 
 def summary_line(report: Report) -> str:

@@ -34,8 +34,8 @@ def body(batch: Batch, base_branch: str, base_sha: str) -> str:
         f"SSOT guard's consolidation campaign: this pull request applies the policy's safe "
         f"automatic fixes for **{escape.text(batch.concept)}** to "
         f"{plural(len(batch.files), 'file')} of {escape.code(batch.group)}, built on "
-        f"{escape.code(base_branch)} at `{base_sha[:12]}`. Each file was proven after its fixes: it "
-        "parses, and a scan reports nothing new and exactly these findings fewer.",
+        f"{escape.code(base_branch)} at `{base_sha[:12]}`. Each file was proven after its "
+        "fixes: it parses, and a scan reports nothing new and exactly these findings fewer.",
         "",
         f"**Totals once merged:** {change}.",
         "",
@@ -45,7 +45,7 @@ def body(batch: Batch, base_branch: str, base_sha: str) -> str:
     shown = 0
     for item in batch.files:
         left = f" ({item.remaining} left: no safe fix)" if item.remaining else ""
-        lines.append(f"- {escape.code(item.path)}: {_fixes(len(item.fixed))}{left}")
+        lines.append(f"- {escape.code(item.path)}: {plural(len(item.fixed), 'fix', 'fixes')}{left}")
         for finding in sorted(item.fixed, key=lambda f: f.line):
             if shown >= _FINDINGS_SHOWN:
                 break
@@ -70,8 +70,8 @@ def body(batch: Batch, base_branch: str, base_sha: str) -> str:
         "",
         "---",
         "<sub>SSOT guard keeps this branch current while nobody else pushes to it: when "
-        f"{escape.code(base_branch)} changes these files it regenerates the commit. Push to it yourself "
-        "and it stops updating it. Close this pull request and the batch is not proposed "
+        f"{escape.code(base_branch)} changes these files it regenerates the commit. Push to it "
+        "yourself and it stops updating it. Close this pull request and the batch is not proposed "
         "again unless someone asks (`/ssot consolidate` or the dashboard issue). Locally: "
         f"`ssot consolidate --plan`.</sub>",
         MARKER.format(batch.id),
@@ -80,10 +80,6 @@ def body(batch: Batch, base_branch: str, base_sha: str) -> str:
     if len(text) > MAX_BODY:
         text = text[: MAX_BODY - 40].rsplit("\n", 1)[0] + "\n\n_(description cut)_"
     return text
-
-
-def _fixes(n: int) -> str:
-    return f"{n:,} fix" if n == 1 else f"{n:,} fixes"
 
 
 def human_push_comment(branch: str, head_sha: str) -> str:
@@ -96,8 +92,8 @@ def human_push_comment(branch: str, head_sha: str) -> str:
 
 def emptied_comment(base_branch: str) -> str:
     return (
-        f"Nothing is left for this batch to fix on {escape.code(base_branch)} (the findings were fixed "
-        "there, or the files moved): SSOT guard closes it."
+        f"Nothing is left for this batch to fix on {escape.code(base_branch)} (the findings "
+        "were fixed there, or the files moved): SSOT guard closes it."
     )
 
 
@@ -105,8 +101,9 @@ def blocked_comment(branch: str, status: int, message: str) -> str:
     """The one message when GitHub refuses the App's push (a protection rule, a permission)."""
     why = " ".join(message.split()) or "no reason given"
     return (
-        f"SSOT guard could not push its consolidation branch {escape.code(branch)}: GitHub answered "
-        f"{status} ({escape.code(why)}). The campaign has stopped and will not retry. Let the App "
+        f"SSOT guard could not push its consolidation branch {escape.code(branch)}: GitHub "
+        f"answered {status} ({escape.code(why)}). The campaign has stopped and will not retry. "
+        "Let the App "
         "write `ssot/consolidate/*` branches (branch protection or rulesets, and the App's "
         "`contents: write` permission), then comment `/ssot consolidate` to start again."
     )

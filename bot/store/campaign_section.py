@@ -15,16 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from analyzers.report.text import plural
 from bot.store.campaigns import CampaignBatch, Dashboard
 
 MARKER = "<!-- ssot:batch={} -->"
-
-
-def _count(n: int, one: str, many: str | None = None) -> str:
-    """``1 fix``, ``2 fixes``, ``1,058 files``."""
-    return f"{n:,} {one if n == 1 else (many or one + 's')}"
-
-
 _BOX = re.compile(
     r"^\s*[-*] \[(?P<mark>[ xX])\] <!-- ssot:batch=(?P<id>[A-Za-z0-9._/-]{1,200}) -->"
 )
@@ -90,8 +84,8 @@ def render_section(view: Dashboard) -> str:
         out += _listed(
             view.open,
             lambda b: (
-                f"- {_pull(b)} `{b.batch_id}`: {_count(b.fixes, 'fix', 'fixes')} in "
-                f"{_count(len(b.files), 'file')}, check {_check(b)}"
+                f"- {_pull(b)} `{b.batch_id}`: {plural(b.fixes, 'fix', 'fixes')} in "
+                f"{plural(len(b.files), 'file')}, check {_check(b)}"
             ),
         )
         out.append("")
@@ -101,15 +95,15 @@ def render_section(view: Dashboard) -> str:
             view.proposed,
             lambda b: checkbox(
                 b.batch_id,
-                f"`{b.batch_id}`: {_count(b.fixes, 'fix', 'fixes')} in "
-                f"{_count(len(b.files), 'file')}",
+                f"`{b.batch_id}`: {plural(b.fixes, 'fix', 'fixes')} in "
+                f"{plural(len(b.files), 'file')}",
             ),
         )
         out.append("")
     if view.merged:
-        out += [f"**Merged** ({_count(view.fixed_by_merged, 'finding')} removed)", ""]
+        out += [f"**Merged** ({plural(view.fixed_by_merged, 'finding')} removed)", ""]
         out += _listed(
-            view.merged, lambda b: f"- {_pull(b)} `{b.batch_id}`: {_count(b.fixes, 'fix', 'fixes')}"
+            view.merged, lambda b: f"- {_pull(b)} `{b.batch_id}`: {plural(b.fixes, 'fix', 'fixes')}"
         )
         out.append("")
     if view.closed:

@@ -167,6 +167,16 @@ class World:
         event["issue"].pop("pull_request", None)
         assert post_webhook(self.client, "issues", json.dumps(event).encode()).status_code == 202
 
+    def keep_dashboard_issue(self) -> None:
+        """The App knows the open issue as the repository's dashboard issue (opted in)."""
+        dashboards.set_issue_number(
+            self.engine,
+            self.installation.id,
+            self.repo.full_name,
+            self.dashboard.number,
+            now=db.utcnow(),
+        )
+
     def replies_on(self, number: int) -> list[str]:
         return [
             c.body
@@ -484,13 +494,7 @@ def test_a_run_that_only_proposes_batches_asks_the_dashboard_issue_to_list_them(
     # reach the dashboard issue without waiting for another push.
     campaign = CAMPAIGN + 'schedule = "off"\n'
     for world in make_world(keys, make_settings, repo_files(campaign)):
-        dashboards.set_issue_number(
-            world.engine,
-            world.installation.id,
-            world.repo.full_name,
-            world.dashboard.number,
-            now=db.utcnow(),
-        )
+        world.keep_dashboard_issue()
         later = db.utcnow() + dt.timedelta(days=1)  # past any debounce
         assert dashboards.due_updates(world.engine, now=later) == []
         world.sweep()
@@ -509,13 +513,7 @@ def test_a_refused_push_found_by_the_schedule_is_said_once_on_the_dashboard_issu
     """No one asked: the scheduled run finds the refusal and says it on the repository's
     dashboard issue (the one the App keeps), once, however many sweeps follow."""
     for world in make_world(keys, make_settings, repo_files()):
-        dashboards.set_issue_number(
-            world.engine,
-            world.installation.id,
-            world.repo.full_name,
-            world.dashboard.number,
-            now=db.utcnow(),
-        )
+        world.keep_dashboard_issue()
         world.state.deny_push(world.repo, "ssot/*", 422)
         world.sweep()
         world.sweep()

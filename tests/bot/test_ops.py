@@ -591,7 +591,7 @@ def test_enqueue_many_keeps_the_order_on_sqlite(queue_and_engine: tuple[Any, Any
 def test_enqueue_many_keeps_the_order_on_redis(make_settings: Callable[..., Settings]) -> None:
     from bot.jobs.queue import JobQueue
 
-    redis = pytest.importorskip("redis")
+    redis = pytest.importorskip("redis", reason="the 'redis' package is not installed")
     url = "redis://127.0.0.1:6379/13"
     try:
         redis.Redis.from_url(url).ping()
@@ -794,7 +794,7 @@ def test_web_and_worker_processes_scale_out_on_postgresql_and_redis(
 
     from test_migrations import POSTGRES, _postgres_or_skip
 
-    redis = pytest.importorskip("redis")
+    redis = pytest.importorskip("redis", reason="the 'redis' package is not installed")
     redis_url = "redis://127.0.0.1:6379/12"
     try:
         redis.Redis.from_url(redis_url).ping()
