@@ -154,7 +154,7 @@ def _parse_slices(
         }
         imports_done |= roots
         uses_done |= bound
-        hits = slicer.import_hits(roots) + slicer.word_hits(bound)
+        hits = slicer.import_hits(roots) + slicer.use_hits(bound)
         if not hits:
             break
         parsed = slicer.parse(sorted(hits))

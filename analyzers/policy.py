@@ -90,6 +90,13 @@ class EventSchema:
     timestamp: Literal["number", "string", "any"] = "number"
 
     @property
+    def event_keys(self) -> tuple[str, ...]:
+        """The keys under which a payload names its event: the event key, then its legacy
+        aliases (``type`` for ``event_type``)."""
+        aliases = (old for old, new in self.legacy_keys.items() if new == self.event_key)
+        return (self.event_key, *aliases)
+
+    @property
     def canonical_keys(self) -> frozenset[str]:
         return frozenset(
             (self.event_key, self.data_key, self.timestamp_key, *self.required, *self.optional)

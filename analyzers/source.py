@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
 
-from analyzers.triggers import HitKind
+from analyzers.triggers import HitKind, is_word_char, use_matters
 
 _COMPOUND = frozenset(
     {"def", "async", "class", "if", "for", "while", "with", "try", "match", "case"}
@@ -35,10 +35,6 @@ _IMPORT_PARENTHESES = re.compile(r"import\b\s*\(([^)]*)")
 _IMPORT_LINE = re.compile(r"import\b((?:[^\r\n\\]|\\\r?\n)*)")
 _NAME = re.compile(r"(?:async\s+)?(?:def|class)\s+(\w+)")
 MAX_DEPTH = 40
-
-
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or char == "_"
 
 
 @lru_cache(maxsize=64)
@@ -266,7 +262,7 @@ class Slicer:
             found = []
             pos = code.find("import")
             while pos != -1:
-                if pos == 0 or not _is_word_char(code[pos - 1]):
+                if pos == 0 or not is_word_char(code[pos - 1]):
                     words: set[str] = set()
                     for pattern in (_IMPORT_PARENTHESES, _IMPORT_LINE):
                         match = pattern.match(code, pos)
@@ -277,8 +273,14 @@ class Slicer:
             self._imports = found
         return self._imports
 
-    def word_hits(self, names: set[str]) -> list[tuple[int, HitKind]]:
-        """Positions of every use of ``names`` as a whole word."""
+    def use_hits(self, names: set[str]) -> list[tuple[int, HitKind]]:
+        """Positions of the uses of ``names`` (whole words) where a rule can report them.
+
+        A name bound to something the policy names matters where it starts an attribute
+        chain (``zeroconf.ZeroconfServiceInfo``, also in a string annotation), in a class
+        header (a base) or as an assigned value (a re-export); elsewhere (an annotation, a
+        call's argument) no rule reports it and its statement need not be parsed.
+        """
         if not names:
             return []
         # One find per name (memchr-fast) instead of a regex whose leading \b defeats the
@@ -290,8 +292,10 @@ class Slicer:
             pos = text.find(name)
             while pos != -1:
                 end = pos + size
-                if (pos == 0 or not _is_word_char(text[pos - 1])) and (
-                    end == len(text) or not _is_word_char(text[end])
+                if (
+                    (pos == 0 or not is_word_char(text[pos - 1]))
+                    and (end == len(text) or not is_word_char(text[end]))
+                    and use_matters(text, pos, end)
                 ):
                     out.append((pos, "stmt"))
                 pos = text.find(name, pos + 1)

@@ -44,6 +44,9 @@ class TriggerSet:
     symbols: frozenset[str] = frozenset()
     # "pkg.canonical_module import": a line holding it imports from the canonical home.
     canonical_imports: tuple[str, ...] = ()
+    # The keys under which a payload names its event (every schema's event key and its
+    # legacy aliases): an event name is a payload's value only after one of them.
+    event_keys: frozenset[str] = frozenset()
     # The same question in one native pass, where Hyperscan is installed.
     native: native_prefilter.NativePrefilter | None = field(default=None, compare=False, repr=False)
     # Where the literals of hits() occur, in one native pass (ASCII text only: Hyperscan
@@ -96,7 +99,7 @@ class TriggerSet:
             (self.class_literals, "class"),
         )
         for literal in self.event_literals:
-            _find_values(text, positions(literal.decode()), found)
+            _find_values(text, positions(literal.decode()), self.event_keys, found)
         paths = dict(self.component_paths)
         for literals, kind in groups:
             for literal in literals:
@@ -110,6 +113,16 @@ class TriggerSet:
                         needle in self.symbols,
                         self.canonical_imports,
                         found,
+                    )
+                elif kind == "class":
+                    # A base class counts where a class statement names it, or an import
+                    # binds it under another name (`import Base as B`, then `class X(B)`):
+                    # other mentions (annotations, calls) answer no implementation question.
+                    end = len(needle)
+                    found.extend(
+                        (start, kind)
+                        for start in positions(needle)
+                        if _ALIAS.match(text, start + end) or _in_class_header(text, start)
                     )
                 else:
                     found.extend((start, kind) for start in positions(needle))
@@ -142,17 +155,21 @@ def _positions(text: str, needle: str) -> list[int]:
     return out
 
 
-def _find_values(text: str, starts: list[int], out: list[tuple[int, HitKind]]) -> None:
-    """Hits of a quoted event name where it can be a payload's value: after the ``:`` of a
-    dict item or the ``=`` of a ``dict(type=...)`` keyword, maybe in parentheses. An event
-    name in a list, a comparison (``==``) or a call's arguments (``emit("agent_started")``)
-    is no payload's value, and its file need not be parsed for it."""
+def _find_values(
+    text: str, starts: list[int], keys: frozenset[str], out: list[tuple[int, HitKind]]
+) -> None:
+    """Hits of a quoted event name where it can be a payload's event: the value of a dict
+    item whose key is a string in ``keys``, or of a ``dict(key=...)`` keyword, maybe in
+    parentheses. An event name in a list, a comparison (``==``), a call's arguments
+    (``emit("agent_started")``), an assignment (``errors["base"] = "unknown"``) or under
+    another key (``{"reason": "unknown"}``) makes no payload, and its file need not be
+    parsed for it."""
     for start in starts:
-        if _is_value(text, start):
+        if _is_value(text, start, keys):
             out.append((start, "stmt"))
 
 
-def _is_value(text: str, start: int) -> bool:
+def _is_value(text: str, start: int, keys: frozenset[str]) -> bool:
     before = start - 1
     while before >= 0 and text[before] in "\"'":  # the rest of a triple quote
         before -= 1
@@ -164,9 +181,100 @@ def _is_value(text: str, start: int) -> bool:
     if before < 0:
         return False
     if text[before] == ":":
-        return True
+        return _is_key_string(text, before - 1, keys)
     # `k=v`, not `==`, `!=`, `<=` or `>=`.
-    return text[before] == "=" and (before == 0 or text[before - 1] not in "=!<>")
+    if text[before] == "=" and (before == 0 or text[before - 1] not in "=!<>"):
+        return _is_keyword(text, before - 1, keys)
+    return False
+
+
+def _is_key_string(text: str, end: int, keys: frozenset[str]) -> bool:
+    """Whether the expression ending at ``end`` (before a dict item's ``:``) can be a string
+    equal to one of ``keys``. Conservative: a parenthesised key, an escape, a triple quote or
+    implicit concatenation (``"ba" "se"``) is kept rather than read."""
+    while end >= 0 and text[end] in " \t\r\n\\":
+        end -= 1
+    if end < 0:
+        return False
+    quote = text[end]
+    if quote == ")":
+        return True
+    if quote not in "\"'":
+        return False  # a name, a number, a call: never a string constant
+    opening = text.rfind(quote, 0, end)
+    if opening < 0:
+        return True
+    content = text[opening + 1 : end]
+    if not content or content in keys or "\\" in content:
+        return True
+    before = opening - 1
+    while before >= 0 and text[before] in "rRuUbBfF \t\r\n\\(":
+        before -= 1
+    return before >= 0 and text[before] in "\"'"
+
+
+def _is_keyword(text: str, end: int, keys: frozenset[str]) -> bool:
+    """Whether the name ending at ``end`` (before a ``=``) is one of ``keys``."""
+    while end >= 0 and text[end] in " \t\r\n\\":
+        end -= 1
+    stop = end + 1
+    while end >= 0 and is_word_char(text[end]):
+        end -= 1
+    return text[end + 1 : stop] in keys
+
+
+def use_matters(text: str, start: int, end: int) -> bool:
+    """Whether the name at ``[start, end)`` can be reported where it stands: it starts an
+    attribute chain, is named in a class header, or is the value of an assignment."""
+    after = end
+    while after < len(text) and text[after] in " \t\r\n\\":
+        after += 1
+    if after < len(text) and text[after] == ".":
+        return True
+    before = start - 1
+    while before >= 0 and text[before] in " \t\r\n\\(":
+        before -= 1
+    if before >= 0 and text[before] == "=" and (before == 0 or text[before - 1] not in "=!<>"):
+        return True
+    return _in_class_header(text, start)
+
+
+def is_word_char(char: str) -> bool:
+    """A character of an identifier (any letter or digit, or ``_``)."""
+    return char.isalnum() or char == "_"
+
+
+def _in_class_header(text: str, pos: int) -> bool:
+    """Whether ``pos`` can lie in the header of a class statement, between ``class`` and its
+    colon (where bases are named, over as many lines as its brackets take). Conservative: a
+    string or comment between the two keeps the hit rather than be read."""
+    keyword = pos
+    while True:
+        keyword = text.rfind("class", 0, keyword)
+        if keyword < 0:
+            return False
+        line = text.rfind("\n", 0, keyword) + 1
+        after = text[keyword + 5 : keyword + 6]
+        if after in (" ", "\t", "\\") and not text[line:keyword].strip(" \t\f"):
+            break  # a class statement: `class` first on its line
+    depth = 0
+    for i in range(keyword + 5, pos):
+        char = text[i]
+        if char in "\"'#":
+            return True
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif depth <= 0 and (char == ":" or (char == "\n" and not _continued(text, i))):
+            return False
+    return True
+
+
+def _continued(text: str, newline: int) -> bool:
+    """True when the line ending at ``newline`` ends with a backslash."""
+    end = newline - 1 if newline and text[newline - 1] == "\r" else newline
+    return end > 0 and text[end - 1] == "\\"
 
 
 def _find_relevant(
@@ -197,7 +305,9 @@ def _find_relevant(
                 newline = text.find("\n", start)
                 line_end = len(text) if newline == -1 else newline
                 line_binds = _may_bind(text, start, canonical_imports)
-            keep = line_binds
+            # An alias binds the name under another one, whose uses then matter (a base
+            # class imported from the canonical home as `B`): kept whatever the line is.
+            keep = line_binds or _ALIAS.match(text, end) is not None
         if keep:
             out.append((start, "stmt"))
 
@@ -208,6 +318,9 @@ _DOTTED_NEXT = re.compile(r"\.(\w+)")
 def _leads_to(text: str, end: int, next_names: frozenset[str]) -> bool:
     match = _DOTTED_NEXT.match(text, end)
     return match is None or match.group(1) in next_names
+
+
+_ALIAS = re.compile(r"[ \t\\\r\n]*as\b")
 
 
 def _may_bind(text: str, pos: int, canonical_imports: tuple[str, ...]) -> bool:
@@ -221,7 +334,25 @@ def _may_bind(text: str, pos: int, canonical_imports: tuple[str, ...]) -> bool:
         return True
     # A name on the continuation line of a parenthesised or backslashed import.
     before = text[max(0, line_start - 200) : max(0, line_start - 1)].rstrip()
-    return before.endswith(("(", ",", "\\"))
+    if not before.endswith(("(", ",", "\\")):
+        return False
+    return not _in_canonical_import(text, line_start, canonical_imports)
+
+
+def _in_canonical_import(text: str, line_start: int, canonical_imports: tuple[str, ...]) -> bool:
+    """True when the line at ``line_start`` is inside the parentheses of ``from <canonical
+    home> import (`` (no ``)`` since: a bracket in a comment there keeps the line)."""
+    keyword = text.rfind("import", 0, line_start)
+    if keyword < 0:
+        return False
+    head_start = text.rfind("\n", 0, keyword) + 1
+    head_end = text.find("\n", keyword, line_start)
+    head = text[head_start:head_end] if head_end != -1 else ""
+    return (
+        head.rstrip().endswith("(")
+        and any(c in head for c in canonical_imports)
+        and ")" not in text[keyword:line_start]
+    )
 
 
 _CACHE: dict[str, TriggerSet] = {}
@@ -278,6 +409,7 @@ def _build(policy: Policy) -> TriggerSet:
         component_paths=tuple(sorted(components.items(), key=lambda kv: kv[0])),
         symbols=frozenset(symbols - set(components)),
         canonical_imports=tuple(sorted({f"{c.canonical_module} import" for c in policy.concepts})),
+        event_keys=frozenset(key for schema in policy.event_schemas for key in schema.event_keys),
         # Natively, an event name counts only as a value (the construct SSOT003 needs), not
         # as a word: most mentions of an event are comparisons, calls and lists.
         native=_native(

@@ -114,12 +114,8 @@ def inspect(node: ast.AST, schema: EventSchema) -> Payload | None:
     if found is None:
         return None
     keys, spread = found
-    event_keys = [
-        schema.event_key,
-        *(old for old, new in schema.legacy_keys.items() if new == schema.event_key),
-    ]
     event = None
-    for key in event_keys:
+    for key in schema.event_keys:
         value = keys.get(key)
         if isinstance(value, ast.Constant) and value.value in schema.events:
             event = str(value.value)
