@@ -90,9 +90,12 @@ class TriggerSet:
         )
 
         def positions(needle: str) -> list[int]:
-            if occurrences is not None:
-                return occurrences.get(needle.encode(), [])
-            return _positions(text, needle)
+            starts = (
+                occurrences.get(needle.encode(), [])
+                if occurrences is not None
+                else _positions(text, needle)
+            )
+            return _whole_words(text, needle, starts)
 
         groups: tuple[tuple[tuple[bytes, ...], HitKind], ...] = (
             (self.stmt_literals, "stmt"),
@@ -153,6 +156,24 @@ def _positions(text: str, needle: str) -> list[int]:
         out.append(start)
         start = text.find(needle, start + len(needle))
     return out
+
+
+def _whole_words(text: str, needle: str, starts: list[int]) -> list[int]:
+    """The ``starts`` where ``needle`` stands as whole words: ``FooDataUpdateCoordinator``
+    is another name than ``DataUpdateCoordinator`` (in a real tree, most mentions of a base
+    class are inside the longer names of its subclasses), and no rule can report it."""
+    check_before = is_word_char(needle[0])
+    check_after = is_word_char(needle[-1])
+    if not (check_before or check_after):
+        return starts
+    size = len(text)
+    width = len(needle)
+    return [
+        start
+        for start in starts
+        if not (check_before and start and is_word_char(text[start - 1]))
+        and not (check_after and start + width < size and is_word_char(text[start + width]))
+    ]
 
 
 def _find_values(

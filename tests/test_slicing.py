@@ -788,3 +788,31 @@ def test_the_canonical_class_re_exported_through_an_alias_of_its_import_is_found
     # canonical class under another name, and a second name for it is what SSOT002 counts.
     text = f"{imports}\n\nx = 1\n\nManager = WSM\n"
     assert both_ways(text, policy) == [("SSOT002", text.count("\n"))]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A subclass's longer name holds the base's name; it is another name (the real tree's
+        # `FreedomproDataUpdateCoordinator` holds `DataUpdateCoordinator`).
+        "from .coordinator import FreedomBaseConnectionPoolV2",
+        "class Device(Entity[LocalBaseConnectionPool], Sensor):\n    pass",
+        "class Pool(BaseConnectionPoolMixin):\n    pass",
+        "class Pool(ÜberBaseConnectionPool):\n    pass",
+    ],
+)
+def test_a_name_that_only_contains_a_trigger_is_no_hit(text: str, make_policy: PolicyFn) -> None:
+    assert _hit_sets(make_policy(BASE_POLICY), text) == [[], []]
+
+
+def test_a_trigger_is_a_hit_as_a_whole_word_beside_dots_brackets_and_quotes(
+    make_policy: PolicyFn,
+) -> None:
+    text = (
+        "from netra_backend.app.websocket_core.base import BaseConnectionPool as B\n"
+        "class Pool(base.BaseConnectionPool):\n    pass\n"
+        "class Typed(B[int]):\n    pass\n"
+    )
+    starts = [text.index("BaseConnectionPool"), text.index("BaseConnectionPool)")]
+    for hits in _hit_sets(make_policy(BASE_POLICY), text):
+        assert [pos for pos, _ in hits if pos in starts] == starts
