@@ -51,6 +51,14 @@ _CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
 NodeIndex = dict[type, list[tuple[ast.AST, tuple[str, ...]]]]
 
 
+def unsubscripted(base: ast.expr) -> ast.expr:
+    """The class a base names, without its type arguments: a generic base is still the base
+    (``class C(DataUpdateCoordinator[Data])`` derives from ``DataUpdateCoordinator``)."""
+    while isinstance(base, ast.Subscript):
+        base = base.value
+    return base
+
+
 def _walk(sl: Slice) -> NodeIndex:
     """Every node of a slice with its enclosing def/class names, by node type, in source order.
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from analyzers import suppression
-from analyzers.context import ModuleContext, module_name
+from analyzers.context import ModuleContext, module_name, unsubscripted
 from analyzers.findings import ENGINE_VERSION, Finding
 from analyzers.patterns import MAX_PATH_CHARS
 from analyzers.policy import Policy
@@ -175,7 +175,7 @@ def _resolved_roots(ctx: ModuleContext, literals: set[str]) -> set[str]:
         if spells_trigger:
             exprs.append(chain)
     for cls, _ in ctx.of(ast.ClassDef):
-        exprs.extend(cls.bases)
+        exprs.extend(unsubscripted(base) for base in cls.bases)
     for assign, scope in ctx.of(ast.Assign, ast.AnnAssign):
         if not scope and assign.value is not None:
             exprs.append(assign.value)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 # Bumped when the same input can give other findings: every findings cache keys on it.
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"
 
 Severity = Literal["block", "warn", "off"]
 Scope = Literal["source", "test"]

@@ -84,6 +84,26 @@ def test_class_derived_from_a_base_is_reported(findings: FindingsFn, bases_polic
     assert "derives from `netra_backend.app.pool_base.BasePool`" in finding.message
 
 
+@pytest.mark.parametrize("full_parse", [False, True])
+@pytest.mark.parametrize(
+    ("imports", "base"),
+    [
+        ("from netra_backend.app.pool_base import BasePool", "BasePool[Redis]"),
+        ("from netra_backend.app.pool_base import BasePool as Base", "Base[Redis, int]"),
+        ("import netra_backend.app.pool_base as pb", "pb.BasePool[Redis][int]"),
+    ],
+)
+def test_class_derived_from_a_generic_base_is_reported(
+    imports: str, base: str, full_parse: bool, findings: FindingsFn, bases_policy: Policy
+) -> None:
+    # Home Assistant's coordinators are `class XCoordinator(DataUpdateCoordinator[Data])`: the
+    # type argument does not make it another base (sliced and whole-file parses agree).
+    text = f"{imports}\n\nclass RedisPool({base}):\n    pass\n"
+    [finding] = findings(text, policy=bases_policy, full_parse=full_parse)
+    assert finding.line == 3
+    assert "derives from `netra_backend.app.pool_base.BasePool`" in finding.message
+
+
 def test_class_derived_from_an_imported_alias_of_a_base_is_reported(
     findings: FindingsFn, bases_policy: Policy
 ) -> None:

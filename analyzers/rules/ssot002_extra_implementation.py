@@ -35,7 +35,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from analyzers.context import ModuleContext
+from analyzers.context import ModuleContext, unsubscripted
 from analyzers.findings import Finding, Scope
 from analyzers.globs import globset
 from analyzers.policy import Concept
@@ -53,7 +53,7 @@ def _is_canonical_home(
 
 def _base_names(ctx: ModuleContext, node: ast.ClassDef) -> list[str]:
     names = []
-    for base in node.bases:
+    for base in map(unsubscripted, node.bases):
         qualified = ctx.qualified(base)
         if qualified is not None:
             names.append(qualified)
