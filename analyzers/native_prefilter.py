@@ -71,10 +71,13 @@ class NativePrefilter:
                 self._group_of[len(expressions)] = g
                 expressions.append(re.escape(literal))
                 flags.append(_hs.HS_FLAG_SINGLEMATCH)
-        for value in values:
+        if values:
             self._decisive.add(len(expressions))
-            # What triggers._is_value accepts before the quoted name, read forwards.
-            expressions.append(b"[:=][ \\t\\r\\n\\\\(]*[rRuUbBfF]{0,2}[\"']*" + re.escape(value))
+            # What triggers._is_value accepts before the quoted name, read forwards. One
+            # expression for every name: the shared prefix compiled once per name cost 20 ms
+            # of every cold scan's serial start (ten names), one alternation costs 3 ms.
+            names = b"|".join(re.escape(value) for value in values)
+            expressions.append(b"[:=][ \\t\\r\\n\\\\(]*[rRuUbBfF]{0,2}[\"']*(?:" + names + b")")
             flags.append(_hs.HS_FLAG_SINGLEMATCH)
         for pattern in class_patterns:
             widened = widen_class_pattern(pattern)
