@@ -141,7 +141,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from analyzers.report import build_scan_report, render
 
     root = root_of(args)
-    policy = policy_of(args, root)
+    # git lists the tree while the policy is read and validated (a cold scan's serial start).
+    listing = None if args.paths else gitio.PythonFileListing(root)
+    try:
+        policy = policy_of(args, root)
+    except BaseException:
+        if listing is not None:
+            listing.cancel()
+        raise
     result = runner.scan(
         root,
         policy,
@@ -149,6 +156,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         use_cache=not args.no_cache,
         jobs=args.jobs,
         fixes=args.format == "json",  # only JSON shows each finding's fix
+        listing=listing,
     )
     findings = result.all_findings
     report = build_scan_report(findings, totals(findings, policy), files=result.files)

@@ -6,6 +6,7 @@ Only plumbing commands with fixed arguments are run; nothing from the repository
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Iterable, Iterator
@@ -72,25 +73,46 @@ def python_files(root: Path) -> list[str]:
     them), tracked ones deleted from the working tree included. Outside git: every Python
     file below ``root``, skipping virtualenvs and caches.
     """
-    try:
-        # One git call (a warm scan is a few dozen milliseconds; each spawn costs some).
-        # Tracked files deleted in the working tree are still listed: the scan stats or
-        # opens every file anyway and skips those it cannot find.
-        out = _git(
-            root,
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-            "--",
-            "*.py",
-            "*.pyi",
-        )
-    except GitError:
-        out = None  # not a checkout, or no git: walk the folder
-    if out is not None:
-        return sorted({n for n in out.decode("utf-8", "surrogateescape").split("\0") if n})
+    return PythonFileListing(root).result()
+
+
+class PythonFileListing:
+    """:func:`python_files`, started now and read later: git lists the tree on another core
+    while this process goes on (a cold scan validates its policy meanwhile)."""
+
+    # One git call (a warm scan is a few dozen milliseconds; each spawn costs some). Tracked
+    # files deleted in the working tree are still listed: the scan stats or opens every file
+    # anyway and skips those it cannot find.
+    _ARGS = ("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py", "*.pyi")
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._process: subprocess.Popen[bytes] | None = None
+        with contextlib.suppress(FileNotFoundError):  # no git: result() walks the folder
+            self._process = subprocess.Popen(
+                ["git", "-C", str(root), *self._ARGS],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
+            )
+
+    def result(self) -> list[str]:
+        """The sorted paths (waits for git; walks the folder outside a checkout)."""
+        if self._process is not None:
+            out, _ = self._process.communicate()
+            if self._process.returncode == 0:
+                return sorted({n for n in out.decode("utf-8", "surrogateescape").split("\0") if n})
+        return _walk_python_files(self.root)  # not a checkout, or no git
+
+    def cancel(self) -> None:
+        """Stop git when the listing will not be read (the policy was refused)."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+        if self._process is not None:
+            self._process.communicate()
+
+
+def _walk_python_files(root: Path) -> list[str]:
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if d not in _SKIP_DIRS and not d.startswith(".")]

@@ -71,15 +71,20 @@ def scan(
     use_cache: bool = True,
     jobs: int | None = None,
     fixes: bool = False,
+    listing: gitio.PythonFileListing | None = None,
 ) -> ScanResult:
     """Analyse the Python files of ``root`` (or just ``paths``, relative to it).
+
+    ``listing``: the files of ``root`` as already started by the caller (see
+    :class:`gitio.PythonFileListing`), used when ``paths`` is None.
 
     ``fixes``: also give each finding its proven fix (JSON reports show them). Proving a fix
     re-analyses the file once per rewrite, so it happens in the workers and is cached.
     """
     root = root.resolve()
     every = paths is None
-    rels = gitio.python_files(root) if paths is None else list(paths)
+    listed = listing or gitio.PythonFileListing(root) if paths is None else None
+    rels = listed.result() if listed is not None else list(paths or ())
     rels = [r for r in rels if not policy.excluded.match(r)]
     cache = FindingsCache(root, cache_key(policy), enabled=use_cache)
     result = ScanResult(root=root, files=len(rels))

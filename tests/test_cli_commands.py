@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from git_repos import CANONICAL, DEPRECATED, HAS_GIT, git, make_repo, write
 
-from analyzers import cli, runner
+from analyzers import cli, gitio, runner
 from analyzers.cli import APP_COMMANDS, BUILTIN_COMMANDS, PLUGIN_GROUP, main
+from analyzers.exit_codes import EXIT_ERROR
 from analyzers.rules import RULES
 
 # What `ssot fix` makes of DEPRECATED: the canonical import, under the name the code uses.
@@ -172,6 +173,41 @@ def test_scan_jobs_runs_the_analysis_in_that_many_worker_processes(
     assert os.getpid() not in two and len(two) >= 1
     assert parallel == serial
     assert sorted(f["path"] for f in parallel) == ["app/old0.py", "app/old1.py", "app/old2.py"]
+
+
+def test_scan_lists_tracked_untracked_and_outside_git_files_alike(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    # The listing runs beside the policy's validation; what it lists is what git shows
+    # (tracked, untracked not ignored), or every Python file outside a checkout.
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED, ".gitignore": "build/\n"})
+    write(repo, {"app/new.py": DEPRECATED, "build/gen.py": DEPRECATED, "docs/x.txt": "x"})
+    assert gitio.PythonFileListing(repo).result() == ["app/a.py", "app/new.py"]
+    plain = tmp_path / "plain"
+    write(plain, {"pkg/m.py": DEPRECATED, ".venv/lib/site.py": DEPRECATED})
+    assert gitio.PythonFileListing(plain).result() == ["pkg/m.py"]
+    assert main(["scan", "--list", "--no-cache", "--root", str(repo)]) == 0
+    out = capsys.readouterr().out
+    assert "app/new.py:" in out and "build/gen.py" not in out
+
+
+def test_a_refused_policy_stops_the_listing_it_started(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED})
+    (repo / ".github" / "ssot.toml").write_text("version = 1\n[[concept]]\nname = 3\n")
+    started: list[gitio.PythonFileListing] = []
+    original = gitio.PythonFileListing.__init__
+
+    def recording(self: gitio.PythonFileListing, root: Path) -> None:
+        original(self, root)
+        started.append(self)
+
+    monkeypatch.setattr(gitio.PythonFileListing, "__init__", recording)
+    assert main(["scan", "--no-cache", "--root", str(repo)]) == EXIT_ERROR
+    assert "ssot.toml" in capsys.readouterr().err
+    [listing] = started
+    assert listing._process is not None and listing._process.returncode is not None
 
 
 # -- --help and --version ----------------------------------------------------------------------
