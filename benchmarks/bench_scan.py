@@ -828,9 +828,8 @@ def measure_tree(
     root, tag = tree.root, tree.label
     # Timed in text (ruff prints its concise text); the JSON report also proves every
     # finding's fix with libcst: once cold below, and warm (fixes cached) in (h).
-    scan_cold = [*SCAN, "--root", str(root), "--no-cache", "--format", "text", "-o", os.devnull]
-    scan_warm = [*SCAN, "--root", str(root), "--format", "text", "-o", os.devnull]
-    scan_cold[0] = scan_warm[0] = ssot
+    scan_cold = scan_cold_command(ssot, root)
+    scan_warm = [c for c in scan_cold if c != "--no-cache"]
     ruff_args = [
         ruff,
         "check",
@@ -921,6 +920,8 @@ def measure_tree(
         )
     )
 
+    rows.append(measure_start(args, tree, ssot, ruff_cold, ta))
+
     print(f"\n== [{tag}] (e) peak memory of ssot scan --no-cache", flush=True)
     mem = peak_memory(scan_cold, root)
     ruff_mem = peak_memory(ruff_cold, root)
@@ -944,6 +945,61 @@ def measure_tree(
         )
     )
     return rows
+
+
+def measure_start(
+    args: argparse.Namespace, tree: Tree, ssot: str, ruff_cold: Sequence[str], cold: Timing
+) -> Row:
+    """(i) The fixed start of a cold scan: the same commands over a one-file git tree with
+    the tree's policy (interpreter, imports, policy validation, listing, matcher compile).
+    No target: it says how much of (a) no faster engine can win back."""
+    tag = tree.label
+    start = tree.root.parent / f"{tag}-start"
+    shutil.rmtree(start, ignore_errors=True)
+    (start / ".github").mkdir(parents=True)
+    shutil.copyfile(tree.root / ".github" / "ssot.toml", start / ".github" / "ssot.toml")
+    (start / "app.py").write_text("x = 1\n")
+    subprocess.run(["git", "init", "-q", str(start)], check=True)
+    git_commit(start, "one file")
+    ours = scan_cold_command(ssot, start)
+    peer = [str(start) if arg == str(tree.root) else arg for arg in ruff_cold]
+    print(
+        f"\n{_stamp()} == [{tag}] (i) start of a cold scan: a one-file tree with the same "
+        f"policy, ssot vs ruff, {args.repeat} runs each, load {_load()}",
+        flush=True,
+    )
+    ts, tr = side_by_side(
+        ("ssot", lambda: run_once(ours, start)),
+        ("ruff", lambda: run_once(peer, start)),
+        args.repeat,
+        args.repeat,
+    )
+    _show(ts, tr)
+    share = ts.median / cold.median
+    return Row(
+        f"{tag} (i) start of a cold scan (1 file) vs ruff",
+        ts.median,
+        tr.median,
+        ts.median / tr.median,
+        "none",
+        None,
+        f"CPU s: ssot {ts.cpu:.2f}, ruff {tr.cpu:.2f}; {100 * share:.0f} % of ssot's (a) median",
+    )
+
+
+def scan_cold_command(ssot: str, root: Path) -> list[str]:
+    """The cold scan of (a) over ``root``, timed in text (ruff prints its concise text)."""
+    return [
+        ssot,
+        *SCAN[1:],
+        "--root",
+        str(root),
+        "--no-cache",
+        "--format",
+        "text",
+        "-o",
+        os.devnull,
+    ]
 
 
 def _ratio_row(name: str, ours: Timing, peer: Timing, target: float, op: str) -> Row:
