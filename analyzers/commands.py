@@ -136,14 +136,15 @@ def _write(args: argparse.Namespace, text: str) -> None:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from analyzers import runner
-    from analyzers.progress import totals
-    from analyzers.report import build_scan_report, render
-
     root = root_of(args)
-    # git lists the tree while the policy is read and validated (a cold scan's serial start).
+    # git lists the tree while this process imports what it needs and reads (cold: validates)
+    # the policy: its first step, or a warm scan waits for git at the end of its start.
     listing = None if args.paths else gitio.PythonFileListing(root)
     try:
+        from analyzers import runner
+        from analyzers.progress import totals
+        from analyzers.report import build_scan_report, render
+
         policy = policy_of(args, root)
     except BaseException:
         if listing is not None:
