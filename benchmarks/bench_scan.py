@@ -865,17 +865,9 @@ def measure_tree(
         "ruff_files": ruff_files,
     }
 
-    print(
-        f"\n{_stamp()} == [{tag}] (a) ssot scan --no-cache vs ruff --no-cache, {args.repeat} runs each, load {_load()}",
-        flush=True,
+    ta, tr = race(
+        args, f"[{tag}] (a) ssot scan --no-cache vs ruff --no-cache", scan_cold, ruff_cold, root
     )
-    ta, tr = side_by_side(
-        ("ssot", lambda: run_once(scan_cold, root)),
-        ("ruff", lambda: run_once(ruff_cold, root)),
-        args.repeat,
-        args.repeat,
-    )
-    _show(ta, tr)
     rows.append(_ratio_row(f"{tag} (a) scan cold vs ruff cold", ta, tr, 1.0, "<="))
 
     json_warm = [*scan_warm[:-4], "--format", "json", "-o", os.devnull]
@@ -883,17 +875,9 @@ def measure_tree(
         ("c", "scan warm", scan_warm, ruff_base),
         ("h", "JSON scan warm", json_warm, [*ruff_args, "--output-format", "json"]),
     ):
-        print(
-            f"\n{_stamp()} == [{tag}] ({code}) {title}: ssot (cache) vs ruff (cache), {args.repeat} runs each, load {_load()}",
-            flush=True,
+        ours_t, peer_t = race(
+            args, f"[{tag}] ({code}) {title}: ssot (cache) vs ruff (cache)", ours, peer, root
         )
-        ours_t, peer_t = side_by_side(
-            ("ssot", functools.partial(run_once, ours, root)),
-            ("ruff", functools.partial(run_once, peer, root)),
-            args.repeat,
-            args.repeat,
-        )
-        _show(ours_t, peer_t)
         rows.append(_ratio_row(f"{tag} ({code}) {title} vs ruff warm", ours_t, peer_t, 0.8, "<="))
 
     print(
@@ -963,18 +947,13 @@ def measure_start(
     git_commit(start, "one file")
     ours = scan_cold_command(ssot, start)
     peer = [str(start) if arg == str(tree.root) else arg for arg in ruff_cold]
-    print(
-        f"\n{_stamp()} == [{tag}] (i) start of a cold scan: a one-file tree with the same "
-        f"policy, ssot vs ruff, {args.repeat} runs each, load {_load()}",
-        flush=True,
+    ts, tr = race(
+        args,
+        f"[{tag}] (i) start of a cold scan: a one-file tree with the same policy, ssot vs ruff",
+        ours,
+        peer,
+        start,
     )
-    ts, tr = side_by_side(
-        ("ssot", lambda: run_once(ours, start)),
-        ("ruff", lambda: run_once(peer, start)),
-        args.repeat,
-        args.repeat,
-    )
-    _show(ts, tr)
     share = ts.median / cold.median
     return Row(
         f"{tag} (i) start of a cold scan (1 file) vs ruff",
@@ -987,19 +966,28 @@ def measure_start(
     )
 
 
+def race(
+    args: argparse.Namespace, title: str, ours: Sequence[str], peer: Sequence[str], cwd: Path
+) -> tuple[Timing, Timing]:
+    """``ours`` (ssot) and ``peer`` (ruff) side by side, ``args.repeat`` runs each, shown."""
+    print(
+        f"\n{_stamp()} == {title}, {args.repeat} runs each, load {_load()}",
+        flush=True,
+    )
+    timings = side_by_side(
+        ("ssot", functools.partial(run_once, ours, cwd)),
+        ("ruff", functools.partial(run_once, peer, cwd)),
+        args.repeat,
+        args.repeat,
+    )
+    _show(*timings)
+    return timings
+
+
 def scan_cold_command(ssot: str, root: Path) -> list[str]:
     """The cold scan of (a) over ``root``, timed in text (ruff prints its concise text)."""
-    return [
-        ssot,
-        *SCAN[1:],
-        "--root",
-        str(root),
-        "--no-cache",
-        "--format",
-        "text",
-        "-o",
-        os.devnull,
-    ]
+    text_to_null = ("--format", "text", "-o", os.devnull)
+    return [ssot, *SCAN[1:], "--root", str(root), "--no-cache", *text_to_null]
 
 
 def _ratio_row(name: str, ours: Timing, peer: Timing, target: float, op: str) -> Row:
@@ -1026,17 +1014,7 @@ def measure_generated_only(
     rows: list[Row] = []
     root = tree.root
     env = {**os.environ, "SEMGREP_ENABLE_VERSION_CHECK": "0", "SEMGREP_SEND_METRICS": "off"}
-    scan_cold = [
-        ssot,
-        "scan",
-        "--root",
-        str(root),
-        "--no-cache",
-        "--format",
-        "text",
-        "-o",
-        os.devnull,
-    ]
+    scan_cold = scan_cold_command(ssot, root)
     semgrep_cmd = [
         semgrep or "semgrep",
         "scan",
