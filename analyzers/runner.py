@@ -6,6 +6,7 @@ pickled) and results are cached per file and per blob. Nothing here talks to Git
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Iterable
@@ -172,21 +173,39 @@ def _analyze_one(base: str, rel: str, policy: Policy, fixes: bool = False) -> An
     from analyzers.engine import FileResult, analyze, unanalysable  # once per process
 
     try:
-        with open(os.path.join(base, rel), "rb", buffering=0) as fh:
-            stat = os.fstat(fh.fileno())
-            if stat.st_size > policy.max_file_size:
-                # Do not even read it: a 50 MB file must not cost 50 MB of memory per worker.
-                return _too_big(rel, stat.st_size, policy), stat
-            data = fh.readall()
+        stat, data = _read(f"{base}/{rel}", policy.max_file_size)
     except FileNotFoundError:
         return None
     except OSError as exc:
         reason = f"cannot read: {exc.strerror}"
         return FileResult(rel, [unanalysable(rel, reason, policy)], candidate=True), None
+    if data is None:
+        # Not even read: a 50 MB file must not cost 50 MB of memory per worker.
+        return _too_big(rel, stat.st_size, policy), stat
     result = analyze(rel, data, policy)
     if fixes and result.findings:
         result = _with_fixes(result, data, policy)
     return result, stat
+
+
+def _read(path: str, limit: int) -> tuple[os.stat_result, bytes | None]:
+    """The stat of the open file and its content (None when over ``limit`` bytes).
+
+    One ``read`` of the size that ``fstat`` gives, plus one byte to see the end: a file
+    object's ``readall`` costs an object and a second call per file, over every file of a
+    cold scan. A file that grew since its ``fstat`` is read to its end.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        stat = os.fstat(fd)
+        if stat.st_size > limit:
+            return stat, None
+        data = os.read(fd, stat.st_size + 1)
+        if len(data) > stat.st_size:
+            data += b"".join(iter(functools.partial(os.read, fd, 1 << 20), b""))
+        return stat, data
+    finally:
+        os.close(fd)
 
 
 def _with_fixes(result: FileResult, data: bytes, policy: Policy) -> FileResult:

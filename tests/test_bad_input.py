@@ -8,6 +8,7 @@ tests/bot/test_webhooks.py.)
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -50,19 +51,52 @@ def test_a_50_mb_file_is_ssot900_without_being_read(
     assert big.stat().st_size > 50 * 1024 * 1024 > policy.max_file_size
     (tmp_path / "small.py").write_text(TRIGGER, encoding="utf-8")
 
-    read = Path.read_bytes
+    requested: list[int] = []
+    read = os.read
 
-    def guarded(self: Path) -> bytes:
-        assert self.name != "big.py", "the runner read the over-size file"
-        return read(self)
+    def counting(fd: int, size: int) -> bytes:
+        requested.append(size)
+        return read(fd, size)
 
-    monkeypatch.setattr(Path, "read_bytes", guarded)
+    monkeypatch.setattr(os, "read", counting)
     started = time.monotonic()
     result = runner.scan(tmp_path, policy, ["big.py", "small.py"], use_cache=False, jobs=1)
     assert time.monotonic() - started < BOUND_SECONDS
+    assert requested and max(requested) <= len(TRIGGER) + 1  # only small.py was read
     (finding,) = result.findings["big.py"]
     assert finding.rule == "SSOT900"
     assert "over the size limit" in finding.message
+    assert [f.rule for f in result.findings["small.py"]] == ["SSOT001"]
+
+
+def test_a_file_that_grows_after_its_stat_is_read_to_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    grown = tmp_path / "grown.py"
+    grown.write_bytes(TRIGGER.encode() * 3)
+    fstat = os.fstat
+
+    def stale(fd: int) -> os.stat_result:  # the size it had before two more lines came
+        real = fstat(fd)
+        return os.stat_result((*real[:6], len(TRIGGER), *real[7:]))
+
+    monkeypatch.setattr(os, "fstat", stale)
+    stat, data = runner._read(str(grown), 1024)
+    assert stat.st_size == len(TRIGGER)
+    assert data == TRIGGER.encode() * 3
+
+
+def test_a_directory_named_like_a_python_file_is_reported_not_fatal(
+    tmp_path: Path, policy: Policy
+) -> None:
+    (tmp_path / "pkg.py").mkdir()
+    (tmp_path / "small.py").write_text(TRIGGER, encoding="utf-8")
+    result = runner.scan(tmp_path, policy, ["pkg.py", "small.py"], use_cache=False, jobs=1)
+    (finding,) = result.findings["pkg.py"]
+    assert (finding.rule, finding.message) == (
+        "SSOT900",
+        "file cannot be analysed: cannot read: Is a directory",
+    )
     assert [f.rule for f in result.findings["small.py"]] == ["SSOT001"]
 
 
