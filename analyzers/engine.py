@@ -76,10 +76,11 @@ def analyze(
         )
     if b"\0" in raw:
         return _only(path, policy, "binary content (NUL byte)")
+    text: str | None
     if isinstance(data, str):
         text = data
     elif raw.isascii():
-        text = raw.decode("ascii")
+        text = None  # valid as it is: decoded only if the prefilter wants it (most do not)
     else:
         try:
             text = raw.decode("utf-8")
@@ -88,6 +89,8 @@ def analyze(
     triggers = triggers_for(policy)
     if not full_parse and not triggers.is_candidate(raw):
         return FileResult(path)
+    if text is None:
+        text = raw.decode("ascii")
     text = text.removeprefix("\ufeff")
     hits = [] if full_parse else triggers.hits(text)
     if not full_parse and not hits:
