@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Literal
 
 from analyzers import native_prefilter
@@ -22,6 +23,25 @@ HitKind = Literal["stmt", "class"]
 # `WebSocketÜberManager` would be cut at the `Ü` and miss a pattern that the parser matches.
 _CLASS_STMT = re.compile(rb"class[ \t]+([\w\x80-\xff]+)")
 _CLASS_STMT_TEXT = re.compile(r"class[ \t]+(\w+)")
+
+
+@dataclass(frozen=True)
+class _Role:
+    """What :meth:`TriggerSet.hits` asks of one literal's occurrences."""
+
+    kind: Literal["event", "relevant", "plain", "base", "method"]
+    next_names: frozenset[str] | None = None  # "relevant": the names that may follow it
+    symbol: bool = False  # "relevant": a symbol name (else a module component)
+
+
+@dataclass(frozen=True)
+class _HitPlan:
+    """Each literal of :meth:`TriggerSet.hits` as text, with its roles (a base's name is
+    often a symbol of the policy too), keyed by its bytes as the native matcher reports it."""
+
+    roles: dict[bytes, tuple[str, tuple[_Role, ...]]]
+    literals: tuple[tuple[str, bytes], ...]
+    methods: tuple[tuple[tuple[bytes, ...], int], ...]
 
 
 @dataclass(frozen=True)
@@ -89,50 +109,51 @@ class TriggerSet:
             else None
         )
 
-        def positions(needle: str) -> list[int]:
-            starts = (
-                occurrences.get(needle.encode(), [])
-                if occurrences is not None
-                else _positions(text, needle)
-            )
-            return _whole_words(text, needle, starts)
-
-        groups: tuple[tuple[tuple[bytes, ...], HitKind], ...] = (
-            (self.stmt_literals, "stmt"),
-            (self.class_literals, "class"),
-        )
-        for literal in self.event_literals:
-            _find_values(text, positions(literal.decode()), self.event_keys, found)
-        paths = dict(self.component_paths)
-        for literals, kind in groups:
-            for literal in literals:
-                needle = literal.decode()
-                if kind == "stmt" and (needle in paths or needle in self.symbols):
+        plan = self._plan
+        if occurrences is None:
+            occurrences = {}
+            for needle, key in plan.literals:
+                starts = _positions(text, needle)
+                if starts:
+                    occurrences[key] = starts
+        # Only the literals that occur are looked at: most files hold one or two of them.
+        methods_found: dict[bytes, list[int]] = {}
+        for key, raw_starts in occurrences.items():
+            needle, roles = plan.roles[key]
+            starts = _whole_words(text, needle, raw_starts)
+            if not starts:
+                continue
+            for role in roles:
+                if role.kind == "event":
+                    _find_values(text, starts, self.event_keys, found)
+                elif role.kind == "relevant":
                     _find_relevant(
                         text,
                         needle,
-                        positions(needle),
-                        paths.get(needle),
-                        needle in self.symbols,
+                        starts,
+                        role.next_names,
+                        role.symbol,
                         self.canonical_imports,
                         found,
                     )
-                elif kind == "class":
+                elif role.kind == "plain":
+                    found.extend((start, "stmt") for start in starts)
+                elif role.kind == "base":
                     # A base class counts where a class statement names it, or an import
                     # binds it under another name (`import Base as B`, then `class X(B)`):
                     # other mentions (annotations, calls) answer no implementation question.
                     end = len(needle)
                     found.extend(
-                        (start, kind)
-                        for start in positions(needle)
+                        (start, "class")
+                        for start in starts
                         if _ALIAS.match(text, start + end) or _in_class_header(text, start)
                     )
                 else:
-                    found.extend((start, kind) for start in positions(needle))
-        for methods, minimum in self.method_groups:
+                    methods_found[key] = starts
+        for methods, minimum in plan.methods:
             # A class matches by its methods only in a file that defines enough of them.
-            where = [positions(method.decode()) for method in methods]
-            if sum(1 for starts in where if starts) >= minimum:
+            where = [methods_found[m] for m in methods if m in methods_found]
+            if len(where) >= minimum:
                 for starts in where:
                     found.extend((start, "class") for start in starts)
         if self.class_name_patterns:
@@ -141,6 +162,34 @@ class TriggerSet:
                     found.append((match.start(), "class"))
         found.sort()
         return found
+
+    @cached_property
+    def _plan(self) -> _HitPlan:
+        """The literals of :meth:`hits`, decoded once, each with what is asked of it."""
+        paths = dict(self.component_paths)
+        roles: dict[bytes, tuple[str, list[_Role]]] = {}
+
+        def add(literal: bytes, role: _Role) -> None:
+            roles.setdefault(literal, (literal.decode(), []))[1].append(role)
+
+        for literal in self.event_literals:
+            add(literal, _Role("event"))
+        for literal in self.stmt_literals:
+            needle = literal.decode()
+            if needle in paths or needle in self.symbols:
+                add(literal, _Role("relevant", paths.get(needle), needle in self.symbols))
+            else:
+                add(literal, _Role("plain"))
+        for literal in self.class_literals:
+            add(literal, _Role("base"))
+        for methods, _ in self.method_groups:
+            for method in methods:
+                add(method, _Role("method"))
+        return _HitPlan(
+            roles={key: (needle, tuple(found)) for key, (needle, found) in roles.items()},
+            literals=tuple((needle, key) for key, (needle, _) in roles.items()),
+            methods=self.method_groups,
+        )
 
     def hit_literals(self) -> tuple[bytes, ...]:
         """Every literal whose occurrences :meth:`hits` looks at."""
