@@ -816,3 +816,35 @@ def test_a_trigger_is_a_hit_as_a_whole_word_beside_dots_brackets_and_quotes(
     starts = [text.index("BaseConnectionPool"), text.index("BaseConnectionPool)")]
     for hits in _hit_sets(make_policy(BASE_POLICY), text):
         assert [pos for pos, _ in hits if pos in starts] == starts
+
+
+def test_a_literal_that_is_both_a_symbol_and_a_base_is_asked_both_questions(
+    make_policy: PolicyFn,
+) -> None:
+    # Home Assistant's coordinator: the canonical class is also the base that every copy
+    # derives from. Its name in a class header is a class hit; a re-export of it is a statement
+    # hit; an annotation is neither.
+    policy = make_policy(
+        """
+        [[concept]]
+        name = "update-coordinator"
+        canonical = "pkg.update_coordinator.DataUpdateCoordinator"
+        implementation = { bases = ["pkg.update_coordinator.DataUpdateCoordinator"] }
+        """
+    )
+    text = (
+        "from pkg.update_coordinator import DataUpdateCoordinator\n"
+        "class Mine(DataUpdateCoordinator[int]):\n    pass\n"
+        "Coordinator = DataUpdateCoordinator\n"
+        "def f(c: DataUpdateCoordinator) -> None:\n    pass\n"
+    )
+    header = text.index("DataUpdateCoordinator", text.index("class"))
+    alias = text.index("DataUpdateCoordinator", header + 1)
+    for hits in _hit_sets(policy, text):
+        assert (header, "class") in hits
+        assert (alias, "stmt") in hits
+        assert [pos for pos, _ in hits if pos > text.index("def f")] == []
+    assert [(f.rule, f.line) for f in analyze("pkg/mine.py", text.encode(), policy).findings] == [
+        ("SSOT002", 2),
+        ("SSOT002", 4),
+    ]
