@@ -84,8 +84,7 @@ def scan(
     """
     root = root.resolve()
     every = paths is None
-    listed = listing or gitio.PythonFileListing(root) if paths is None else None
-    rels = listed.result() if listed is not None else list(paths or ())
+    rels = (listing or gitio.PythonFileListing(root)).result() if paths is None else list(paths)
     rels = [r for r in rels if not policy.excluded.match(r)]
     cache = FindingsCache(root, cache_key(policy), enabled=use_cache)
     result = ScanResult(root=root, files=len(rels))

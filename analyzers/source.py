@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate
 
-from analyzers.triggers import HitKind, is_word_char, use_matters
+from analyzers.triggers import HitKind, is_word_char, use_matters, whole_word_positions
 
 _COMPOUND = frozenset(
     {"def", "async", "class", "if", "for", "while", "with", "try", "match", "case"}
@@ -286,19 +286,12 @@ class Slicer:
         # One find per name (memchr-fast) instead of a regex whose leading \b defeats the
         # regex engine's literal scan; a word boundary on each side, as \b would ask.
         text = self.text
-        out: list[tuple[int, HitKind]] = []
-        for name in names:
-            size = len(name)
-            pos = text.find(name)
-            while pos != -1:
-                end = pos + size
-                if (
-                    (pos == 0 or not is_word_char(text[pos - 1]))
-                    and (end == len(text) or not is_word_char(text[end]))
-                    and use_matters(text, pos, end)
-                ):
-                    out.append((pos, "stmt"))
-                pos = text.find(name, pos + 1)
+        out: list[tuple[int, HitKind]] = [
+            (pos, "stmt")
+            for name in names
+            for pos in whole_word_positions(text, name)
+            if use_matters(text, pos, pos + len(name))
+        ]
         out.sort()
         return out
 

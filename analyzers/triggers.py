@@ -207,6 +207,11 @@ def _positions(text: str, needle: str) -> list[int]:
     return out
 
 
+def whole_word_positions(text: str, name: str) -> list[int]:
+    """Where ``name`` stands in ``text`` as a whole word, left to right."""
+    return _whole_words(text, name, _positions(text, name))
+
+
 def _whole_words(text: str, needle: str, starts: list[int]) -> list[int]:
     """The ``starts`` where ``needle`` stands as whole words: ``FooDataUpdateCoordinator``
     is another name than ``DataUpdateCoordinator`` (in a real tree, most mentions of a base

@@ -114,10 +114,20 @@ def profile(root: Path, top: int) -> None:
         rows[-1][1],
         f"{len(candidates):,} candidates ({100 * len(candidates) / max(len(rels), 1):.0f} % of files)",
     )
-    timed(
+    texts = timed(
         "decode candidates (utf-8)",
         rows,
         lambda: [d.decode("utf-8", "replace") for _, d in candidates],
+    )
+    with_hits = timed(
+        "hits in the candidates (TriggerSet.hits)",
+        rows,
+        lambda: sum(1 for text in texts if triggers.hits(text.removeprefix("\ufeff"))),
+    )
+    rows[-1] = (
+        rows[-1][0],
+        rows[-1][1],
+        f"{with_hits:,} files with hits (whole words where a rule can look): parsed around them",
     )
 
     prof = cProfile.Profile()
