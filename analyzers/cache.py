@@ -69,6 +69,15 @@ def unseal(blob: bytes) -> bytes | None:
     return payload
 
 
+# A working-tree file as the cache knows it: (st_mtime_ns, st_size) of what was read.
+Stamp = tuple[int, int]
+
+
+def stamp(stat: os.stat_result) -> Stamp:
+    """The stamp of a file from its stat: a changed mtime or size means it must be read again."""
+    return stat.st_mtime_ns, stat.st_size
+
+
 def encode(findings: list[Finding]) -> tuple[Row, ...]:
     """Findings as plain tuples, each with its fix (a tuple) or None last."""
     return tuple(
@@ -110,15 +119,13 @@ class FindingsCache:
             self.files = data.get("files", {})
             self.blobs = data.get("blobs", {})
 
-    def lookup(
-        self, rel: str, stat: os.stat_result, *, with_fixes: bool = False
-    ) -> list[Finding] | None:
+    def lookup(self, rel: str, seen: Stamp, *, with_fixes: bool = False) -> list[Finding] | None:
         """Cached findings for a working-tree file whose mtime and size did not change.
 
         ``with_fixes``: only an entry stored with its fixes sought will do (else None).
         """
         entry = self.files.get(rel)
-        if entry is None or entry[0] != stat.st_mtime_ns or entry[1] != stat.st_size:
+        if entry is None or entry[0] != seen[0] or entry[1] != seen[1]:
             return None
         if not entry[2]:
             return []
@@ -127,11 +134,10 @@ class FindingsCache:
         # Without: a report must not depend on whether an earlier run sought fixes.
         return decode(entry[2], fixes=with_fixes)
 
-    def store(
-        self, rel: str, stat: os.stat_result, findings: list[Finding], *, fixed: bool = False
-    ) -> None:
-        """Remember ``findings`` of a file; ``fixed`` when their fixes were sought."""
-        self.files[rel] = (stat.st_mtime_ns, stat.st_size, encode(findings), fixed)
+    def store(self, rel: str, read: Stamp, findings: list[Finding], *, fixed: bool = False) -> None:
+        """Remember ``findings`` of a file read at ``read``; ``fixed`` when their fixes were
+        sought."""
+        self.files[rel] = (read[0], read[1], encode(findings), fixed)
         self.dirty = True
 
     def lookup_blob(self, sha: str) -> list[Finding] | None:

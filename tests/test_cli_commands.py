@@ -18,6 +18,7 @@ from git_repos import CANONICAL, DEPRECATED, HAS_GIT, git, make_repo, write
 from analyzers import cli, gitio, runner
 from analyzers.cli import APP_COMMANDS, BUILTIN_COMMANDS, PLUGIN_GROUP, main
 from analyzers.exit_codes import EXIT_ERROR
+from analyzers.policy_loader import load_policy
 from analyzers.rules import RULES
 
 # What `ssot fix` makes of DEPRECATED: the canonical import, under the name the code uses.
@@ -173,6 +174,26 @@ def test_scan_jobs_runs_the_analysis_in_that_many_worker_processes(
     assert os.getpid() not in two and len(two) >= 1
     assert parallel == serial
     assert sorted(f["path"] for f in parallel) == ["app/old0.py", "app/old1.py", "app/old2.py"]
+
+
+def test_what_the_workers_of_a_cold_scan_read_is_what_a_warm_scan_answers_from(
+    tmp_path: Path,
+) -> None:
+    # Workers send back each file's findings and the stamp (mtime, size) of what they read;
+    # the cache must hold every file under that stamp, so that nothing is analysed again.
+    files = {f"app/m{i:03}.py": f"x = {i}\n" for i in range(runner.PARALLEL_THRESHOLD + 10)}
+    files["app/old.py"] = DEPRECATED
+    repo = make_repo(tmp_path, files)
+    policy = load_policy((repo / ".github" / "ssot.toml").read_text()).policy
+    cold = runner.scan(repo, policy, jobs=2)
+    assert cold.from_cache == 0 and list(cold.findings) == ["app/old.py"]
+    warm = runner.scan(repo, policy, jobs=2)
+    assert warm.from_cache == warm.files == len(files)
+    assert warm.findings == cold.findings
+    write(repo, {"app/m000.py": DEPRECATED})  # a new size: read again, the others not
+    changed = runner.scan(repo, policy, jobs=2)
+    assert changed.from_cache == len(files) - 1
+    assert sorted(changed.findings) == ["app/m000.py", "app/old.py"]
 
 
 def test_scan_lists_tracked_untracked_and_outside_git_files_alike(
