@@ -29,6 +29,7 @@ from dashboard_testing import (
 )
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from starlette.requests import cookie_parser
 
 from bot.ops.settings import SettingsError, load_settings
 from bot.store import history
@@ -72,9 +73,10 @@ class Dashboard:
 
     def session_id(self) -> str:
         """The id of the client's session (it keys the cache of what the person can read)."""
-        session = runtime(self.client).seal.open_session(
-            self.client.cookies[SESSION_COOKIE], now=time.time()
-        )
+        # As the App reads it from the Cookie header: starlette may quote a value that holds
+        # `=` when it sets the cookie (1.10 does), and unquotes it when it reads one.
+        sent = cookie_parser(f"{SESSION_COOKIE}={self.client.cookies[SESSION_COOKIE]}")
+        session = runtime(self.client).seal.open_session(sent[SESSION_COOKIE], now=time.time())
         assert session is not None
         return session.session_id
 
