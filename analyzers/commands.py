@@ -79,8 +79,9 @@ def policy_of(args: argparse.Namespace, root: Path) -> Policy:
 def cached_policy(root: Path, source: str, text: str) -> Policy:
     """The validated policy, from ``.ssot_cache/`` when this exact text was seen before.
 
-    Validation imports pydantic, which costs more than a whole warm scan; a policy that
-    extends another is always validated (its parent may have changed).
+    Validation imports pydantic-core and checks every pattern and glob, which a warm scan
+    need not do again; a policy that extends another is always validated (its parent may
+    have changed).
     """
     import hashlib
     import pickle

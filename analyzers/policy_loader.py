@@ -1,8 +1,9 @@
 """Load a policy from TOML text; every error names the file, the line and the key.
 
-Validation uses pydantic (imported here, not by the engine's hot path) over the dataclasses
-of :mod:`analyzers.policy`, then a semantic pass for what types cannot say: regular
-expressions that compile, dotted paths, globs that stay inside the repository.
+Validation uses pydantic's validator of the dataclasses of :mod:`analyzers.policy` (built by
+pydantic-core from the schema pydantic generates, see :mod:`analyzers.policy_schema`), then a
+semantic pass for what types cannot say: regular expressions that compile, dotted paths,
+globs that stay inside the repository.
 """
 
 from __future__ import annotations
@@ -193,10 +194,11 @@ def load_policy(
 
 
 def _validate(data: dict[str, Any], source: str, text: str, prefix: str) -> Policy:
-    from pydantic import TypeAdapter, ValidationError
-
     # Here, not at the top: a warm scan takes its validated policy from the cache.
+    from pydantic_core import ValidationError
+
     from analyzers.policy_errors import from_validation, place, sentence
+    from analyzers.policy_schema import policy_validator
 
     data = {k: v for k, v in data.items() if k != "extends"}
     version = data.get("version", 1)
@@ -211,7 +213,7 @@ def _validate(data: dict[str, Any], source: str, text: str, prefix: str) -> Poli
             "only (version = 1)",
         )
     try:
-        policy = TypeAdapter(Policy).validate_python(data)
+        policy: Policy = policy_validator().validate_python(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         # pydantic puts dataclass names of union members in the location; keys are what count.
