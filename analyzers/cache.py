@@ -125,7 +125,7 @@ class FindingsCache:
         ``with_fixes``: only an entry stored with its fixes sought will do (else None).
         """
         entry = self.files.get(rel)
-        if entry is None or entry[0] != seen[0] or entry[1] != seen[1]:
+        if entry is None or entry[:2] != seen:
             return None
         if not entry[2]:
             return []

@@ -131,8 +131,7 @@ def scan(
 # What the engine gives the scan for one file: its findings and the stamp of the content it
 # read (None: a read error was reported), or None when the file is gone. Plain lists and
 # tuples, not the FileResult and os.stat_result: workers send one per file of a cold scan, and
-# pickling those objects cost the workers and the parent (which shares their cores) 0.07 s of
-# CPU on the real tree of the benchmarks.
+# pickling those objects cost the workers and the parent (which shares their cores) far more.
 Analysed: TypeAlias = "tuple[list[Finding], Stamp | None] | None"
 
 
@@ -184,7 +183,8 @@ def _analyze_one(base: str, rel: str, policy: Policy, fixes: bool = False) -> An
         return [unanalysable(rel, f"cannot read: {exc.strerror}", policy)], None
     if data is None:
         # Not even read: a 50 MB file must not cost 50 MB of memory per worker.
-        return _too_big(rel, stat.st_size, policy).findings, stamp(stat)
+        reason = f"over the size limit ({stat.st_size:,} > {policy.max_file_size:,} bytes)"
+        return [unanalysable(rel, reason, policy)], stamp(stat)
     result = analyze(rel, data, policy)
     if fixes and result.findings:
         result = _with_fixes(result, data, policy)
@@ -219,13 +219,6 @@ def _with_fixes(result: FileResult, data: bytes, policy: Policy) -> FileResult:
     except UnicodeDecodeError:
         return result  # the engine reported it; nothing to rewrite
     return replace(result, findings=attach_fixes(result.path, text, result.findings, policy))
-
-
-def _too_big(rel: str, size: int, policy: Policy) -> FileResult:
-    from analyzers.engine import FileResult, unanalysable
-
-    reason = f"over the size limit ({size:,} > {policy.max_file_size:,} bytes)"
-    return FileResult(rel, [unanalysable(rel, reason, policy)], candidate=True)
 
 
 def check(root: Path, policy: Policy, base_rev: str, *, use_cache: bool = True) -> CheckResult:
