@@ -21,6 +21,7 @@ from analyzers.policy import RULE_CODES, SAFE_FIX_RULES, Policy
 
 POLICY_PATHS = (".github/ssot.toml", "pyproject.toml")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(\.\*)?$")
+_UNION_MEMBER = re.compile(r"[A-Za-z_][\w-]*\[.*\]\Z", re.DOTALL)
 
 _MODEL_NAMES = frozenset(
     {"Policy", "Concept", "Implementation", "EventSchema", "RuleSettings", "Campaign", "Dashboard"}
@@ -216,8 +217,13 @@ def _validate(data: dict[str, Any], source: str, text: str, prefix: str) -> Poli
         policy: Policy = policy_validator().validate_python(data)
     except ValidationError as exc:
         error = exc.errors()[0]
-        # pydantic puts dataclass names of union members in the location; keys are what count.
-        loc = [p for p in error["loc"] if p not in _MODEL_NAMES and not str(p).endswith("]")]
+        # pydantic puts the names of union members (dataclasses, `tuple[str, ...]`) in the
+        # location; keys are what count. A key may be any string (`]` included).
+        loc = [
+            p
+            for p in error["loc"]
+            if p not in _MODEL_NAMES and not (isinstance(p, str) and _UNION_MEMBER.match(p))
+        ]
         key = ".".join(str(p) for p in loc)
         raise PolicyError(
             source, find_key_line(text, loc, prefix), key, from_validation(error, loc, prefix)

@@ -313,6 +313,13 @@ SCHEMA = '[[event_schema]]\nname = "golden-path"\n'
             "(did you mean 'concept'?)",
         ),
         (
+            # A key that ends like pydantic's names of union members is still a key.
+            '"]" = []\n',
+            ".github/ssot.toml:1: unknown key ']' in the top level of the policy; known keys: "
+            "campaign, concept, dashboard, event_schema, exclude, extends, max_file_size, "
+            "rules, source_roots, test_classes, test_paths, version",
+        ),
+        (
             'max_file_size = "big"\n',
             '.github/ssot.toml:1: max_file_size must be an integer, not "big"',
         ),
