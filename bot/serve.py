@@ -124,8 +124,15 @@ class WorkerProcess:
         if self._workers:
             command += ["--workers", str(self._workers)]
         command += self._extra_args
-        # Its own session: a Ctrl-C reaches only us, and we stop it in order.
-        return subprocess.Popen(command, start_new_session=True)
+        # Started with SIGINT blocked (a signal mask survives exec), which the child unblocks
+        # once it holds the signal (bot.jobs.early_stop): a stop sent while Python starts
+        # would otherwise raise where it can be lost.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            # Its own session: a Ctrl-C reaches only us, and we stop it in order.
+            return subprocess.Popen(command, start_new_session=True)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
     def start(self) -> None:
         with self._lock:
@@ -278,6 +285,20 @@ def worker_command(argv: list[str]) -> int:
     if settings is None:
         return EXIT_USAGE
     _configure_logging(args, settings)
+    from bot.jobs import early_stop
+
+    # A Ctrl-C or a stop from `ssot serve` while starting is kept for the consumer, which
+    # then stops gracefully (raised here, it could be lost: see early_stop).
+    previous = signal.getsignal(signal.SIGINT)
+    early_stop.hold_sigint()
+    try:
+        return _run_worker(args, settings)
+    finally:
+        if previous is not None:  # None: a handler not set from Python, which we cannot restore
+            signal.signal(signal.SIGINT, previous)
+
+
+def _run_worker(args: argparse.Namespace, settings: Settings) -> int:
     if args.parent_pid is None and not _prepare_database(settings, "worker"):
         return EXIT_USAGE
 
@@ -294,7 +315,7 @@ def worker_command(argv: list[str]) -> int:
         engine_process.warm_up()
         JobQueue(settings, engine).run_consumer(workers=args.workers, parent_pid=args.parent_pid)
     except KeyboardInterrupt:
-        pass  # stopped while starting, before the consumer took over SIGINT
+        pass  # a second SIGINT during the graceful stop: Huey stops at once, as asked
     finally:
         engine.dispose()
     return EXIT_OK

@@ -37,7 +37,7 @@ from bot.events import dispatch
 from bot.github import throttle
 from bot.github.errors import NotConfigured, connection_error
 from bot.github.errors import unreachable as describe_unreachable
-from bot.jobs import sweeper
+from bot.jobs import early_stop, sweeper
 from bot.ops import metrics
 from bot.ops.logs import log_context, payload_context
 from bot.ops.settings import Settings
@@ -394,10 +394,10 @@ class JobQueue:
             shutdown_timeout=30.0,
         )
         # SIGINT is how this consumer is stopped gracefully (by `ssot serve`, by the orphan
-        # watch, by a person). A shell starting `ssot serve &` without job control leaves
-        # SIGINT ignored, children included, and Python then installs no handler for it:
-        # every graceful stop was lost (the App waited 40 s, an orphan ran on for good).
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        # watch, by a person). Until Huey installs its handler (in consumer.run) one is held
+        # and then handed to it: a SIGINT while starting was lost (see early_stop), and so was
+        # every one when a shell's `ssot serve &` left SIGINT ignored, children included.
+        early_stop.hand_over_when_replaced()
         if parent_pid is not None:
             _stop_when_orphaned(parent_pid)
         # Not a Huey periodic task: those run at most once a minute, on the clock's minute,

@@ -623,6 +623,86 @@ def test_ssot_serve_started_as_a_background_job_stops_its_worker_at_once(
             process.kill()
 
 
+@pytest.mark.slow
+def test_a_consumer_stopped_while_it_starts_stops_gracefully(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: Any
+) -> None:
+    # `ssot serve` stopped a moment after it started: the SIGINT reached the child while it
+    # was importing. Raised there it killed the child with a traceback or, inside one of the
+    # import system's weakref callbacks, was dropped, and serve then waited 40 s (CI failure).
+    from bot.serve import WorkerProcess
+
+    for key, value in _env(settings).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.chdir(tmp_path)
+    worker = WorkerProcess(extra_args=["--log-level", "info", "--log-format", "text"])
+    worker.start()
+    assert worker.stop(timeout=30) == 0
+    err = capfd.readouterr().err
+    assert "KeyboardInterrupt" not in err
+    assert "Received SIGINT" in err  # the consumer's own graceful stop took it
+
+
+def _run_python(code: str) -> str:
+    """Run ``code`` in a child; its output, once it exited 0."""
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+# In a child: these replace the process's SIGINT handler, which pytest's must stay.
+_HAND_OVER = """
+import os, signal, time
+from bot.jobs import early_stop
+early_stop.hold_sigint()
+if {send}:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.05)  # the handler runs in the main thread, at its next instruction
+print(early_stop.stop_requested())
+watch = early_stop.hand_over_when_replaced()
+got = []
+signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))  # as Huey's start does
+watch.join(10)
+time.sleep(0.05)
+print(got)
+"""
+
+
+def test_a_sigint_held_while_starting_is_handed_to_the_handler_that_takes_over() -> None:
+    assert _run_python(_HAND_OVER.format(send=True)).splitlines() == [
+        "True",
+        f"[{int(signal.SIGINT)}]",
+    ]
+
+
+def test_without_a_sigint_the_handler_that_takes_over_receives_none() -> None:
+    assert _run_python(_HAND_OVER.format(send=False)).splitlines() == ["False", "[]"]
+
+
+def test_a_sigint_sent_before_python_starts_waits_for_the_hold() -> None:
+    # WorkerProcess starts the child with SIGINT blocked; one sent then stays pending until
+    # hold_sigint unblocks it, and is recorded, not raised.
+    code = """
+import os, signal, time
+os.kill(os.getpid(), signal.SIGINT)  # blocked: pending
+from bot.jobs import early_stop
+early_stop.hold_sigint()
+time.sleep(0.05)
+print(early_stop.stop_requested())
+"""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        assert _run_python(code) == "True"
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+
+
 @pytest.mark.services
 def test_jobs_go_to_redis_when_ssot_redis_url_is_set(
     make_settings: Callable[..., Settings],
