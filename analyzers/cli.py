@@ -120,7 +120,12 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
     p = sub.add_parser("scan", help="totals per concept and rule for the whole checkout")
     common(p)
     p.add_argument("paths", nargs="*", help="only these files (relative to --root)")
-    p.add_argument("--jobs", "-j", type=int, help="worker processes (default: one per core)")
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        help="processes analysing files, this one included (default: one per core)",
+    )
     p.add_argument("--strict", action="store_true", help="exit 1 when any blocking finding exists")
     p.add_argument(
         "--list", action="store_true", help="list every finding, not only the totals (text format)"
@@ -144,7 +149,12 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
     common(p, formats=False)
     p.add_argument("paths", nargs="*", help="only these files (relative to --root)")
     p.add_argument("--rule", action="append", help="only this rule (repeatable)")
-    p.add_argument("--jobs", "-j", type=int, help="worker processes (default: one per core)")
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        help="processes analysing files, this one included (default: one per core)",
+    )
     p.add_argument(
         "--diff",
         action="store_true",

@@ -1,7 +1,8 @@
 """Run the engine over a checkout: ``scan`` (every file) and ``check`` (a change vs its base).
 
-Files are analysed in worker processes (forked, so the policy is inherited rather than
-pickled) and results are cached per file and per blob. Nothing here talks to GitHub.
+Files are analysed in this process and, with ``--jobs N``, N-1 forked workers (the policy
+is inherited rather than pickled); results are cached per file and per blob. Nothing here
+talks to GitHub.
 """
 
 from __future__ import annotations
@@ -159,10 +160,18 @@ def _analyze_files(
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    # This process is one of the workers: it forks one child fewer and takes batches from
+    # the end of the queue while the children take them from the front.
+    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+        futures = [pool.submit(_analyze_batch, (base, b, fixes)) for b in batches]
+        done_here: dict[int, list[Analysed]] = {}
+        for i in range(len(batches) - 1, -1, -1):
+            if not futures[i].cancel():
+                break  # a child has it, and every batch before it
+            done_here[i] = [_analyze_one(base, rel, policy, fixes) for rel in batches[i]]
         out: list[Analysed] = []
-        for batch_result in pool.map(_analyze_batch, [(base, b, fixes) for b in batches]):
-            out.extend(batch_result)
+        for i, future in enumerate(futures):
+            out.extend(done_here[i] if i in done_here else future.result())
     return out
 
 
