@@ -879,6 +879,7 @@ def measure_tree(
             args, f"[{tag}] ({code}) {title}: ssot (cache) vs ruff (cache)", ours, peer, root
         )
         rows.append(_ratio_row(f"{tag} ({code}) {title} vs ruff warm", ours_t, peer_t, 0.8, "<="))
+    rows.append(measure_floor(args, tree, ssot, ruff_base))
 
     print(
         f"\n{_stamp()} == [{tag}] (g) ssot scan --no-cache --jobs 2 vs --jobs 1, load {_load()}",
@@ -963,6 +964,47 @@ def measure_start(
         "none",
         None,
         f"CPU s: ssot {ts.cpu:.2f}, ruff {tr.cpu:.2f}; {100 * share:.0f} % of ssot's (a) median",
+    )
+
+
+# What any warm scan in CPython must do at least: start the interpreter (without even the
+# site module), list the tree with git and stat every file (a changed file is found no other
+# way). No import of ours, no cache read, no report.
+FLOOR_CODE = """
+import os, subprocess
+out = subprocess.run(
+    ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py", "*.pyi"],
+    capture_output=True, check=True,
+).stdout
+for rel in out.split(b"\\0"):
+    if rel:
+        os.stat(rel)
+"""
+
+
+def measure_floor(args: argparse.Namespace, tree: Tree, ssot: str, ruff_warm: Sequence[str]) -> Row:
+    """(j) The floor of a warm scan in CPython (:data:`FLOOR_CODE`, run by the interpreter
+    of the ssot under test) against ruff warm. No target: when the floor alone comes near
+    0.8x ruff, (c) cannot be met by any Python code, only by moving work out of Python."""
+    tag = tree.label
+    python = Path(ssot).read_text().splitlines()[0].removeprefix("#!")
+    floor = [python, "-I", "-S", "-c", FLOOR_CODE]
+    tf, tr = race(
+        args,
+        f"[{tag}] (j) floor of a warm scan (python -I -S: git ls-files + stat each) vs ruff warm",
+        floor,
+        ruff_warm,
+        tree.root,
+    )
+    return Row(
+        f"{tag} (j) Python floor of a warm scan vs ruff warm",
+        tf.median,
+        tr.median,
+        tf.median / tr.median,
+        "none",
+        None,
+        f"interpreter, git ls-files, stat of each file; leaves {1000 * (0.8 * tr.median - tf.median):.0f} ms "
+        "of the 0.8 target for the rest of a warm scan",
     )
 
 
