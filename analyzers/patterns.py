@@ -82,6 +82,10 @@ class LinearPattern:
         """True when the pattern matches the whole of ``text``."""
         return self._regexp.fullmatch(text.encode("utf-8", "surrogateescape")) is not None
 
+    def matches(self, data: bytes) -> list[bytes]:
+        """The texts of the successive non-overlapping matches in UTF-8 ``data``."""
+        return [m.group() for m in self._regexp.finditer(data)]
+
     def __reduce__(self) -> tuple[Any, tuple[str]]:
         # Policies (with their cached patterns) travel to worker processes by pickle.
         return (LinearPattern, (self.pattern,))

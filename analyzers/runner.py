@@ -86,7 +86,7 @@ def scan(
     root = root.resolve()
     every = paths is None
     rels = (listing or gitio.PythonFileListing(root)).result() if paths is None else list(paths)
-    rels = [r for r in rels if not policy.excluded.match(r)]
+    rels = policy.excluded.unmatched(rels)
     cache = FindingsCache(root, cache_key(policy), enabled=use_cache)
     result = ScanResult(root=root, files=len(rels))
     present = set(rels)  # less the files found deleted on the way

@@ -89,6 +89,33 @@ def test_glob_semantics(glob: str, path: str, matches: bool) -> None:
     assert GlobSet([glob]).match(path) is matches
 
 
+def test_unmatched_answers_for_all_paths_at_once_what_match_says_of_each() -> None:
+    globs = GlobSet(["**/migrations/**", "app/*.py", "lib/[!x]y.py", "c?d/**", THIRTY_STARS])
+    paths = [
+        *("svc/migrations/0001.py", "app/a.py", "app/b/c.py", "lib/zy.py", "lib/xy.py"),
+        *("cXd/e.py", "c/d.py", "ok.py", "app/\u00e9.py", "lib/\udcffy.py"),
+        *("a" * 40 + "ab/x.py", "a" * 57 + ".py"),
+    ]
+    kept = [p for p in paths if not globs.match(p)]
+    assert kept == [
+        "app/b/c.py",
+        "lib/xy.py",
+        "c/d.py",
+        "ok.py",
+        "lib/\udcffy.py",
+        "a" * 57 + ".py",
+    ]
+    assert globs.unmatched(paths) == kept
+    # A path with a newline, or longer than the cap, is answered path by path, as match does.
+    odd = [*paths, "app/new\nline.py", "app/" + "a" * MAX_PATH_CHARS + ".py"]
+    assert globs.unmatched(odd) == [p for p in odd if not globs.match(p)]
+    assert GlobSet(["app/\nx.py"]).unmatched(["app/", "x.py"]) == ["app/", "x.py"]
+    # A negated class must not take the newline between two paths: "a\nb/c" would be one
+    # match, and "b/c" would then escape its own glob.
+    assert GlobSet(["a[!x]b", "b/c"]).unmatched(["a", "b/c"]) == ["a"]
+    assert GlobSet([]).unmatched(paths) == paths
+
+
 def test_a_path_longer_than_the_cap_matches_no_glob_and_is_ssot900() -> None:
     policy = load_policy(HOSTILE_POLICY).policy
     path = "app/" + "a" * MAX_PATH_CHARS + ".py"

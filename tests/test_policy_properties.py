@@ -152,6 +152,31 @@ def test_generated_patterns_and_globs_load_or_are_refused(
         exercise(policy)
 
 
+JOINABLE_PATHS = st.lists(
+    st.lists(st.sampled_from([*"ab./é\n*", "\udcff", "migrations/", "a/b/", "x.py"]), max_size=12)
+    .map("".join)
+    .filter(bool),
+    max_size=12,
+)
+
+
+@hang_detector
+@given(exclude=st.lists(globs, min_size=1, max_size=4), paths=JOINABLE_PATHS)
+def test_globs_answer_for_all_paths_at_once_as_for_each_path(
+    exclude: list[str], paths: list[str]
+) -> None:
+    # The scan filters its whole listing with GlobSet.unmatched (one RE2 pass over the paths
+    # joined by newlines); it must keep exactly the paths that match() says are not excluded.
+    from analyzers.globs import GlobSet
+    from analyzers.patterns import UnsafePattern
+
+    try:
+        glob_set = GlobSet(exclude)
+    except UnsafePattern:
+        return  # refused by the loader before any scan (test_generated_patterns_... above)
+    assert glob_set.unmatched(paths) == [p for p in paths if not glob_set.match(p)]
+
+
 POLICY_KEYS = [
     "version",
     "extends",
