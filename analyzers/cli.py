@@ -18,9 +18,12 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analyzers.exit_codes import EXIT_ERROR, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from analyzers.gitio import PythonFileListing
 
 FORMATS = ("text", "json", "sarif", "github", "markdown")
 PLUGIN_GROUP = "ssot.commands"
@@ -275,15 +278,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
+    listing = _early_listing(args)
     from analyzers import commands
 
     try:
-        return int(commands.run(args))
+        return int(commands.run(args, listing))
     except UsageError as exc:
         print(f"ssot: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except BrokenPipeError:
         return EXIT_OK
+
+
+def _early_listing(args: argparse.Namespace) -> PythonFileListing | None:
+    """git's listing of the tree of a whole-tree scan, started before the commands are
+    imported: on ten thousand files it takes as long as that import, which it now overlaps
+    (started later, a warm scan waited for it)."""
+    if args.command != "scan" or args.paths:
+        return None
+    from analyzers.gitio import PythonFileListing
+
+    root = Path(args.root).resolve()
+    return PythonFileListing(root) if root.is_dir() else None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,17 +30,21 @@ if TYPE_CHECKING:
     from analyzers.report import Report
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the parsed command; raise :class:`UsageError` for what the user must fix."""
-    handler = {
-        "scan": cmd_scan,
+def run(args: argparse.Namespace, listing: gitio.PythonFileListing | None = None) -> int:
+    """Run the parsed command; raise :class:`UsageError` for what the user must fix.
+
+    ``listing``: the files of ``scan``'s root as already started by the caller.
+    """
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {
+        "scan": functools.partial(cmd_scan, listing=listing),
         "check": cmd_check,
         "fix": cmd_fix,
         "consolidate": cmd_consolidate,
         "history": cmd_history,
         "explain": cmd_explain,
         "rules": cmd_rules,
-    }[args.command]
+    }
+    handler = handlers[args.command]
     try:
         return handler(args)
     except PolicyError as exc:
@@ -136,11 +142,12 @@ def _write(args: argparse.Namespace, text: str) -> None:
         sys.stdout.write(text)
 
 
-def cmd_scan(args: argparse.Namespace) -> int:
+def cmd_scan(args: argparse.Namespace, listing: gitio.PythonFileListing | None = None) -> int:
     root = root_of(args)
     # git lists the tree while this process imports what it needs and reads (cold: validates)
     # the policy: its first step, or a warm scan waits for git at the end of its start.
-    listing = None if args.paths else gitio.PythonFileListing(root)
+    if listing is None and not args.paths:
+        listing = gitio.PythonFileListing(root)
     try:
         from analyzers import runner
         from analyzers.progress import totals
