@@ -956,13 +956,10 @@ def measure_start(
         start,
     )
     share = ts.median / cold.median
-    return Row(
+    return _untargeted_row(
         f"{tag} (i) start of a cold scan (1 file) vs ruff",
-        ts.median,
-        tr.median,
-        ts.median / tr.median,
-        "none",
-        None,
+        ts,
+        tr,
         f"CPU s: ssot {ts.cpu:.2f}, ruff {tr.cpu:.2f}; {100 * share:.0f} % of ssot's (a) median",
     )
 
@@ -996,13 +993,10 @@ def measure_floor(args: argparse.Namespace, tree: Tree, ssot: str, ruff_warm: Se
         ruff_warm,
         tree.root,
     )
-    return Row(
+    return _untargeted_row(
         f"{tag} (j) Python floor of a warm scan vs ruff warm",
-        tf.median,
-        tr.median,
-        tf.median / tr.median,
-        "none",
-        None,
+        tf,
+        tr,
         f"interpreter, git ls-files, stat of each file; leaves {1000 * (0.8 * tr.median - tf.median):.0f} ms "
         "of the 0.8 target for the rest of a warm scan",
     )
@@ -1030,6 +1024,11 @@ def scan_cold_command(ssot: str, root: Path) -> list[str]:
     """The cold scan of (a) over ``root``, timed in text (ruff prints its concise text)."""
     text_to_null = ("--format", "text", "-o", os.devnull)
     return [ssot, *SCAN[1:], "--root", str(root), "--no-cache", *text_to_null]
+
+
+def _untargeted_row(name: str, ours: Timing, peer: Timing, note: str) -> Row:
+    """A row with a ratio and no target: it explains the rows that have one."""
+    return Row(name, ours.median, peer.median, ours.median / peer.median, "none", None, note)
 
 
 def _ratio_row(name: str, ours: Timing, peer: Timing, target: float, op: str) -> Row:
