@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import cached_property, lru_cache
 
-from analyzers.patterns import MAX_PATH_CHARS, LinearPattern, compiled
+from analyzers.patterns import MAX_PATH_CHARS, LinearPattern, UnsafePattern, compiled
 
 # Most globs one policy key may list; a set of them is one RE2 pattern, compiled and matched
 # as a whole, so its size is bounded too (each glob is at most MAX_PATTERN_CHARS long).
@@ -129,7 +129,10 @@ class GlobSet:
         if any("\n" in p for p in self.patterns):
             return None
         source = "|".join(f"(?:{glob_to_regex(p, one_line=True)})" for p in self.patterns)
-        return compiled(f"(?m)^(?:{source})$")
+        try:
+            return compiled(f"(?m)^(?:{source})$")
+        except UnsafePattern:  # over RE2's memory budget, where the set itself was not
+            return None
 
     def __bool__(self) -> bool:
         return bool(self.patterns)

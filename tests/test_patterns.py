@@ -17,7 +17,7 @@ import pytest
 
 from analyzers.engine import analyze
 from analyzers.globs import MAX_GLOBS, GlobSet, glob_to_regex
-from analyzers.patterns import MAX_PATH_CHARS, UnsafePattern, compiled
+from analyzers.patterns import MAX_PATH_CHARS, LinearPattern, UnsafePattern, compiled
 from analyzers.policy_loader import PolicyError, load_policy
 
 # Thirty stars: `*a*a...*ab`. With `re`, a near miss tries every way of spreading the a's.
@@ -114,6 +114,22 @@ def test_unmatched_answers_for_all_paths_at_once_what_match_says_of_each() -> No
     # match, and "b/c" would then escape its own glob.
     assert GlobSet(["a[!x]b", "b/c"]).unmatched(["a", "b/c"]) == ["a"]
     assert GlobSet([]).unmatched(paths) == paths
+
+
+def test_unmatched_answers_path_by_path_when_the_one_pass_pattern_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from analyzers import globs
+
+    real = globs.compiled
+
+    def over_budget(pattern: str) -> LinearPattern:
+        if pattern.startswith("(?m)"):  # the newline-joined form only
+            raise UnsafePattern("too big", "pattern too large - compile failed")
+        return real(pattern)
+
+    monkeypatch.setattr(globs, "compiled", over_budget)
+    assert GlobSet(["app/*.py"]).unmatched(["app/a.py", "lib/b.py"]) == ["lib/b.py"]
 
 
 def test_a_path_longer_than_the_cap_matches_no_glob_and_is_ssot900() -> None:
