@@ -142,15 +142,19 @@ def _analyze_files(
     """Each file's result and the stat taken when it was read (None: it is gone)."""
     if not rels:
         return []  # a warm scan: the engine is not even imported
-    from analyzers.triggers import triggers_for
+    from analyzers.triggers import NATIVE_THRESHOLD, triggers_for, use_native
 
+    # Built once here, inherited by every forked worker; natively only for many files.
+    if len(rels) >= NATIVE_THRESHOLD:
+        use_native(policy)
+    else:
+        triggers_for(policy)
     workers = jobs or os.cpu_count() or 1
     base = str(root)
     if workers == 1 or len(rels) < PARALLEL_THRESHOLD:
         return [_analyze_one(base, rel, policy, fixes) for rel in rels]
     global _WORKER_POLICY
     _WORKER_POLICY = policy
-    triggers_for(policy)  # compiled once here, inherited by every forked worker
     # Many small batches keep both cores busy when a few files are much larger than the rest.
     # A batch is a list of paths: each worker reads its own files (no source is pickled).
     size = max(8, len(rels) // (workers * 48))

@@ -61,7 +61,7 @@ def _wall(cmd: Sequence[str], cwd: Path, runs: int = 3) -> float:
 def profile(root: Path, top: int) -> None:
     from analyzers import engine, gitio
     from analyzers.policy_loader import discover_policy, load_policy, local_parent_fetcher
-    from analyzers.triggers import triggers_for
+    from analyzers.triggers import use_native
 
     rows: list[tuple[str, float, str]] = []
     python = sys.executable
@@ -102,7 +102,7 @@ def profile(root: Path, top: int) -> None:
     datas = timed("read every file (bytes)", rows, lambda: [(root / r).read_bytes() for r in rels])
     total = sum(len(d) for d in datas)
     rows[-1] = (rows[-1][0], rows[-1][1], f"{total / 1e6:.0f} MB")
-    triggers = triggers_for(policy)
+    triggers = use_native(policy)  # as a scan of this many files does
     flags = timed(
         "prefilter (TriggerSet.is_candidate on bytes)",
         rows,

@@ -8,13 +8,14 @@ file with a hit, or its findings would vanish; it asks for an event name only as
 from __future__ import annotations
 
 import re
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from analyzers import Policy, analyze, native_prefilter, triggers
-from analyzers.triggers import triggers_for
+from analyzers.triggers import use_native
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -43,7 +44,7 @@ def test_native_prefilter_keeps_every_file_that_has_hits(
     # the Python prefilter, which asks for event names as bare words, passes more.
     chosen = STDLIB_POLICY if which == "stdlib" else policy
     files = stdlib_files() if which == "stdlib" else generated_files(tmp_path / "corpus")
-    trigger_set = triggers_for(chosen)
+    trigger_set = use_native(chosen)
     assert trigger_set.native is not None
     dropped, with_hits, native_only, python_only = [], 0, 0, 0
     for path, data in files:
@@ -66,7 +67,7 @@ def test_native_prefilter_keeps_every_file_that_has_hits(
 
 @needs_hyperscan
 def test_a_group_needs_its_minimum_of_distinct_literals(policy: Policy) -> None:
-    trigger_set = triggers_for(policy)
+    trigger_set = use_native(policy)
     one = b"class Pool:\n    def add_connection(self): ...\n    def add_connection(self): ...\n"
     two = b"class Pool:\n    def add_connection(self): ...\n    def broadcast(self): ...\n"
     assert trigger_set.is_candidate(one) is trigger_set.is_candidate_python(one) is False
@@ -78,7 +79,7 @@ def test_a_class_name_with_a_non_ascii_letter_passes_the_native_prefilter(policy
     # The widened pattern lets the file through; whether the name matches is then the
     # policy pattern's own answer (RE2's \w is ASCII), the same for sliced and whole files.
     data = "class WebSocketÜberManager:\n    pass\n".encode()
-    assert triggers_for(policy).is_candidate(data)
+    assert use_native(policy).is_candidate(data)
     sliced = analyze("pkg/m.py", data, policy).findings
     assert sliced == analyze("pkg/m.py", data, policy, full_parse=True).findings
     other = "class WebSocketÜberConnectionManager:\n    pass\n".replace("Über", "Uber")
@@ -121,10 +122,12 @@ def test_without_hyperscan_the_python_prefilter_gives_the_same_findings(
         b"class MockWebSocketManager:\n    pass\n"
         b'event = {"type": "agent_started", "user": "u"}\n'
     )
+    use_native(policy)
     with_native = analyze("pkg/m.py", text, policy).findings
     monkeypatch.setattr(native_prefilter, "AVAILABLE", False)
     monkeypatch.setattr(triggers, "_CACHE", {})
-    assert triggers_for(policy).native is None
+    monkeypatch.setattr(triggers, "_NATIVE_TRIED", set())
+    assert use_native(policy).native is None
     assert analyze("pkg/m.py", text, policy).findings == with_native
     assert [f.rule for f in with_native] == ["SSOT001", "SSOT002", "SSOT003"]
 
@@ -135,7 +138,7 @@ def test_without_hyperscan_the_python_prefilter_gives_the_same_findings(
 def test_native_hits_are_the_python_hits(which: str, policy: Policy, tmp_path: Path) -> None:
     chosen = STDLIB_POLICY if which == "stdlib" else policy
     files = stdlib_files() if which == "stdlib" else generated_files(tmp_path / "corpus")
-    trigger_set = triggers_for(chosen)
+    trigger_set = use_native(chosen)
     assert trigger_set.native_literals is not None
     compared = differ = 0
     for _, data in files:
@@ -155,3 +158,57 @@ def test_native_hits_are_the_python_hits(which: str, policy: Policy, tmp_path: P
 def test_native_occurrences_do_not_overlap_like_successive_finds() -> None:
     literals = native_prefilter.NativeLiterals([b"aa", b"ab"])
     assert literals.occurrences(b"aaab aa") == {b"aa": [0, 5], b"ab": [2]}
+
+
+SMALL_TREE = {
+    f"pkg/m{i}.py": (
+        "from netra_backend.app.websocket_core.unified_manager import UnifiedWebSocketManager\n"
+        "class MockWebSocketManager:\n    pass\n"
+        'event = {"type": "agent_started", "user": "u"}\n'
+    )
+    for i in range(6)
+}
+
+
+@needs_hyperscan
+def test_a_scan_builds_the_native_matchers_only_for_many_files(
+    tmp_path: Path, policy: Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Compiling Hyperscan's databases costs more than it saves over a few files (a pull
+    # request's check, a pre-commit run): those keep the pure-Python prefilter.
+    from analyzers import runner
+
+    for rel, text in SMALL_TREE.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    monkeypatch.setattr(triggers, "_CACHE", {})
+    monkeypatch.setattr(triggers, "_NATIVE_TRIED", set())
+
+    def scan() -> list[object]:
+        result = runner.scan(tmp_path, policy, sorted(SMALL_TREE), use_cache=False, jobs=1)
+        return result.all_findings
+
+    few = scan()
+    assert triggers.triggers_for(policy).native is None
+    monkeypatch.setattr(triggers, "NATIVE_THRESHOLD", len(SMALL_TREE))
+    many = scan()
+    assert triggers.triggers_for(policy).native is not None
+    assert many == few and len(few) == 3 * len(SMALL_TREE)
+
+
+@needs_hyperscan
+def test_a_scan_of_one_file_does_not_load_hyperscan(tmp_path: Path) -> None:
+    from git_repos import make_repo
+
+    repo = make_repo(tmp_path, {"pkg/m.py": SMALL_TREE["pkg/m0.py"]})
+    code = (
+        "import sys\n"
+        "from analyzers.cli import main\n"
+        f"main(['scan', '--no-cache', '--root', {str(repo)!r}, '-o', {str(tmp_path / 'r')!r}])\n"
+        "print('hyperscan' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "False"
+    assert "SSOT001" in (tmp_path / "r").read_text()

@@ -647,7 +647,7 @@ def test_a_hit_near_the_top_does_not_scan_the_rest_of_a_long_file() -> None:
 
 
 def _hit_sets(policy: Policy, text: str) -> list[list[tuple[int, str]]]:
-    trigger_set = triggers.triggers_for(policy)
+    trigger_set = triggers.use_native(policy)
     text = dedent(text)
     return [list(trigger_set.hits(text, native=native)) for native in (True, False)]
 
