@@ -27,7 +27,6 @@ if TYPE_CHECKING:
 
 # Below this many files to analyse, forking workers costs more than it saves.
 PARALLEL_THRESHOLD = 200
-_WORKER_POLICY: Policy | None = None
 
 
 @dataclass
@@ -153,36 +152,22 @@ def _analyze_files(
     base = str(root)
     if workers == 1 or len(rels) < PARALLEL_THRESHOLD:
         return [_analyze_one(base, rel, policy, fixes) for rel in rels]
-    global _WORKER_POLICY
-    _WORKER_POLICY = policy
-    # Many small batches keep both cores busy when a few files are much larger than the rest.
-    # A batch is a list of paths: each worker reads its own files (no source is pickled).
-    size = max(8, len(rels) // (workers * 48))
-    batches = [rels[i : i + size] for i in range(0, len(rels), size)]
-    # Here, not at the top: a warm scan forks nothing and need not import the pool.
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    # The engine is imported before the fork: once, not in each child.
+    import analyzers.engine  # noqa: F401
+    from analyzers import forkjoin
 
-    context = multiprocessing.get_context("fork")
-    # This process is one of the workers: it forks one child fewer and takes batches from
-    # the end of the queue while the children take them from the front.
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
-        futures = [pool.submit(_analyze_batch, (base, b, fixes)) for b in batches]
-        done_here: dict[int, list[Analysed]] = {}
-        for i in range(len(batches) - 1, -1, -1):
-            if not futures[i].cancel():
-                break  # a child has it, and every batch before it
-            done_here[i] = [_analyze_one(base, rel, policy, fixes) for rel in batches[i]]
-        out: list[Analysed] = []
-        for i, future in enumerate(futures):
-            out.extend(done_here[i] if i in done_here else future.result())
+    # Every workers-th file to each process: thousands of files of all sizes even out
+    # between them, and each process reads its own files (no source is pickled).
+    shares = [rels[k::workers] for k in range(workers)]
+    analyzed = forkjoin.run(functools.partial(_analyze_share, base, policy, fixes), shares)
+    out: list[Analysed] = [None] * len(rels)
+    for k, share in enumerate(analyzed):
+        out[k::workers] = share
     return out
 
 
-def _analyze_batch(args: tuple[str, list[str], bool]) -> list[Analysed]:
-    base, rels, fixes = args
-    assert _WORKER_POLICY is not None
-    return [_analyze_one(base, rel, _WORKER_POLICY, fixes) for rel in rels]
+def _analyze_share(base: str, policy: Policy, fixes: bool, rels: list[str]) -> list[Analysed]:
+    return [_analyze_one(base, rel, policy, fixes) for rel in rels]
 
 
 def _analyze_one(base: str, rel: str, policy: Policy, fixes: bool = False) -> Analysed:

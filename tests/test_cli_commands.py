@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from importlib.metadata import entry_points, version
 from pathlib import Path
 from typing import Any
@@ -157,8 +156,6 @@ def test_scan_jobs_runs_the_analysis_in_that_many_worker_processes(
     def recording(root: Path, rel: str, policy: Any, fixes: bool) -> Any:
         with pids.open("a") as fh:  # forked workers inherit this patch and append their pid
             fh.write(f"{os.getpid()}\n")
-        # Slow enough that this process cannot finish every batch before its child starts.
-        time.sleep(0.002)
         return original(root, rel, policy, fixes)
 
     monkeypatch.setattr(runner, "_analyze_one", recording)
