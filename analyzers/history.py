@@ -39,7 +39,7 @@ from analyzers.policy_loader import POLICY_PATHS, PolicyError
 from analyzers.progress import count_findings, totals_from_counts
 from analyzers.runner import PARALLEL_THRESHOLD, blob_sha, cache_key
 from analyzers.trend import Total, series_key
-from analyzers.triggers import NATIVE_THRESHOLD, use_native
+from analyzers.triggers import prepare
 
 Counts = Counter[tuple[str, str]]
 PolicyAt = Callable[[str], Policy | None]  # a commit's policy (None: it has none)
@@ -275,8 +275,7 @@ def _analyse(
     policy: Policy,
     jobs: int | None,
 ) -> Iterator[tuple[str, str, list[Finding]]]:
-    if len(items) >= NATIVE_THRESHOLD:
-        use_native(policy)  # built once here, inherited by every forked worker
+    prepare(policy, len(items))
     workers = jobs or os.cpu_count() or 1
     if workers == 1 or len(items) < PARALLEL_THRESHOLD:
         for path, sha in items:

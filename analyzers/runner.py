@@ -141,13 +141,9 @@ def _analyze_files(
     """Each file's result and the stat taken when it was read (None: it is gone)."""
     if not rels:
         return []  # a warm scan: the engine is not even imported
-    from analyzers.triggers import NATIVE_THRESHOLD, triggers_for, use_native
+    from analyzers.triggers import prepare
 
-    # Built once here, inherited by every forked worker; natively only for many files.
-    if len(rels) >= NATIVE_THRESHOLD:
-        use_native(policy)
-    else:
-        triggers_for(policy)
+    prepare(policy, len(rels))
     workers = jobs or os.cpu_count() or 1
     base = str(root)
     if workers == 1 or len(rels) < PARALLEL_THRESHOLD:

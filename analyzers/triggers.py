@@ -465,6 +465,12 @@ def use_native(policy: Policy) -> TriggerSet:
     return current
 
 
+def prepare(policy: Policy, files: int) -> TriggerSet:
+    """The trigger set for a run over ``files`` files, built now (before any fork, so the
+    workers inherit it): with its native matchers from :data:`NATIVE_THRESHOLD` files."""
+    return use_native(policy) if files >= NATIVE_THRESHOLD else triggers_for(policy)
+
+
 def _build(policy: Policy) -> TriggerSet:
     stmt: set[str] = set()
     class_literals: set[str] = set()
