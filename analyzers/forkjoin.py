@@ -3,9 +3,10 @@ child, all at once; the results gathered in order.
 
 A scan's shares are known before it starts, and each child computes one share and sends its
 result once, so it needs none of what a pool of processes fed through queues does. And that
-pool costs: importing and starting concurrent.futures' ProcessPoolExecutor took 36-57 ms on
-the 2-vCPU VM of benchmarks/README.md (a fork and a pipe, 5-6 ms), as much as `--jobs 2`
-lacked to reach its target on the real tree. What the pool gave that matters is kept here:
+pool costs: importing, starting and stopping concurrent.futures' ProcessPoolExecutor for one
+child took 27 ms against 5 ms for this (benchmarks/bench_forkjoin.py; the figures and the
+machine are in benchmarks/README.md), serial time `--jobs 1` never paid, and its queues and
+result thread cost CPU while the scan runs. What the pool gave that matters is kept here:
 an exception in a child is raised in the caller, a child that dies is an error, and no child
 outlives the call (Ctrl-C included).
 """
