@@ -438,9 +438,10 @@ def _in_canonical_import(text: str, line_start: int, canonical_imports: tuple[st
 _CACHE: dict[str, TriggerSet] = {}
 # The policies (by digest) whose native matchers use_native() built, or found it could not.
 _NATIVE_TRIED: set[str] = set()
-# From this many files to analyse, the native matchers are worth building: compiling them costs
-# about 20 ms (hand measurement of a one-file scan, 2-vCPU Xeon VM: 0.157 s with them, 0.136 s
-# without), and they save about 40 us a file (Home Assistant's 6,454 files: 1.17 s against 1.43).
+# From this many files to analyse, the native matchers are worth building. Importing Hyperscan
+# and compiling them is a fixed cost (bench_scan.py's (i), the start of a one-file scan, went
+# from 0.155 to 0.142 s without them; benchmarks/README.md), and they save about 40 us a file
+# (a hand timing of the real tree with SSOT_NO_NATIVE=1 and without: 1.43 s against 1.17).
 NATIVE_THRESHOLD = 500
 
 
