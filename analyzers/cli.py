@@ -14,11 +14,14 @@ Exit codes: 0 clean, 1 a new finding in a blocking rule (``check``) or any block
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from analyzers.exit_codes import EXIT_ERROR, EXIT_OK, UsageError
 
@@ -290,6 +293,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
+def console() -> NoReturn:
+    """The ``ssot`` console script: :func:`main`, then an exit that skips the interpreter's
+    teardown.
+
+    Freeing every object of a finished command, module by module, took 24 ms after a cold
+    scan of a 6,454-file tree (traced from its report's write to its exit) and changes
+    nothing: the command has closed what it wrote. The exit handlers still run and the
+    standard streams are flushed; while another thread runs, the interpreter exits as usual
+    (it waits for that thread). An exception leaves as it always does.
+    """
+    code = main()
+    if threading.active_count() > 1:
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        pass  # the reader has gone (`ssot scan | head`): nobody left to tell
+    os._exit(code)
+
+
 def _early_listing(args: argparse.Namespace) -> PythonFileListing | None:
     """git's listing of the tree of a whole-tree scan, started before the commands are
     imported: on ten thousand files it takes as long as that import, which it now overlaps
@@ -303,4 +328,4 @@ def _early_listing(args: argparse.Namespace) -> PythonFileListing | None:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    console()

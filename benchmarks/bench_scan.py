@@ -44,6 +44,7 @@ import sys
 import tempfile
 import threading
 import time
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -447,11 +448,14 @@ def installed_copy(workdir: Path) -> tuple[str, str]:
     )
     subprocess.run([str(python), "-m", "compileall", "-q", str(site / "analyzers")], check=True)
     script = venv_dir / "bin" / "ssot"
+    # The entry point the project declares, in the console script pip writes for it.
+    target = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    module, _, function = target["scripts"]["ssot"].partition(":")
     script.write_text(
-        f"#!{python}\nimport re\nimport sys\nfrom analyzers.cli import main\n"
+        f"#!{python}\nimport re\nimport sys\nfrom {module} import {function}\n"
         "if __name__ == '__main__':\n"
         "    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])\n"
-        "    sys.exit(main())\n"
+        f"    sys.exit({function}())\n"
     )
     script.chmod(0o755)
     where = subprocess.check_output(
