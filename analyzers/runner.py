@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -141,15 +142,12 @@ def _analyze_files(
     """Each file's result and the stat taken when it was read (None: it is gone)."""
     if not rels:
         return []  # a warm scan: the engine is not even imported
-    from analyzers.triggers import prepare
-
-    prepare(policy, len(rels))
+    # Before the fork: once, not in each child.
+    _prepare_engine(policy, len(rels))
     workers = jobs or os.cpu_count() or 1
     base = str(root)
     if workers == 1 or len(rels) < PARALLEL_THRESHOLD:
         return [_analyze_one(base, rel, policy, fixes) for rel in rels]
-    # The engine is imported before the fork: once, not in each child.
-    import analyzers.engine  # noqa: F401
     from analyzers import forkjoin
 
     # Every workers-th file to each process: thousands of files of all sizes even out
@@ -160,6 +158,37 @@ def _analyze_files(
     for k, share in enumerate(analyzed):
         out[k::workers] = share
     return out
+
+
+def _prepare_engine(policy: Policy, files: int) -> None:
+    """Import the engine and build the policy's trigger set for ``files`` files, at once.
+
+    Hyperscan compiles the native matchers of a large run without holding the GIL, so they
+    are built in a thread while this one imports the engine: the two took turns before the
+    first file was read.
+    """
+    from analyzers.triggers import NATIVE_THRESHOLD, prepare
+
+    if files < NATIVE_THRESHOLD:
+        prepare(policy, files)
+        import analyzers.engine
+        return
+    failed: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            prepare(policy, files)
+        except BaseException as exc:  # raised here, in the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=build, name="ssot-native-matchers")
+    thread.start()
+    try:
+        import analyzers.engine  # noqa: F401
+    finally:
+        thread.join()
+    if failed:
+        raise failed[0]
 
 
 def _analyze_share(base: str, policy: Policy, fixes: bool, rels: list[str]) -> list[Analysed]:

@@ -196,6 +196,26 @@ def test_a_scan_builds_the_native_matchers_only_for_many_files(
     assert many == few and len(few) == 3 * len(SMALL_TREE)
 
 
+def test_an_error_building_the_matchers_is_raised_by_the_scan(
+    tmp_path: Path, policy: Policy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A large run builds them in a thread while the engine is imported: a failure there must
+    # reach the caller, not leave the scan to go on without them.
+    from analyzers import runner
+
+    for rel, text in SMALL_TREE.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+
+    def broken(policy: Policy, files: int) -> triggers.TriggerSet:
+        raise RuntimeError(f"no matchers for {files} files")
+
+    monkeypatch.setattr(triggers, "NATIVE_THRESHOLD", len(SMALL_TREE))
+    monkeypatch.setattr(triggers, "prepare", broken)
+    with pytest.raises(RuntimeError, match=f"no matchers for {len(SMALL_TREE)} files"):
+        runner.scan(tmp_path, policy, sorted(SMALL_TREE), use_cache=False, jobs=1)
+
+
 @needs_hyperscan
 def test_a_scan_of_one_file_does_not_load_hyperscan(tmp_path: Path) -> None:
     from git_repos import make_repo
