@@ -230,3 +230,44 @@ def test_deprecated_import_next_to_a_file_of_allowed_in_is_reported(findings: Fi
 def test_deprecated_import_in_a_test_file_has_test_scope(findings: FindingsFn) -> None:
     [finding] = findings(f"{OLD_IMPORT}\n", path="tests/unit/test_ws.py")
     assert finding.scope == "test"
+
+
+FORWARD_REFERENCES = """\
+    import netra_backend.app.websocket_core as core
+    import netra_backend.app.websocket_core.unified_manager as um
+
+    def handle(manager: "um.UnifiedWebSocketManager", other: "um.Other") -> "um.UnifiedWebSocketManager":
+        factory: "core.websocket_manager_factory" = make()
+        return manager
+    """
+
+
+def test_forward_references_to_deprecated_paths_are_reported(findings: FindingsFn) -> None:
+    # A string annotation names a path through an import's alias: an argument, a return and
+    # a variable annotation, and a whole deprecated module spelled from its parent package.
+    found = [
+        (f.line, f.col, f.matched) for f in findings(FORWARD_REFERENCES) if f.rule == "SSOT001"
+    ]
+    line = FORWARD_REFERENCES.splitlines()[3].lstrip()
+    assert found == [
+        (4, line.index('"um.Unified'), f"{OLD}.UnifiedWebSocketManager"),
+        (4, line.rindex('"um.Unified'), f"{OLD}.UnifiedWebSocketManager"),
+        (5, 4 + len("factory: "), "netra_backend.app.websocket_core.websocket_manager_factory.*"),
+    ]
+    assert found == [
+        (f.line, f.col, f.matched)
+        for f in findings(FORWARD_REFERENCES, full_parse=True)
+        if f.rule == "SSOT001"
+    ]
+
+
+def test_a_forward_reference_to_a_deprecated_module_alone_is_reported(
+    findings: FindingsFn,
+) -> None:
+    # The only string of the file names the module (deprecated as a whole), not a symbol.
+    text = """\
+        import netra_backend.app.websocket_core as core
+
+        factory: "core.websocket_manager_factory" = make()
+        """
+    assert ssot001(findings(text)) == [(3, len("factory: "))]

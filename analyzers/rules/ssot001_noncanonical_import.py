@@ -95,6 +95,8 @@ def check(ctx: ModuleContext) -> Iterator[Finding]:
                 matched=item,
                 scope=scope,
             )
+    if not _strings_spell_a_path(ctx, concepts):
+        return  # no forward reference can name a deprecated path: skip walking annotations
     for arg, scope in ctx.of(ast.arg):
         if arg.annotation is not None:
             yield from _string_annotation(ctx, arg.annotation, scope, concepts)
@@ -103,6 +105,23 @@ def check(ctx: ModuleContext) -> Iterator[Finding]:
     for func, scope in ctx.of(ast.FunctionDef, ast.AsyncFunctionDef):
         if func.returns is not None:
             yield from _string_annotation(ctx, func.returns, scope, concepts)
+
+
+def _strings_spell_a_path(ctx: ModuleContext, concepts: list[Concept]) -> bool:
+    """True when some string of the parsed code holds the symbol or the last module name of
+    a deprecated path. A forward reference can name that path only so: as an attribute chain
+    (``"um.OldManager"``, ``"pkg.old_module"``) whose root an import binds above the path's
+    last part, since a root bound to the path itself is reported at its import."""
+    words = set()
+    for concept in concepts:
+        for item in concept.deprecated:
+            module, _, symbol = item.rpartition(".")
+            words.add(module.rpartition(".")[2] if symbol == "*" else symbol)
+    for const, _ in ctx.of(ast.Constant):
+        value = const.value
+        if isinstance(value, str) and any(word in value for word in words):
+            return True
+    return False
 
 
 def _string_annotation(
