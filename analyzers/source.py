@@ -26,6 +26,7 @@ from analyzers.triggers import HitKind, is_word_char, use_matters, whole_word_po
 _COMPOUND = frozenset(
     {"def", "async", "class", "if", "for", "while", "with", "try", "match", "case"}
 )
+_DEF_WORDS = frozenset({"def", "async"})
 _CONTINUATION = re.compile(r"(?:else|elif|except|finally)\b")
 _CLOSERS = frozenset(")]}")
 _WORD = re.compile(r"\w+")
@@ -329,6 +330,13 @@ class Slicer:
                     break
             elif kind == "class" and word == "class":
                 break
+            elif kind == "stmt" and word in _DEF_WORDS and body is not None and pos < body[0]:
+                # A hit in a def's header (an annotation, a decorator) asks nothing of its
+                # body, often most of a long method: parse the header alone.
+                header = self._def_header(start, indent, body, tuple(scope))
+                if header is not None:
+                    return header
+                break
             if body is None or pos < body[0]:
                 break
             name = _NAME.match(text, head_start)
@@ -344,6 +352,27 @@ class Slicer:
             if statements is not None:
                 return Slice(statements, start, end, block_scope)
         return None
+
+    def _def_header(
+        self,
+        start: int,
+        indent: int,
+        body: tuple[int, int],
+        scope: tuple[str, ...],
+    ) -> Slice | None:
+        """The def at ``start`` (decorators included; or an ``async with`` or ``async for``)
+        with ``pass`` for its body.
+
+        The slice ends where the body starts: hits in the body are sliced on their own, as
+        the statements around them. The def's own end is the stub's (no rule reports a def).
+        """
+        text = self.text
+        body_start, body_indent = body
+        margin = text[body_start : body_start + body_indent]  # tabs stay tabs
+        statements = self._parse_source(text[start:body_start] + margin + "pass\n", start, indent)
+        if statements is None:
+            return None
+        return Slice(statements, start, body_start, scope)
 
     def _skeleton(
         self,

@@ -632,6 +632,64 @@ def test_a_sketched_class_leaves_out_method_bodies_without_a_hit(policy: Policy)
     assert [f.rule for f in full] == ["SSOT900"]
 
 
+ALIAS_IMPORT = "import netra_backend.app.websocket_core.unified_manager as um\n\n"
+
+
+def test_a_hit_in_a_def_header_parses_the_header_alone(no_fallback: None, policy: Policy) -> None:
+    # An annotation asks nothing of the body, often most of a long method: it is left out.
+    text = (
+        ALIAS_IMPORT + "async def handle(manager: um.UnifiedWebSocketManager) -> None:\n"
+        "    for i in range(10):\n"
+        "        print(i)\n"
+    )
+    assert both_ways(text, policy) == [("SSOT001", 3)]
+    parsed = source.Slicer(text).parse([(text.index("UnifiedWebSocketManager)"), "stmt")])
+    [header] = parsed.slices
+    [func] = header.statements
+    assert isinstance(func, ast.AsyncFunctionDef) and func.name == "handle"
+    assert [type(s).__name__ for s in func.body] == ["Pass"]
+    assert text[header.start : header.end] == text[len(ALIAS_IMPORT) : text.index("    for")]
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        # the header and the body each hold a hit
+        (
+            "def handle(manager: um.UnifiedWebSocketManager):\n"
+            "    helper = 1\n"
+            "    return um.UnifiedWebSocketManager()\n",
+            [("SSOT001", 3), ("SSOT001", 5)],
+        ),
+        # a decorator is part of the header
+        (
+            "@um.UnifiedWebSocketManager.register\ndef handle(manager):\n    return manager\n",
+            [("SSOT001", 3)],
+        ),
+        # a method's header, in a class sketched for its name
+        (
+            "class LegacyWebSocketManager:\n"
+            "    def send(self, manager: um.UnifiedWebSocketManager) -> None:\n"
+            "        return um.UnifiedWebSocketManager()\n",
+            [("SSOT002", 3), ("SSOT001", 4), ("SSOT001", 5)],
+        ),
+        # `async with` and `async for` are no defs: their headers keep their bodies
+        (
+            "async def handle():\n"
+            "    async with um.UnifiedWebSocketManager() as manager:\n"
+            "        await manager.send(um.UnifiedWebSocketManager)\n"
+            "    async for item in um.UnifiedWebSocketManager.items():\n"
+            "        print(item)\n",
+            [("SSOT001", 4), ("SSOT001", 5), ("SSOT001", 6)],
+        ),
+    ],
+)
+def test_hits_around_and_inside_def_headers_are_found_as_a_whole_file_parse_finds_them(
+    code: str, expected: list[tuple[str, int]], no_fallback: None, policy: Policy
+) -> None:
+    assert both_ways(ALIAS_IMPORT + code, policy) == expected
+
+
 def test_a_hit_near_the_top_does_not_scan_the_rest_of_a_long_file() -> None:
     body = "".join(f'def f{i}():\n    """Doc {i}."""\n    return {i}\n\n' for i in range(2000))
     text = f"{OLD_IMPORT}\n\n{body}"
