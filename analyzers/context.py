@@ -65,9 +65,22 @@ def _walk(sl: Slice) -> NodeIndex:
     Depth first in source order, as ast.walk is not. The children are read from each type's
     fields directly (ast.iter_child_nodes' generators make a walk about three times slower),
     and rules take the node types they ask about instead of testing every node.
+
+    A class skeleton is asked only about its classes (names, bases, methods) and what a hit
+    in a class header asks; a hit anywhere else in it is sliced on its own. So only its
+    classes and their headers are indexed: the statements of its kept method bodies are
+    searched for classes, their expressions (most of its nodes) are not walked.
     """
     index: NodeIndex = {}
-    stack: list[tuple[ast.AST, tuple[str, ...]]] = [(s, sl.scope) for s in reversed(sl.statements)]
+    roots: list[tuple[ast.AST, tuple[str, ...]]] = [(s, sl.scope) for s in reversed(sl.statements)]
+    if sl.skeleton:
+        _index_classes(index, roots)
+    else:
+        _index_all(index, roots)
+    return index
+
+
+def _index_all(index: NodeIndex, stack: list[tuple[ast.AST, tuple[str, ...]]]) -> None:
     pop, push = stack.pop, stack.append
     while stack:
         entry = pop()
@@ -91,7 +104,23 @@ def _walk(sl: Slice) -> NodeIndex:
                 children.append(value)
         for child in reversed(children):
             push((child, inner))
-    return index
+
+
+# Where statements hold statements: blocks, and the clauses of try and match.
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _index_classes(index: NodeIndex, stack: list[tuple[ast.AST, tuple[str, ...]]]) -> None:
+    while stack:
+        node, scope = stack.pop()
+        cls = type(node)
+        inner = (*scope, node.name) if cls in _SCOPES else scope  # type: ignore[attr-defined]
+        if cls is ast.ClassDef:
+            index.setdefault(ast.ClassDef, []).append((node, scope))
+            header = [*node.bases, *node.keywords, *node.decorator_list]  # type: ignore[attr-defined]
+            _index_all(index, [(part, inner) for part in reversed(header)])
+        blocks = [s for name in _BLOCK_FIELDS for s in getattr(node, name, ())]
+        stack.extend((s, inner) for s in reversed(blocks))
 
 
 def _position(entry: tuple[ast.AST, tuple[str, ...]]) -> tuple[int, int]:

@@ -615,6 +615,61 @@ def test_a_class_defined_in_a_method_of_a_sketched_class_is_found(
     ]
 
 
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        # kept whole (the class must end where it ends): the last statement of its last method
+        (
+            "class TestPool:\n"
+            "    def setup(self):\n"
+            "        self.x = 1\n"
+            "\n"
+            "    def test_pool(self):\n"
+            "        class FakeWebSocketManager:\n"
+            "            pass\n",
+            [("SSOT002", 8)],
+        ),
+        # what a class header asks: a deprecated base through an alias, a payload in a decorator
+        (
+            "@register({'type': 'agent_started', 'user': 'u'})\n"
+            "class Pool(um.UnifiedWebSocketManager):\n"
+            "    def send(self):\n"
+            "        return 1\n",
+            [("SSOT003", 3), ("SSOT001", 4)],
+        ),
+    ],
+)
+def test_a_sketched_class_answers_for_its_classes_and_its_header(
+    code: str, expected: list[tuple[str, int]], no_fallback: None, policy: Policy
+) -> None:
+    assert both_ways(ALIAS_IMPORT + code, policy) == expected
+
+
+def test_only_the_classes_of_a_skeleton_and_their_headers_are_indexed() -> None:
+    # Its other hits are sliced on their own: the expressions of its methods (most of its
+    # nodes) need no walk.
+    from analyzers.context import _walk
+
+    text = (
+        "@decorate(option=1)\n"
+        "class Outer(Base, metaclass=Meta):\n"
+        "    limit: int = compute(1)\n"
+        "    def method(self, arg: int) -> int:\n"
+        "        return arg + 1\n"
+        "    class Inner(Other):\n"
+        "        def last(self):\n"
+        "            return [n for n in range(3)]\n"
+    )
+    [skeleton] = source.Slicer(text).parse([(text.index("class Outer"), "class")]).slices
+    assert skeleton.skeleton
+    index = _walk(skeleton)
+    classes = [(node.name, scope) for node, scope in index[ast.ClassDef]]  # type: ignore[attr-defined]
+    assert classes == [("Outer", ()), ("Inner", ("Outer",))]
+    names = sorted(node.id for node, _ in index[ast.Name])  # type: ignore[attr-defined]
+    assert names == ["Base", "Meta", "Other", "decorate"]
+    assert {ast.Return, ast.arg, ast.AnnAssign, ast.ListComp}.isdisjoint(index)
+
+
 def test_a_sketched_class_leaves_out_method_bodies_without_a_hit(policy: Policy) -> None:
     # The body of `helper` does not parse; it holds no trigger, so the class's skeleton never
     # parses it (a whole-file parse reports the error; the sliced path, by design, does not).
