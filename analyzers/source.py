@@ -17,9 +17,10 @@ import bisect
 import re
 import threading
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, chain
 
 from analyzers.triggers import HitKind, is_word_char, use_matters, whole_word_positions
 
@@ -39,10 +40,16 @@ MAX_DEPTH = 40
 
 
 @lru_cache(maxsize=64)
-def _lines_upto(indent: int) -> re.Pattern[str]:
-    # A line whose indentation is at most `indent` and which holds code (not a comment).
-    # A form feed at the start of a line is white space to the tokenizer.
-    return re.compile(rf"^\f?[ \t]{{0,{indent}}}(?=[^ \t\f\r\n#])", re.M)
+def _lines_upto(indent: int) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Lines whose indentation is at most ``indent`` and which hold code (not a comment),
+    group 1 their indentation: after a newline, and at the start of the text.
+
+    A form feed at the start of a line is white space to the tokenizer. The newline is
+    matched as a character, not as ``^`` in multi-line mode: a search for a literal first
+    character skips to each newline in C, where ``^`` is tried at every character.
+    """
+    line = rf"(\f?[ \t]{{0,{indent}}})(?=[^ \t\f\r\n#])"
+    return re.compile("\n" + line), re.compile(line)
 
 
 class Coverage:
@@ -510,8 +517,14 @@ class Slicer:
         j = max(j, 0)
         # Lines of the blanked code: comment lines and the inside of multi-line strings (most
         # of a docstring) are blank there and never reach this loop.
-        for match in _lines_upto(indent).finditer(code, state.resume, limit):
-            line_start = match.start()
+        after_newline, first_line = _lines_upto(indent)
+        resume = state.resume  # a line start
+        lines: Iterable[re.Match[str]] = after_newline.finditer(code, max(resume - 1, 0), limit)
+        if resume == 0:
+            top = first_line.match(code, 0, limit)
+            lines = lines if top is None else chain((top,), lines)
+        for match in lines:
+            line_start = match.start(1)
             while j < len(strings) and strings[j][2] <= line_start:
                 j += 1
             if j < len(strings) and strings[j][0] < line_start:
@@ -526,7 +539,7 @@ class Slicer:
                 before[:1] == "\r" and line_start >= 3 and code[line_start - 3] == "\\"
             ):
                 continue
-            first_pos = match.end()
+            first_pos = match.end(1)
             first = code[first_pos]
             if first in _CLOSERS:
                 continue
