@@ -90,8 +90,8 @@ class Slice:
     start: int
     end: int
     scope: tuple[str, ...]
-    # A class parsed as its skeleton (header, direct methods with stubbed bodies): other
-    # slices inside its range are not redundant with it.
+    # A class parsed as its skeleton (header, the names of its direct methods, its last
+    # statement): other slices inside its range are not redundant with it.
     skeleton: bool = False
     # Its nodes by type with their enclosing def/class names, filled once by ModuleContext.of.
     nodes: dict[type, list[tuple[ast.AST, tuple[str, ...]]]] | None = field(
@@ -390,13 +390,15 @@ class Slicer:
         body: tuple[int, int],
         scope: tuple[str, ...],
     ) -> Slice | None:
-        """The class statement at ``[start, end)`` parsed without its methods' bodies.
+        """The class statement at ``[start, end)`` parsed as what a class question asks.
 
-        Rules ask a class for its name, bases, decorators, direct methods and position; the
-        bodies of its methods (most of a long test class) only matter where a hit lies, and
-        those hits are sliced on their own. Every kept statement is kept verbatim in place (so
-        its nodes are the whole-file parse's nodes); the last statement of the class, and of
-        its last method, are kept whole so that the class ends where it really ends.
+        Rules ask a class for its name, bases, keywords, decorators, the names of its direct
+        methods and its position; the rest of it (most of a long test class) only matters
+        where a hit lies, and those hits are sliced on their own. So its header is kept
+        verbatim (its nodes are the whole-file parse's nodes), each method but the last is
+        ``def name(): pass``, other statements are blank lines, nested classes are sketched
+        the same way, and its last statement (of a def, the def's last one) is kept whole so
+        that the class ends where it really ends. Every line stays where it was.
         """
         parts: list[str] = []
         holes: list[tuple[int, int]] = []
@@ -437,41 +439,59 @@ class Slicer:
             is_last = i + 1 == len(positions)
             stmt_head, word = self._head(stmt_start, stmt_end)
             inner = self._body(stmt_head, stmt_end) if word in ("def", "async", "class") else None
-            if inner is None:
-                parts.append(text[stmt_start:stmt_end])
-            elif word == "class":
+            if word == "class" and inner is not None:
                 # A nested class is reported on its own: its end must be right too.
                 if not self._class_skeleton(stmt_start, stmt_end, stmt_head, inner, parts, holes):
                     parts.append(text[stmt_start:stmt_end])
+            elif is_last:
+                # The class ends where its last statement ends: kept (a def, to its last one).
+                if inner is None:
+                    parts.append(text[stmt_start:stmt_end])
+                else:
+                    self._last_function(stmt_start, stmt_end, inner, parts, holes)
             else:
-                self._stub_function(stmt_start, stmt_end, inner, parts, holes, is_last)
+                self._sketch_statement(stmt_start, stmt_end, stmt_head, word, body_indent, parts)
+                if inner is not None:
+                    holes.append((inner[0], stmt_end))
+                elif word not in ("def", "async", "class"):
+                    holes.append((stmt_start, stmt_end))
         return True
 
-    def _stub_function(
+    def _sketch_statement(
+        self, start: int, end: int, head: int, word: str, indent: int, parts: list[str]
+    ) -> None:
+        """What a class question asks of a statement of a class body that is not its last: a
+        method's name (``def name(): pass``; not its decorators, arguments or body) and of
+        any other statement nothing (blank lines). Lines are kept where they are."""
+        text = self.text
+        lines = text.count("\n", start, end)
+        name = _NAME.match(text, head) if word in ("def", "async") else None
+        if name is not None:
+            keyword = "async def" if word == "async" else "def"
+            margin = text[start : start + indent]  # tabs stay tabs
+            parts.append(f"{margin}{keyword} {name.group(1)}(): pass\n" + "\n" * max(lines - 1, 0))
+        elif word == "class":
+            parts.append(text[start:end])  # a class on one line: kept as it is
+        else:
+            parts.append("\n" * lines)
+
+    def _last_function(
         self,
         start: int,
         end: int,
         body: tuple[int, int],
         parts: list[str],
         holes: list[tuple[int, int]],
-        keep_last: bool,
     ) -> None:
-        """A def with its body left out (``pass``, or only its last statement when the end of
-        the enclosing class depends on it); line numbers are kept with empty lines."""
+        """The last def of a class with only the last statement of its body, where the class
+        ends; line numbers are kept with empty lines."""
         text = self.text
         body_start, body_indent = body
         parts.append(text[start:body_start])
-        kept = end
-        if keep_last:
-            positions, starts = self._boundaries(body_start, end, body_indent)
-            kept = positions[-1] if positions and starts[-1] else body_start
+        positions, starts = self._boundaries(body_start, end, body_indent)
+        kept = positions[-1] if positions and starts[-1] else body_start
         if kept > body_start:
-            lines = text.count("\n", body_start, kept)
-            if kept == end:
-                margin = text[body_start : body_start + body_indent]  # tabs stay tabs
-                parts.append(margin + "pass" + "\n" * max(lines, 1))
-            else:
-                parts.append("\n" * lines)
+            parts.append("\n" * text.count("\n", body_start, kept))
             holes.append((body_start, kept))
         parts.append(text[kept:end])
 

@@ -645,6 +645,51 @@ def test_a_sketched_class_answers_for_its_classes_and_its_header(
     assert both_ways(ALIAS_IMPORT + code, policy) == expected
 
 
+def test_a_skeleton_keeps_of_its_other_statements_the_names_of_its_methods() -> None:
+    # A class question asks for the class's methods by name: not their decorators, arguments
+    # or bodies, nor the other statements of the class. Only its last statement is kept whole
+    # (the class ends where it ends), and every line stays where it was.
+    text = (
+        "class PoolWebSocketManager(Base):\n"
+        '    """A pool."""\n'
+        "    limit = compute(\n"
+        "        1)\n"
+        "    @property\n"
+        "    async def add_connection(self, conn: Connection) -> None:\n"
+        "        await conn.open()\n"
+        "    def helper(self): return 1\n"
+        "    def send_to_user(self, user):\n"
+        "        return user\n"
+    )
+    [skeleton] = source.Slicer(text).parse([(0, "class")]).slices
+    [cls] = skeleton.statements
+    assert isinstance(cls, ast.ClassDef)
+    methods = [(type(s).__name__, s.name, s.lineno) for s in cls.body]  # type: ignore[attr-defined]
+    assert methods == [
+        ("AsyncFunctionDef", "add_connection", 5),
+        ("FunctionDef", "helper", 8),
+        ("FunctionDef", "send_to_user", 9),
+    ]
+    sketched = [s for s in cls.body if s.lineno < 9]
+    assert all(not s.args.args and not s.decorator_list for s in sketched)  # type: ignore[attr-defined]
+    assert (cls.end_lineno, cls.end_col_offset) == (10, len("        return user"))
+
+
+def test_a_class_in_a_block_of_a_class_body_is_found_on_its_own(
+    no_fallback: None, policy: Policy
+) -> None:
+    text = """\
+        class Outer:
+            if True:
+                class FakeWebSocketManager:
+                    pass
+
+            def last(self):
+                return 1
+        """
+    assert both_ways(text, policy) == [("SSOT002", 3)]
+
+
 def test_only_the_classes_of_a_skeleton_and_their_headers_are_indexed() -> None:
     # Its other hits are sliced on their own: the expressions of its methods (most of its
     # nodes) need no walk.
