@@ -172,6 +172,7 @@ def _prepare_engine(policy: Policy, files: int) -> None:
     if files < NATIVE_THRESHOLD:
         prepare(policy, files)
         import analyzers.engine
+
         return
     failed: list[BaseException] = []
 
