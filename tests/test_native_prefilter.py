@@ -170,6 +170,12 @@ SMALL_TREE = {
 }
 
 
+def write_small_tree(root: Path) -> None:
+    for rel, text in SMALL_TREE.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
 @needs_hyperscan
 def test_a_scan_builds_the_native_matchers_only_for_many_files(
     tmp_path: Path, policy: Policy, monkeypatch: pytest.MonkeyPatch
@@ -178,9 +184,7 @@ def test_a_scan_builds_the_native_matchers_only_for_many_files(
     # request's check, a pre-commit run): those keep the pure-Python prefilter.
     from analyzers import runner
 
-    for rel, text in SMALL_TREE.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
+    write_small_tree(tmp_path)
     monkeypatch.setattr(triggers, "_CACHE", {})
     monkeypatch.setattr(triggers, "_NATIVE_TRIED", set())
 
@@ -203,9 +207,7 @@ def test_an_error_building_the_matchers_is_raised_by_the_scan(
     # reach the caller, not leave the scan to go on without them.
     from analyzers import runner
 
-    for rel, text in SMALL_TREE.items():
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).write_text(text)
+    write_small_tree(tmp_path)
 
     def broken(policy: Policy, files: int) -> triggers.TriggerSet:
         raise RuntimeError(f"no matchers for {files} files")
