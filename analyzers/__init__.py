@@ -6,10 +6,10 @@ hook runs on every commit, so importing the package must not import the whole en
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # typing is not imported on a warm scan's path (mypy reads this)
 if TYPE_CHECKING:
+    from typing import Any
+
     from analyzers.engine import ENGINE_VERSION, FileResult, analyze
     from analyzers.findings import Finding, Fix
     from analyzers.policy import Concept, EventSchema, Policy
@@ -48,6 +48,8 @@ def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'analyzers' has no attribute {name!r}")
+    from importlib import import_module
+
     value = getattr(import_module(home), name)
     globals()[name] = value  # once
     return value

@@ -12,13 +12,13 @@ import hmac
 import marshal
 import os
 from dataclasses import astuple
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
 from analyzers.findings import Finding, Fix
+from analyzers.report_replay import CACHE_DIR
+from analyzers.userkey import user_key
 
-CACHE_DIR = ".ssot_cache"
 FORMAT = 2  # 2: findings carry their proven fix; file entries say whether fixes were sought
 _FIELDS = tuple(f for f in Finding.__dataclass_fields__ if f != "fix")
 
@@ -28,42 +28,16 @@ FileEntry = tuple[int, int, tuple[Row, ...], bool]
 _TAG = 32
 
 
-@lru_cache(maxsize=1)
-def _key() -> bytes:
-    """This user's cache key, kept outside every repository (created on first use, 0600).
-
-    Cache files are signed with it, so a cache file committed to (or planted in) a checkout
-    is never trusted: it could otherwise mark a file clean and get a change past the gate.
-    """
-    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "ssot-guard"
-    path = home / "cache.key"
-    try:
-        key = path.read_bytes()
-        if len(key) >= 32:
-            return key
-    except OSError:
-        pass
-    key = os.urandom(32)  # what secrets.token_bytes does, without importing random
-    try:
-        home.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(key)
-    except OSError:
-        pass  # no writable home: the key lives for this process only (caches won't persist)
-    return key
-
-
 def seal(payload: bytes) -> bytes:
     """``payload`` followed by its HMAC under this user's key."""
-    return payload + hmac.new(_key(), payload, hashlib.sha256).digest()
+    return payload + hmac.new(user_key(), payload, hashlib.sha256).digest()
 
 
 def unseal(blob: bytes) -> bytes | None:
     """The payload of a :func:`seal` ed blob, or None when it was not written by this user."""
     payload, tag = blob[:-_TAG], blob[-_TAG:]
     if len(blob) <= _TAG or not hmac.compare_digest(
-        tag, hmac.new(_key(), payload, hashlib.sha256).digest()
+        tag, hmac.new(user_key(), payload, hashlib.sha256).digest()
     ):
         return None
     return payload

@@ -14,21 +14,18 @@ Exit codes: 0 clean, 1 a new finding in a blocking rule (``check``) or any block
 from __future__ import annotations
 
 import argparse
-import atexit
-import os
 import re
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from analyzers.exit_codes import EXIT_ERROR, EXIT_OK, UsageError
+from analyzers.report_replay import FORMATS, Listed
 
 if TYPE_CHECKING:
     from analyzers.gitio import PythonFileListing
 
-FORMATS = ("text", "json", "sarif", "github", "markdown")
 PLUGIN_GROUP = "ssot.commands"
 BUILTIN_COMMANDS = ("scan", "check", "fix", "consolidate", "history", "explain", "rules")
 DISTRIBUTION = "ssot-guard"
@@ -256,8 +253,12 @@ def run_app_command(name: str, plugin: Any, argv: list[str]) -> int:
     return run(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``ssot`` console script."""
+def main(argv: Sequence[str] | None = None, listed: Listed | None = None) -> int:
+    """Run the ``ssot`` command line (``argv``: default the process's arguments).
+
+    ``listed``: the tree's git listing, already made by a replay that found its stored report
+    stale (:mod:`analyzers.report_replay`).
+    """
     args_list = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in args_list if not a.startswith("-")), None)
     if first is not None and first not in BUILTIN_COMMANDS:
@@ -281,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
-    listing = _early_listing(args)
+    listing = _early_listing(args, listed)
     from analyzers import commands
 
     try:
@@ -293,39 +294,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def console() -> NoReturn:
-    """The ``ssot`` console script: :func:`main`, then an exit that skips the interpreter's
-    teardown.
-
-    Freeing every object of a finished command, module by module, took 24 ms after a cold
-    scan of a 6,454-file tree (traced from its report's write to its exit) and changes
-    nothing: the command has closed what it wrote. The exit handlers still run and the
-    standard streams are flushed; while another thread runs, the interpreter exits as usual
-    (it waits for that thread). An exception leaves as it always does.
-    """
-    code = main()
-    if threading.active_count() > 1:
-        sys.exit(code)
-    atexit._run_exitfuncs()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:
-        pass  # the reader has gone (`ssot scan | head`): nobody left to tell
-    os._exit(code)
-
-
-def _early_listing(args: argparse.Namespace) -> PythonFileListing | None:
+def _early_listing(
+    args: argparse.Namespace, listed: Listed | None = None
+) -> PythonFileListing | None:
     """git's listing of the tree of a whole-tree scan, started before the commands are
     imported: on ten thousand files it takes as long as that import, which it now overlaps
-    (started later, a warm scan waited for it)."""
+    (started later, a warm scan waited for it). ``listed``: one git already gave."""
     if args.command != "scan" or args.paths:
         return None
     from analyzers.gitio import PythonFileListing
 
     root = Path(args.root).resolve()
+    if listed is not None and listed.root == str(root):
+        return PythonFileListing(root, listed)
+    if listed is not None and listed.git is not None:
+        from analyzers.report_replay import stop_listing
+
+        stop_listing(*listed.git)  # (the replay read the same root: not expected to happen)
     return PythonFileListing(root) if root.is_dir() else None
 
 
-if __name__ == "__main__":  # pragma: no cover
-    console()
+if __name__ == "__main__":  # pragma: no cover - the console script is analyzers.entry
+    sys.exit(main())

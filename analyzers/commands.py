@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from analyzers import gitio
-from analyzers.cache import CACHE_DIR, seal, unseal
+from analyzers.cache import seal, unseal
 from analyzers.exit_codes import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UsageError
 from analyzers.findings import ENGINE_VERSION
 from analyzers.policy import Policy
@@ -23,6 +23,7 @@ from analyzers.policy_loader import (
     policy_table,
     read_policy_text,
 )
+from analyzers.report_replay import CACHE_DIR, Recording, ScanRequest
 
 if TYPE_CHECKING:
     from analyzers.findings import Finding
@@ -148,6 +149,8 @@ def cmd_scan(args: argparse.Namespace, listing: gitio.PythonFileListing | None =
     # the policy: its first step, or a warm scan waits for git at the end of its start.
     if listing is None and not args.paths:
         listing = gitio.PythonFileListing(root)
+    # Before the policy is read: a policy edited meanwhile must not be stored as seen.
+    recording = None if args.no_cache or args.paths else Recording(str(root), request_of(args))
     try:
         from analyzers import runner
         from analyzers.progress import totals
@@ -169,9 +172,25 @@ def cmd_scan(args: argparse.Namespace, listing: gitio.PythonFileListing | None =
     )
     findings = result.all_findings
     report = build_scan_report(findings, totals(findings, policy), files=result.files)
-    _write(args, render(report, args.format, verbose=args.list))
+    text = render(report, args.format, verbose=args.list)
+    _write(args, text)
     blocking = any(f.blocking for f in findings)
-    return EXIT_FINDINGS if args.strict and blocking else EXIT_OK
+    code = EXIT_FINDINGS if args.strict and blocking else EXIT_OK
+    if recording is not None and result.tree is not None:
+        recording.save(result.tree, text, code)
+    return code
+
+
+def request_of(args: argparse.Namespace) -> ScanRequest:
+    """What of the parsed ``scan`` command line its report depends on."""
+    return ScanRequest(
+        root=str(args.root),
+        policy=None if args.policy is None else str(args.policy),
+        format=args.format,
+        list=args.list,
+        strict=args.strict,
+        output=None if args.output is None else str(args.output),
+    )
 
 
 def cmd_check(args: argparse.Namespace) -> int:

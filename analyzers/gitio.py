@@ -13,6 +13,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from analyzers.report_replay import (
+    LISTING_ARGS,
+    Listed,
+    finish_listing,
+    listed_paths,
+    stop_listing,
+)
+
 PYTHON_SUFFIXES = (".py", ".pyi")
 _SKIP_DIRS = frozenset(
     {
@@ -78,19 +86,28 @@ def python_files(root: Path) -> list[str]:
 
 class PythonFileListing:
     """:func:`python_files`, started now and read later: git lists the tree on another core
-    while this process goes on (a cold scan validates its policy meanwhile)."""
+    while this process goes on (a cold scan validates its policy meanwhile).
 
-    # One git call (a warm scan is a few dozen milliseconds; each spawn costs some). Tracked
-    # files deleted in the working tree are still listed: the scan stats or opens every file
-    # anyway and skips those it cannot find.
-    _ARGS = ("ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", "*.py", "*.pyi")
+    ``listed``: the paths git already gave (a warm scan whose stored report was stale), and
+    ``stamps``: what their files' stat gave then (the scan stats them no second time).
+    """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, listed: Listed | None = None) -> None:
         self.root = root
         self._process: subprocess.Popen[bytes] | None = None
+        self._spawned = listed.git if listed is not None else None
+        self._listed = listed.rels if listed is not None else None
+        self.stamps = listed.stamps if listed is not None else None
+        # Whether the paths are git's (a scan outside a checkout walks the folder instead).
+        self.from_git = self._listed is not None
+        if listed is not None:
+            return
         with contextlib.suppress(FileNotFoundError):  # no git: result() walks the folder
+            # One git call (a warm scan is a few dozen milliseconds; each spawn costs some).
+            # Tracked files deleted in the working tree are still listed: the scan stats or
+            # opens every file anyway and skips those it cannot find.
             self._process = subprocess.Popen(
-                ["git", "-C", str(root), *self._ARGS],
+                ["git", "-C", str(root), *LISTING_ARGS],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env={**os.environ, "GIT_OPTIONAL_LOCKS": "0"},
@@ -98,14 +115,23 @@ class PythonFileListing:
 
     def result(self) -> list[str]:
         """The sorted paths (waits for git; walks the folder outside a checkout)."""
+        if self._spawned is not None:
+            self._listed, self._spawned = finish_listing(*self._spawned), None
+            self.from_git = self._listed is not None
+        if self._listed is not None:
+            return self._listed
         if self._process is not None:
             out, _ = self._process.communicate()
             if self._process.returncode == 0:
-                return sorted({n for n in out.decode("utf-8", "surrogateescape").split("\0") if n})
+                self.from_git = True
+                return listed_paths(out)
         return _walk_python_files(self.root)  # not a checkout, or no git
 
     def cancel(self) -> None:
         """Stop git when the listing will not be read (the policy was refused)."""
+        if self._spawned is not None:
+            stop_listing(*self._spawned)
+            self._spawned = None
         if self._process is not None and self._process.poll() is None:
             self._process.kill()
         if self._process is not None:

@@ -18,8 +18,8 @@ from typing import Any
 from analyzers.globs import MAX_GLOBS, GlobSet
 from analyzers.patterns import MAX_PATTERN_CHARS, UnsafePattern, pattern_problem, quoted
 from analyzers.policy import RULE_CODES, SAFE_FIX_RULES, Policy
+from analyzers.report_replay import POLICY_PATHS as POLICY_PATHS  # where a checkout keeps it
 
-POLICY_PATHS = (".github/ssot.toml", "pyproject.toml")
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*(\.\*)?$")
 _UNION_MEMBER = re.compile(r"[A-Za-z_][\w-]*\[.*\]\Z", re.DOTALL)
 

@@ -21,6 +21,7 @@ from analyzers.baseline import Comparison
 from analyzers.cache import FindingsCache, Stamp, stamp
 from analyzers.findings import ENGINE_VERSION, Finding
 from analyzers.policy import Policy
+from analyzers.report_replay import TreeEntry
 
 if TYPE_CHECKING:
     from analyzers.change import ChangeResult, FileStatus
@@ -38,6 +39,10 @@ class ScanResult:
     findings: dict[str, list[Finding]] = field(default_factory=dict)
     files: int = 0
     from_cache: int = 0
+    # Every file git listed with the stamp of what was analysed (None: gone), what a stored
+    # report is replayed against (report_replay); None when the scan was not of a whole git
+    # tree with the cache on, or a file could not be read.
+    tree: list[TreeEntry] | None = None
 
     @property
     def all_findings(self) -> list[Finding]:
@@ -85,48 +90,92 @@ def scan(
     """
     root = root.resolve()
     every = paths is None
-    rels = (listing or gitio.PythonFileListing(root)).result() if paths is None else list(paths)
-    rels = policy.excluded.unmatched(rels)
+    listing = (listing or gitio.PythonFileListing(root)) if every else None
+    listed = listing.result() if listing is not None else list(paths or ())
+    rels = policy.excluded.unmatched(listed)
     cache = FindingsCache(root, cache_key(policy), enabled=use_cache)
     result = ScanResult(root=root, files=len(rels))
     present = set(rels)  # less the files found deleted on the way
+    # The stamps of a whole git tree's files, for its stored report; None once one is unread.
+    stamps: dict[str, Stamp | None] | None = (
+        {} if cache.enabled and listing is not None and listing.from_git else None
+    )
     todo: list[str] = []
     base = str(root)
     if not cache.enabled:
         todo = rels  # nothing to look up: the workers stat what they read
+    # Stats already taken by a replay that found its stored report stale (a file changed).
+    known = listing.stamps if listing is not None and listing.stamps is not None else {}
     for rel in rels if cache.enabled else ():
         try:
-            stat = os.stat(f"{base}/{rel}")  # not pathlib nor os.path.join: runs per file
-        except FileNotFoundError:
-            result.files -= 1  # deleted from the working tree (git still lists it)
-            present.discard(rel)
-            continue
+            seen = known[rel] if rel in known else _stamp_of(f"{base}/{rel}")
         except OSError as exc:
             from analyzers.engine import unanalysable
 
             result.findings[rel] = [unanalysable(rel, f"cannot read: {exc.strerror}", policy)]
+            stamps = None
             continue
-        cached = cache.lookup(rel, stamp(stat), with_fixes=fixes)
+        if seen is None:
+            result.files -= 1  # deleted from the working tree (git still lists it)
+            present.discard(rel)
+            if stamps is not None:
+                stamps[rel] = None
+            continue
+        cached = cache.lookup(rel, seen, with_fixes=fixes)
         if cached is None:
             todo.append(rel)
         else:
             result.from_cache += 1
+            if stamps is not None:
+                stamps[rel] = seen
             if cached:
                 result.findings[rel] = cached
     for rel, analysed in zip(todo, _analyze_files(root, todo, policy, jobs, fixes), strict=True):
         if analysed is None:
             result.files -= 1  # deleted from the working tree (git still lists it)
             present.discard(rel)
+            if stamps is not None:
+                stamps[rel] = None
             continue
         findings, read_stamp = analysed
         if read_stamp is not None and cache.enabled:
             cache.store(rel, read_stamp, findings, fixed=fixes)
+        if stamps is not None:
+            if read_stamp is None:
+                stamps = None  # a read error: reported, and no report is stored
+            else:
+                stamps[rel] = read_stamp
         if findings:
             result.findings[rel] = findings
     if every:
         cache.forget_missing(present)
     cache.save()
+    if stamps is not None:
+        result.tree = _tree(base, listed, stamps)
     return result
+
+
+def _tree(base: str, listed: list[str], stamps: dict[str, Stamp | None]) -> list[TreeEntry] | None:
+    """Every listed file with its stamp: the analysed ones' from ``stamps``, the excluded
+    ones' stat-ed now (what is in them does not matter, only that the next scan sees the
+    same)."""
+    tree: list[TreeEntry] = []
+    for rel in listed:
+        if rel not in stamps:
+            try:
+                stamps[rel] = _stamp_of(f"{base}/{rel}")
+            except OSError:
+                return None
+        tree.append((rel, stamps[rel]))
+    return tree
+
+
+def _stamp_of(path: str) -> Stamp | None:
+    """The stamp of a file (None: it is gone); other errors raise."""
+    try:
+        return stamp(os.stat(path))  # not pathlib nor os.path.join: runs per file
+    except FileNotFoundError:
+        return None
 
 
 # What the engine gives the scan for one file: its findings and the stamp of the content it

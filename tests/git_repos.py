@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 EXAMPLE_POLICY = Path(__file__).resolve().parent.parent / "examples" / "websocket-ssot.toml"
@@ -53,3 +55,24 @@ def commit(repo: Path, files: dict[str, str | None], message: str = "change") ->
     git(repo, "add", "-A")
     git(repo, "commit", "-qm", message)
     return git(repo, "rev-parse", "HEAD").strip()
+
+
+def run_console(
+    repo: Path, *argv: str, prelude: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``ssot ARGV`` in ``repo`` as the console script runs it, after ``prelude`` in the same
+    process."""
+    code = (
+        f"import sys\n{prelude}\nsys.argv = ['ssot', *{list(argv)!r}]\n"
+        "from analyzers.entry import console\nconsole()\n"
+    )
+    # Block-buffered, as a pipe is for a user (this sandbox may export PYTHONUNBUFFERED).
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=repo,
+        env={**environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

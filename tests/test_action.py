@@ -89,7 +89,7 @@ def test_the_install_step_installs_the_cli_from_the_actions_own_checkout() -> No
     assert 'pip install --quiet --disable-pip-version-check "$ACTION_PATH"' in step["run"]
     # The action's checkout is this repository: what pip installs there gives `ssot`.
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
-    assert project["scripts"]["ssot"] == "analyzers.cli:console"
+    assert project["scripts"]["ssot"] == "analyzers.entry:console"
     assert '"$RUNNER_TEMP/ssot-guard/bin/python" -m pip' in step["run"]
 
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from git_repos import CANONICAL, DEPRECATED, HAS_GIT, git, make_repo, write
+from git_repos import CANONICAL, DEPRECATED, HAS_GIT, git, make_repo, run_console, write
 
 from analyzers.cli import main
 
@@ -240,23 +239,13 @@ def test_a_cache_file_not_written_by_this_user_is_ignored(
     assert len(second["findings"]) == 1
 
 
-def _console(repo: Path, prelude: str, *argv: str) -> subprocess.CompletedProcess[str]:
-    """``ssot ARGV`` as the console script runs it, after ``prelude`` in the same process."""
-    code = f"import sys\n{prelude}\nsys.argv = ['ssot', *{list(argv)!r}]\nfrom analyzers.cli import console\nconsole()\n"
-    # Block-buffered, as a pipe is for a user (this sandbox may export PYTHONUNBUFFERED).
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    return subprocess.run(
-        [sys.executable, "-c", code], cwd=repo, env=env, capture_output=True, text=True, timeout=120
-    )
-
-
 def test_the_console_script_flushes_its_output_runs_exit_handlers_and_keeps_the_exit_code(
     tmp_path: Path,
 ) -> None:
     # It skips the interpreter's teardown (os._exit); what a user sees must not change.
     repo = make_repo(tmp_path, {f"app/m{i}.py": DEPRECATED for i in range(40)})
     prelude = "import atexit\natexit.register(lambda: print('exit handler ran'))"
-    done = _console(repo, prelude, "scan", "--strict", "--format", "json")
+    done = run_console(repo, "scan", "--strict", "--format", "json", prelude=prelude)
     assert done.returncode == 1, done.stderr  # --strict with blocking findings
     report, _, tail = done.stdout.rpartition("}")
     assert len(json.loads(report + "}")["findings"]) == 40  # block-buffered (a pipe): flushed
@@ -271,6 +260,6 @@ def test_the_console_script_exits_as_usual_while_another_thread_runs(tmp_path: P
         f"def late():\n    time.sleep(0.5)\n    pathlib.Path({str(marker)!r}).write_text('done')\n"
         "threading.Thread(target=late).start()"
     )
-    done = _console(repo, prelude, "scan")
+    done = run_console(repo, "scan", prelude=prelude)
     assert done.returncode == 0, done.stderr
     assert marker.read_text() == "done"  # an os._exit would have killed the thread first
