@@ -12,6 +12,7 @@ tools alternately, several times, and compares their median wall times:
 (e) peak memory of a cold ssot scan (the process and its workers)             target < 300 MB
 (f) ``ssot --help`` imports no fastapi, githubkit or libcst                    PASS / FAIL
 (g) ssot scan --jobs 2                    vs ssot scan --jobs 1               target speed-up >= 1.6
+(k) ssot scan, warm, one file edited      vs ruff, warm, the same edit        no target (shown)
 
 (a), (c), (e) and (g) run on the generated corpus and on a real code base fetched from the
 package registry (``realcode.py``); (b), (d) and (f) on the generated corpus. Every table row
@@ -884,6 +885,7 @@ def measure_tree(
         )
         rows.append(_ratio_row(f"{tag} ({code}) {title} vs ruff warm", ours_t, peer_t, 0.8, "<="))
     rows.append(measure_floor(args, tree, ssot, ruff_base))
+    rows.append(measure_one_edit(args, tree, scan_warm, ruff_base))
 
     print(
         f"\n{_stamp()} == [{tag}] (g) ssot scan --no-cache --jobs 2 vs --jobs 1, load {_load()}",
@@ -934,6 +936,37 @@ def measure_tree(
         )
     )
     return rows
+
+
+def measure_one_edit(
+    args: argparse.Namespace, tree: Tree, scan_warm: Sequence[str], ruff_warm: Sequence[str]
+) -> Row:
+    """(k) A warm scan after one file was edited (its mtime moved before every run of either
+    tool): the stored report of (c) no longer answers, so this is the cost of the findings
+    cache, as ruff's warm run re-lints the one file. No target: (c) is the issue's warm."""
+    files = sorted(tree.root.rglob("*.py"))
+    edited = files[len(files) // 2]
+
+    def edit() -> None:
+        os.utime(edited, ns=(time.time_ns(), time.time_ns()))
+
+    tag = tree.label
+    ours, peer = race(
+        args,
+        f"[{tag}] (k) warm scan after one file is edited ({edited.relative_to(tree.root)}), "
+        "ssot vs ruff",
+        scan_warm,
+        ruff_warm,
+        tree.root,
+        before_each=edit,
+    )
+    return _untargeted_row(
+        f"{tag} (k) scan warm, one file edited, vs ruff",
+        ours,
+        peer,
+        f"CPU s: ssot {ours.cpu:.2f}, ruff {peer.cpu:.2f}; the stored report misses, the "
+        "findings cache answers all but one file",
+    )
 
 
 def measure_start(
@@ -1007,9 +1040,15 @@ def measure_floor(args: argparse.Namespace, tree: Tree, ssot: str, ruff_warm: Se
 
 
 def race(
-    args: argparse.Namespace, title: str, ours: Sequence[str], peer: Sequence[str], cwd: Path
+    args: argparse.Namespace,
+    title: str,
+    ours: Sequence[str],
+    peer: Sequence[str],
+    cwd: Path,
+    before_each: Callable[[], None] | None = None,
 ) -> tuple[Timing, Timing]:
-    """``ours`` (ssot) and ``peer`` (ruff) side by side, ``args.repeat`` runs each, shown."""
+    """``ours`` (ssot) and ``peer`` (ruff) side by side, ``args.repeat`` runs each, shown;
+    ``before_each`` is run (untimed) before every run of either."""
     print(
         f"\n{_stamp()} == {title}, {args.repeat} runs each, load {_load()}",
         flush=True,
@@ -1019,6 +1058,8 @@ def race(
         ("ruff", functools.partial(run_once, peer, cwd)),
         args.repeat,
         args.repeat,
+        before_each_a=before_each,
+        before_each_b=before_each,
     )
     _show(*timings)
     return timings
