@@ -11,16 +11,19 @@ secret (:mod:`analyzers.userkey`), of everything it depends on:
   ``--policy`` file);
 - this package's sources and the Python version: an upgrade or an edit of the engine;
 - every file git lists with its mtime and size (or its absence), as the findings cache
-  checks them.
+  checks them; they are stored with the report, so a changed file is found by comparing
+  lists, without hashing the tree.
 
 When any of it differs, when a request is one this module does not parse exactly as the
 command line does, when a policy extends another (its parent may have changed) or the tree is
 not a git checkout, the scan runs as usual and stores its new report. Only :mod:`os` and
-:mod:`sys` are imported (and BLAKE2); the git listing is started with ``posix_spawn``.
+:mod:`sys` are imported (and BLAKE2; marshal is built in); the git listing is started with
+``posix_spawn`` and the files listed last time are stat-ed while it runs.
 """
 
 from __future__ import annotations
 
+import marshal
 import os
 import sys
 
@@ -137,13 +140,6 @@ def parse_scan(argv: Sequence[str]) -> ScanRequest | None:
     )
 
 
-def tree_bytes(entries: Sequence[TreeEntry]) -> bytes:
-    """Every listed file with its stamp, as the digest reads them."""
-    return "".join(
-        f"{rel}\0-\n" if st is None else f"{rel}\0{st[0]}\0{st[1]}\n" for rel, st in entries
-    ).encode("utf-8", "surrogateescape")
-
-
 class _Digest:
     """The keyed digest of a request, its inputs, a tree and a report."""
 
@@ -171,9 +167,9 @@ class _Digest:
             self.hasher.update(b"%d\0" % len(data) + data)
         return True
 
-    def tag(self, tree: bytes, payload: bytes) -> bytes:
+    def tag(self, payload: bytes) -> bytes:
+        """The tag of a stored payload (which holds the tree's listing and stamps)."""
         hasher = self.hasher.copy()
-        hasher.update(b"%d\0" % len(tree) + tree)
         hasher.update(payload)
         return hasher.digest()
 
@@ -208,36 +204,18 @@ class Recording:
         """Store ``report`` for the next scan of this tree (not when a policy extends another)."""
         if not self.digest.replayable:
             return
-        payload = _payload(exit_code, [rel for rel, _ in tree], report)
+        rels, stamps = [rel for rel, _ in tree], [st for _, st in tree]
+        payload = marshal.dumps((exit_code, rels, stamps, report))
         folder = os.path.join(self.root, CACHE_DIR)
         path = os.path.join(folder, self.request.file_name)
         tmp = f"{path}.{os.getpid()}.tmp"
         try:
             os.makedirs(folder, exist_ok=True)
             with open(tmp, "wb") as fh:
-                fh.write(self.digest.tag(tree_bytes(tree), payload) + payload)
+                fh.write(self.digest.tag(payload) + payload)
             os.replace(tmp, path)  # a concurrent scan reads the old report or the new one
         except OSError:
             pass  # a read-only checkout: every scan runs in full
-
-
-def _payload(exit_code: int, rels: list[str], report: str) -> bytes:
-    """What is stored after the tag: the exit code, the listing the report was made of (the
-    next scan stats those files while git lists the tree again) and the report."""
-    listing = "\0".join(rels).encode("utf-8", "surrogateescape")
-    report_bytes = report.encode("utf-8", "surrogateescape")
-    return bytes([exit_code]) + b"%d\n" % len(listing) + listing + report_bytes
-
-
-def _unpack(payload: bytes) -> tuple[int, list[str], str] | None:
-    """Inverse of :func:`_payload` (None: not one; the tag is checked afterwards)."""
-    end = payload.find(b"\n", 1)
-    if end < 0 or not payload[1:end].isdigit():
-        return None
-    size = int(payload[1:end])
-    listing = payload[end + 1 : end + 1 + size].decode("utf-8", "surrogateescape")
-    report = payload[end + 1 + size :].decode("utf-8", "surrogateescape")
-    return payload[0], listing.split("\0") if listing else [], report
 
 
 class Listed:
@@ -270,35 +248,44 @@ def replay(argv: Sequence[str]) -> int | Listed | None:
             stored = fh.read()
     except OSError:
         return None  # never stored: not even git is started
-    unpacked = None if key is None else _unpack(stored[_TAG:])
-    if key is None or unpacked is None:
+    if key is None or len(stored) <= _TAG:
         return None
-    code, last_listed, report = unpacked
     git = _start_listing(root)
     if git is None:
         return None
-    # While git lists the tree: the digest of the request and of the files listed last time,
-    # as they are now. Any difference, and the scan goes on while git is still listing.
+    # While git lists the tree: the digest of the request, the stored report's check and the
+    # stamps of the files it was made of, as they are now.
     digest = _Digest(key, root, request)
-    stamps = _stamps(root, last_listed)
-    if (
-        stamps is None
-        or not digest.replayable
-        or digest.tag(tree_bytes([(rel, stamps[rel]) for rel in last_listed]), stored[_TAG:])
-        != stored[:_TAG]  # compared once, by the user's own process: no timing oracle
-    ):
-        return Listed(root, None, stamps, git)
+    payload = stored[_TAG:]
+    # Compared once, by the user's own process: no timing oracle to guard against. Checked
+    # before unmarshalling: marshal is not made for data someone else wrote.
+    if not digest.replayable or digest.tag(payload) != stored[:_TAG]:
+        return Listed(root, None, None, git)
+    try:
+        code, last_listed, last_stamps, report = marshal.loads(payload)
+    except (EOFError, ValueError, TypeError):  # written by this user, but not by this format
+        return Listed(root, None, None, git)
+    now = _stamps(root, last_listed)
+    if now is None:  # a file cannot be read: the scan reports it
+        return Listed(root, None, None, git)
+    if now != last_stamps:  # a file changed
+        return Listed(root, None, dict(zip(last_listed, now, strict=True)), git)
     listed = finish_listing(*git)
     if listed is None:
         return None
     if listed != last_listed:  # a file was added or removed
-        return Listed(root, listed, _stamps(root, [r for r in listed if r not in stamps], stamps))
+        known = dict(zip(last_listed, now, strict=True))
+        added = [rel for rel in listed if rel not in known]
+        more = _stamps(root, added)
+        return Listed(
+            root, listed, None if more is None else {**known, **dict(zip(added, more, strict=True))}
+        )
     if request.output is not None:
         with open(request.output, "w", encoding="utf-8") as out:
             out.write(report)
     else:
         sys.stdout.write(report)
-    return code
+    return int(code)
 
 
 def _start_listing(root: str) -> tuple[int, int] | None:
@@ -351,20 +338,18 @@ def listed_paths(out: bytes) -> list[str]:
     return sorted({n for n in out.decode("utf-8", "surrogateescape").split("\0") if n})
 
 
-def _stamps(
-    root: str, rels: list[str], into: dict[str, Stamp | None] | None = None
-) -> dict[str, Stamp | None] | None:
-    """Each file's stamp (None: it is gone), added to ``into``; None when one cannot be
-    read (the scan reports it as unanalysable and stores no report)."""
-    out: dict[str, Stamp | None] = {} if into is None else into
+def _stamps(root: str, rels: list[str]) -> list[Stamp | None] | None:
+    """Each file's stamp (None: it is gone); None when one cannot be read (the scan reports
+    it as unanalysable and stores no report)."""
+    out: list[Stamp | None] = []
     stat = os.stat
     for rel in rels:
         try:
             st = stat(f"{root}/{rel}")
         except FileNotFoundError:
-            out[rel] = None
+            out.append(None)
         except OSError:
             return None
         else:
-            out[rel] = (st.st_mtime_ns, st.st_size)
+            out.append((st.st_mtime_ns, st.st_size))
     return out
