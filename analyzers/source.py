@@ -27,6 +27,8 @@ from analyzers.triggers import HitKind, is_word_char, use_matters, whole_word_po
 _COMPOUND = frozenset(
     {"def", "async", "class", "if", "for", "while", "with", "try", "match", "case"}
 )
+# Compound statements whose header parses alone (with `pass`): `async` is also `async with`
+# and `async for`, whose headers do so the same way.
 _DEF_WORDS = frozenset({"def", "async"})
 _CONTINUATION = re.compile(r"(?:else|elif|except|finally)\b")
 _CLOSERS = frozenset(")]}")

@@ -690,6 +690,19 @@ def test_a_class_in_a_block_of_a_class_body_is_found_on_its_own(
     assert both_ways(text, policy) == [("SSOT002", 3)]
 
 
+def test_a_one_line_class_in_a_class_body_is_kept_in_the_skeleton(
+    no_fallback: None, policy: Policy
+) -> None:
+    # Not the last statement and with no indented body: the sketch keeps it as it is.
+    text = """\
+        class Outer:
+            class ExtraWebSocketManager(Base): pass
+            def last(self):
+                return 1
+        """
+    assert both_ways(text, policy) == [("SSOT002", 2)]
+
+
 def test_only_the_classes_of_a_skeleton_and_their_headers_are_indexed() -> None:
     # Its other hits are sliced on their own: the expressions of its methods (most of its
     # nodes) need no walk.
