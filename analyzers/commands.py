@@ -138,7 +138,10 @@ def policy_at(root: Path, rev: str) -> tuple[Policy, str] | None:
 
 def _write(args: argparse.Namespace, text: str) -> None:
     if getattr(args, "output", None):
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"--output {args.output}: cannot write: {exc.strerror}") from None
     else:
         sys.stdout.write(text)
 

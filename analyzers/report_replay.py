@@ -281,8 +281,11 @@ def replay(argv: Sequence[str]) -> int | Listed | None:
             root, listed, None if more is None else {**known, **dict(zip(added, more, strict=True))}
         )
     if request.output is not None:
-        with open(request.output, "w", encoding="utf-8") as out:
-            out.write(report)
+        try:
+            with open(request.output, "w", encoding="utf-8") as out:
+                out.write(report)
+        except OSError:
+            return None  # the command line proper says what is wrong with it
     else:
         sys.stdout.write(report)
     return int(code)

@@ -129,6 +129,16 @@ def test_a_replayed_report_goes_to_the_output_file(tmp_path: Path) -> None:
     assert (tmp_path / "second.txt").read_text() == (tmp_path / "first.txt").read_text()
 
 
+def test_an_output_file_that_cannot_be_written_is_an_error_naming_it(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED})
+    for _ in range(2):  # the full scan, then with a stored report to replay
+        done = run_console(repo, "scan", "-o", str(tmp_path / "missing" / "report.txt"))
+        assert done.returncode == 2
+        assert "--output" in done.stderr and "missing/report.txt" in done.stderr
+        assert "Traceback" not in done.stderr
+        scan(repo)
+
+
 def test_a_planted_or_forged_report_is_not_trusted(tmp_path: Path) -> None:
     repo = make_repo(tmp_path, {"app/a.py": DEPRECATED})
     scan(repo)
