@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from analyzers.findings import Finding, Fix
-from analyzers.report_replay import CACHE_DIR
+from analyzers.report_replay import CACHE_DIR, Stamp
 from analyzers.userkey import user_key
 
 FORMAT = 2  # 2: findings carry their proven fix; file entries say whether fixes were sought
@@ -41,10 +41,6 @@ def unseal(blob: bytes) -> bytes | None:
     ):
         return None
     return payload
-
-
-# A working-tree file as the cache knows it: (st_mtime_ns, st_size) of what was read.
-Stamp = tuple[int, int]
 
 
 def stamp(stat: os.stat_result) -> Stamp:

@@ -88,8 +88,9 @@ class PythonFileListing:
     """:func:`python_files`, started now and read later: git lists the tree on another core
     while this process goes on (a cold scan validates its policy meanwhile).
 
-    ``listed``: the paths git already gave (a warm scan whose stored report was stale), and
-    ``stamps``: what their files' stat gave then (the scan stats them no second time).
+    ``listed``: what a warm scan whose stored report was stale already has: git's paths (or
+    the git still listing them) and the stamps of the files (:attr:`stamps`; the scan stats
+    them no second time).
     """
 
     def __init__(self, root: Path, listed: Listed | None = None) -> None:

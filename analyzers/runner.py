@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, TypeAlias
 
 from analyzers import gitio
 from analyzers.baseline import Comparison
-from analyzers.cache import FindingsCache, Stamp, stamp
+from analyzers.cache import FindingsCache, stamp
 from analyzers.findings import ENGINE_VERSION, Finding
 from analyzers.policy import Policy
-from analyzers.report_replay import TreeEntry
+from analyzers.report_replay import Stamp, TreeEntry
 
 if TYPE_CHECKING:
     from analyzers.change import ChangeResult, FileStatus
@@ -151,14 +151,14 @@ def scan(
         cache.forget_missing(present)
     cache.save()
     if stamps is not None:
-        result.tree = _tree(base, listed, stamps)
+        result.tree = _tree(base, listed, {**known, **stamps})
     return result
 
 
 def _tree(base: str, listed: list[str], stamps: dict[str, Stamp | None]) -> list[TreeEntry] | None:
-    """Every listed file with its stamp: the analysed ones' from ``stamps``, the excluded
-    ones' stat-ed now (what is in them does not matter, only that the next scan sees the
-    same)."""
+    """Every listed file with its stamp: from ``stamps`` (the analysed ones', and those a
+    replay took), the others (excluded) stat-ed now: what is in them does not matter, only
+    that the next scan sees the same."""
     tree: list[TreeEntry] = []
     for rel in listed:
         if rel not in stamps:

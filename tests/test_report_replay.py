@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from git_repos import CANONICAL, DEPRECATED, HAS_GIT, git, make_repo, run_console, write
+from git_repos import CANONICAL, DEPRECATED, HAS_GIT, make_repo, run_console, write
 
 from analyzers import report_replay
 from analyzers.cli import build_parser
@@ -144,6 +144,7 @@ def test_a_planted_or_forged_report_is_not_trusted(tmp_path: Path) -> None:
     scan(repo)
     stored = repo / CACHE_DIR / "report-text.bin"
     data = stored.read_bytes()
+    assert b"1 finding" in data[32:]
     # The same report with another exit code and text: its tag no longer matches.
     stored.write_bytes(data[:32] + data[32:].replace(b"1 finding", b"0 finding"))
     forged, how = scan(repo)
@@ -181,7 +182,6 @@ def test_an_untracked_file_counts_and_an_ignored_one_does_not(tmp_path: Path) ->
     after, how = scan(repo)
     assert how == "full scan"
     assert "1 finding" in after.stdout
-    git(repo, "status")  # the tree is still a sound checkout
 
 
 # Command lines the replay must read exactly as argparse does, or leave to it (None).
