@@ -194,19 +194,14 @@ def _analyze_files(
     # Before the fork: once, not in each child.
     _prepare_engine(policy, len(rels))
     workers = jobs or os.cpu_count() or 1
-    base = str(root)
+    analyse = functools.partial(_analyze_one, str(root), policy=policy, fixes=fixes)
     if workers == 1 or len(rels) < PARALLEL_THRESHOLD:
-        return [_analyze_one(base, rel, policy, fixes) for rel in rels]
+        return [analyse(rel) for rel in rels]
     from analyzers import forkjoin
 
-    # Every workers-th file to each process: thousands of files of all sizes even out
-    # between them, and each process reads its own files (no source is pickled).
-    shares = [rels[k::workers] for k in range(workers)]
-    analyzed = forkjoin.run(functools.partial(_analyze_share, base, policy, fixes), shares)
-    out: list[Analysed] = [None] * len(rels)
-    for k, share in enumerate(analyzed):
-        out[k::workers] = share
-    return out
+    # Each process reads its own files (no source is pickled), a chunk at a time: thousands
+    # of files of all sizes even out between the processes.
+    return forkjoin.run(analyse, rels, workers)
 
 
 def _prepare_engine(policy: Policy, files: int) -> None:
@@ -241,11 +236,7 @@ def _prepare_engine(policy: Policy, files: int) -> None:
         raise failed[0]
 
 
-def _analyze_share(base: str, policy: Policy, fixes: bool, rels: list[str]) -> list[Analysed]:
-    return [_analyze_one(base, rel, policy, fixes) for rel in rels]
-
-
-def _analyze_one(base: str, rel: str, policy: Policy, fixes: bool = False) -> Analysed:
+def _analyze_one(base: str, rel: str, *, policy: Policy, fixes: bool = False) -> Analysed:
     from analyzers.engine import analyze, unanalysable  # once per process
 
     try:

@@ -30,7 +30,7 @@ TIMED = {
 import time
 t = time.perf_counter()
 from analyzers import forkjoin
-forkjoin.run(sorted, [[3, 1], [2, 4]])
+forkjoin.run(sorted, [[3, 1], [2, 4]], 2)
 print(time.perf_counter() - t)
 """,
     "ProcessPoolExecutor": """

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from importlib.metadata import entry_points, version
 from pathlib import Path
 from typing import Any
@@ -153,10 +154,13 @@ def test_scan_jobs_runs_the_analysis_in_that_many_worker_processes(
     pids = tmp_path / "pids"
     original = runner._analyze_one
 
-    def recording(root: Path, rel: str, policy: Any, fixes: bool) -> Any:
+    def recording(root: str, rel: str, *, policy: Any, fixes: bool) -> Any:
         with pids.open("a") as fh:  # forked workers inherit this patch and append their pid
             fh.write(f"{os.getpid()}\n")
-        return original(root, rel, policy, fixes)
+        # Slow enough that the child, which takes chunks of files as this process does, is
+        # started before this one has taken them all.
+        time.sleep(0.002)
+        return original(root, rel, policy=policy, fixes=fixes)
 
     monkeypatch.setattr(runner, "_analyze_one", recording)
 

@@ -1,9 +1,10 @@
-"""analyzers.forkjoin: the shares of a parallel scan, in this process and forked children."""
+"""analyzers.forkjoin: one function over many items, in this process and forked children."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -11,45 +12,83 @@ import pytest
 
 from analyzers import forkjoin
 
-
-def _pid_and_square(numbers: list[int]) -> tuple[int, list[int]]:
-    return os.getpid(), [n * n for n in numbers]
+PARENT = os.getpid()  # the process the tests run in; the tests set it again, to be sure
 
 
-def test_each_share_after_the_first_runs_in_a_child_and_results_come_back_in_order() -> None:
-    shares = [[1, 2], [3], [4, 5, 6]]
-    results = forkjoin.run(_pid_and_square, shares)
-    assert [squares for _, squares in results] == [[1, 4], [9], [16, 25, 36]]
-    pids = [pid for pid, _ in results]
-    assert pids[0] == os.getpid() and len(set(pids)) == 3
-    assert forkjoin.run(_pid_and_square, []) == []
+def _pid_and_square(n: int) -> tuple[int, int]:
+    time.sleep(0.001)  # slow enough that every process is started before the items run out
+    return os.getpid(), n * n
+
+
+def test_results_come_back_in_the_items_order_from_this_process_and_the_children() -> None:
+    items = list(range(300))
+    results = forkjoin.run(_pid_and_square, items, 3)
+    assert [square for _, square in results] == [n * n for n in items]
+    pids = {pid for pid, _ in results}
+    assert os.getpid() in pids and len(pids) == 3
+    assert forkjoin.run(_pid_and_square, [], 3) == []
+
+
+def test_one_process_or_one_item_forks_nothing() -> None:
+    assert forkjoin.run(_pid_and_square, [1, 2, 3], 1) == [(os.getpid(), n * n) for n in (1, 2, 3)]
+    assert forkjoin.run(_pid_and_square, [4], 2) == [(os.getpid(), 16)]
+
+
+def _slow_first_chunk(n: int) -> tuple[int, int]:
+    # The first chunk is slow: fixed shares would leave its process with half the items
+    # after it; chunks taken as each process is free give the other one nearly all of them.
+    time.sleep(0.3 if n == 0 else 0.001)
+    return os.getpid(), n
+
+
+def test_a_process_held_up_by_slow_items_leaves_the_rest_to_the_others() -> None:
+    items = list(range(200))
+    assert forkjoin.chunk_size(len(items), 2) == 1
+    results = forkjoin.run(_slow_first_chunk, items, 2)
+    assert [n for _, n in results] == items
+    slow = results[0][0]
+    taken_by_the_slow_one = sum(pid == slow for pid, _ in results)
+    assert taken_by_the_slow_one < 50, taken_by_the_slow_one
+
+
+def test_chunks_are_small_and_never_more_than_the_pipe_holds_at_once() -> None:
+    assert forkjoin.chunk_size(6_454, 2) == forkjoin.LARGEST_CHUNK
+    assert forkjoin.chunk_size(300, 2) == 2
+    for items in (1, 250, 10_000, 1_000_000):
+        size = forkjoin.chunk_size(items, 2)
+        assert size >= 1 and -(-items // size) <= forkjoin.MAX_CHUNKS
 
 
 def _fail_in_a_child(n: int) -> int:
-    if n == 2:
-        raise ValueError("share two is bad")
+    if os.getpid() != PARENT:
+        raise ValueError(f"item {n} is bad")
+    time.sleep(0.05)  # so that the child is started before this process takes every item
     return n
 
 
-def test_what_a_child_raises_is_raised_here_with_its_traceback() -> None:
-    with pytest.raises(forkjoin.ChildFailed, match=r"(?s)failed:.*ValueError: share two is bad"):
-        forkjoin.run(_fail_in_a_child, [1, 2])
+def test_what_a_child_raises_is_raised_here_with_its_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "PARENT", os.getpid())
+    with pytest.raises(forkjoin.ChildFailed, match=r"(?s)failed:.*ValueError: item [2-6] is bad"):
+        forkjoin.run(_fail_in_a_child, [1, 2, 3, 4, 5, 6], 2)
 
 
 def _die(n: int) -> int:
-    if n:
+    if os.getpid() != PARENT:  # in the child, whichever item it takes
         os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.05)
     return n
 
 
-def test_a_child_that_dies_is_an_error_naming_how() -> None:
+def test_a_child_that_dies_is_an_error_naming_how(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "PARENT", os.getpid())
     with pytest.raises(forkjoin.ChildFailed, match=r"died \(signal SIGKILL\) before sending"):
-        forkjoin.run(_die, [0, 1])
+        forkjoin.run(_die, [0, 1, 2, 3], 2)
 
 
-def _record_then_fail_here(args: tuple[Path, bool]) -> None:
-    folder, here = args
-    if here:
+def _record_then_fail_here(folder: Path) -> None:
+    if os.getpid() == PARENT:
         deadline = time.monotonic() + 30
         while not any(folder.iterdir()) and time.monotonic() < deadline:
             time.sleep(0.01)  # until the child works
@@ -59,10 +98,13 @@ def _record_then_fail_here(args: tuple[Path, bool]) -> None:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc to find processes")
-def test_when_this_process_fails_no_child_outlives_the_call(tmp_path: Path) -> None:
+def test_when_this_process_fails_no_child_outlives_the_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "PARENT", os.getpid())
     started = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
-        forkjoin.run(_record_then_fail_here, [(tmp_path, True), (tmp_path, False)])
+        forkjoin.run(_record_then_fail_here, [tmp_path, tmp_path], 2)
     assert time.monotonic() - started < 30  # the child was stopped, not waited for
     # Killed and reaped: no process left, not even a zombie.
     [child] = [int(p.name) for p in tmp_path.iterdir()]
