@@ -196,10 +196,7 @@ def load_policy(
 
 def _validate(data: dict[str, Any], source: str, text: str, prefix: str) -> Policy:
     # Here, not at the top: a warm scan takes its validated policy from the cache.
-    from pydantic_core import ValidationError
-
-    from analyzers.policy_errors import from_validation, place, sentence
-    from analyzers.policy_schema import policy_validator
+    from analyzers.policy_schema import core_module, policy_validator
 
     data = {k: v for k, v in data.items() if k != "extends"}
     version = data.get("version", 1)
@@ -213,9 +210,12 @@ def _validate(data: dict[str, Any], source: str, text: str, prefix: str) -> Poli
             f"version = {json.dumps(version, default=str)}: this release reads policy format 1 "
             "only (version = 1)",
         )
+    validator = policy_validator()
     try:
-        policy: Policy = policy_validator().validate_python(data)
-    except ValidationError as exc:
+        policy: Policy = validator.validate_python(data)
+    except core_module().ValidationError as exc:
+        from analyzers.policy_errors import from_validation  # messages: only on an error
+
         error = exc.errors()[0]
         # pydantic puts the names of union members (dataclasses, `tuple[str, ...]`) in the
         # location; keys are what count. A key may be any string (`]` included).
@@ -229,6 +229,8 @@ def _validate(data: dict[str, Any], source: str, text: str, prefix: str) -> Poli
             source, find_key_line(text, loc, prefix), key, from_validation(error, loc, prefix)
         ) from None
     for loc, message in semantic_errors(policy):
+        from analyzers.policy_errors import place, sentence
+
         raise PolicyError(
             source,
             find_key_line(text, loc, prefix),

@@ -5,7 +5,11 @@ schema and giving it to pydantic-core's ``SchemaValidator``. Importing pydantic 
 that schema is most of the fixed start of a cold ``ssot scan`` (about 0.1 s, before any file
 is read), so the schema is written out once, as Python, into
 :mod:`analyzers.policy_core_schema`, and the validator is built from it with pydantic-core
-alone: the same validator, so the same results and the same errors.
+alone: the same validator, so the same results and the same errors. Even pydantic-core's own
+package is not run: its ``__init__`` imports the typing declarations of ``core_schema`` (17-25
+ms of ``python -X importtime`` on the 2-vCPU VM of benchmarks/README.md), which a validator
+built from a finished schema never reads; only its compiled module is loaded
+(:func:`core_module`).
 
 The written schema is used only with the pydantic-core release that generated it and only for
 the exact ``analyzers/policy.py`` it was generated from; otherwise pydantic builds the
@@ -24,6 +28,7 @@ import re
 import sys
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Protocol
 
 from analyzers import policy as policy_module
@@ -43,19 +48,55 @@ class Validates(Protocol):
 @cache
 def policy_validator() -> Validates:
     """The validator of :class:`analyzers.policy.Policy` (built once per process)."""
-    import pydantic_core
-
     from analyzers import policy_core_schema as written
+
+    core = core_module()
 
     try:
         digest = policy_source_digest()
     except OSError:
         digest = None  # installed without its sources: the schema's origin is unknown
-    if pydantic_core.__version__ == written.PYDANTIC_CORE and digest == written.POLICY_SHA256:
-        return pydantic_core.SchemaValidator(written.SCHEMA)
+    if core.__version__ == written.PYDANTIC_CORE and digest == written.POLICY_SHA256:
+        return core.SchemaValidator(written.SCHEMA)  # type: ignore[no-any-return]
     from pydantic import TypeAdapter
 
     return TypeAdapter(policy_module.Policy).validator
+
+
+_CORE = "pydantic_core._pydantic_core"
+
+
+def core_module() -> ModuleType:
+    """pydantic-core's compiled module, which defines ``SchemaValidator`` and
+    ``ValidationError``: loaded on its own when its package is not imported yet.
+
+    The package's ``__init__`` only re-exports this module's names (next to ``core_schema``),
+    and looks it up in ``sys.modules`` like any import, so a later ``import pydantic_core``
+    (pydantic, the App) gets this very module and the same classes. Where the module cannot
+    be found that way (an unusual install), the package is imported as usual.
+    """
+    loaded = sys.modules.get(_CORE)
+    if loaded is not None:
+        return loaded
+    if "pydantic_core" not in sys.modules:
+        from importlib.machinery import PathFinder
+        from importlib.util import find_spec, module_from_spec
+
+        package = find_spec("pydantic_core")  # a top-level name: found, not run
+        where = package.submodule_search_locations if package is not None else None
+        spec = PathFinder.find_spec(_CORE, where) if where else None
+        if spec is not None and spec.loader is not None:
+            module = module_from_spec(spec)
+            sys.modules[_CORE] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[_CORE]
+                raise
+            return module
+    from pydantic_core import _pydantic_core
+
+    return _pydantic_core
 
 
 def policy_source_digest() -> str:

@@ -66,12 +66,44 @@ def test_a_policy_is_validated_without_importing_pydantic() -> None:
     script = (
         "import sys; from analyzers import load_policy; "
         f"p = load_policy(open({str(EXAMPLE)!r}).read()).policy; "
-        "print(len(p.concept), 'pydantic' in sys.modules, 'pydantic_core' in sys.modules)"
+        "print(len(p.concept), *(m in sys.modules for m in "
+        "('pydantic', 'pydantic_core', 'pydantic_core.core_schema', 'pydantic_core._pydantic_core')))"
     )
     out = subprocess.run(
         [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.split()
-    assert out == [str(len(load_policy(EXAMPLE.read_text()).policy.concept)), "False", "True"]
+    concepts = str(len(load_policy(EXAMPLE.read_text()).policy.concept))
+    # Only pydantic-core's compiled module: not its package, whose __init__ imports core_schema.
+    assert out == [concepts, "False", "False", "False", "True"]
+
+
+@WRITTEN_FOR_ANOTHER_CORE
+def test_pydantic_imported_after_a_policy_shares_its_compiled_module_and_errors() -> None:
+    # The App imports pydantic (and so pydantic-core's package) after a policy may have been
+    # validated with the compiled module loaded on its own: one module, one ValidationError.
+    misspelt = 'version = 1\n[[concpet]]\nname = "x"\n'
+    script = f"""
+import sys
+from analyzers import PolicyError, load_policy
+load_policy(open({str(EXAMPLE)!r}).read())
+loaded = sys.modules["pydantic_core._pydantic_core"]
+import pydantic, pydantic_core
+import pydantic_core._pydantic_core as again
+assert again is loaded and pydantic_core.ValidationError is loaded.ValidationError
+assert pydantic_core.SchemaValidator is loaded.SchemaValidator
+try:
+    pydantic.TypeAdapter(int).validate_python("x")
+except pydantic_core.ValidationError as exc:
+    print("pydantic", exc.error_count())
+try:
+    load_policy({misspelt!r})
+except PolicyError as exc:
+    print("policy", exc.key)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["pydantic", "1", "policy", "concpet"]
 
 
 @pytest.fixture
