@@ -49,6 +49,20 @@ def timed_result(self):
     mark("listing")
     return paths
 gitio.PythonFileListing.result = timed_result
+from analyzers import globs, triggers
+unmatched = globs.GlobSet.unmatched
+def timed_unmatched(self, paths):
+    out = unmatched(self, paths)
+    mark("excluded")
+    return out
+globs.GlobSet.unmatched = timed_unmatched
+build = triggers.prepare
+def timed_build(*args):
+    mark("matchers_started")
+    out = build(*args)
+    mark("matchers_built")
+    return out
+triggers.prepare = timed_build
 prepare = runner._prepare_engine
 def timed_prepare(*args):
     prepare(*args)
