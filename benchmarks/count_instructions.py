@@ -108,12 +108,15 @@ def analysis(src: Path, root: Path) -> tuple[int, str]:
 def checkout(rev: str, into: Path) -> Path:
     """The sources of ``rev`` (``worktree``: this checkout as it is) as a folder."""
     if rev == "worktree":
-        return REPO
-    subprocess.run(
-        ["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet", str(into), rev],
-        check=True,
-    )
-    # Bytecode written on a first import would count in one revision's setup and not the other's.
+        into = REPO
+    else:
+        subprocess.run(
+            ["git", "-C", str(REPO), "worktree", "add", "--detach", "--quiet", str(into), rev],
+            check=True,
+        )
+    # Bytecode written on a first import would count in the setup run and not in the run with
+    # the analysis, so the analysis would look smaller by the cost of compiling the modules:
+    # the worktree too, which may have no bytecode (PYTHONDONTWRITEBYTECODE) or stale bytecode.
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(into / "analyzers")], check=True)
     return into
 
