@@ -193,6 +193,7 @@ def request_of(args: argparse.Namespace) -> ScanRequest:
         list=args.list,
         strict=args.strict,
         output=None if args.output is None else str(args.output),
+        no_cache=args.no_cache,
     )
 
 

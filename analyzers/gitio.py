@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from analyzers.report_replay import (
     LISTING_ARGS,
@@ -20,6 +20,10 @@ from analyzers.report_replay import (
     listed_paths,
     stop_listing,
 )
+
+if TYPE_CHECKING:
+    import subprocess  # imported where git is run: a cold scan whose listing the replay
+    # started (posix_spawn) runs no other git command, and subprocess costs ~4 ms to import
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 _SKIP_DIRS = frozenset(
@@ -51,6 +55,8 @@ DEFAULT_BASES = ("origin/HEAD", "origin/main", "origin/master", "main", "master"
 
 
 def _git(root: Path, *args: str, input: bytes | None = None) -> bytes:
+    import subprocess
+
     try:
         done = subprocess.run(
             ["git", "-C", str(root), *args],
@@ -103,6 +109,8 @@ class PythonFileListing:
         self.from_git = self._listed is not None
         if listed is not None:
             return
+        import subprocess
+
         with contextlib.suppress(FileNotFoundError):  # no git: result() walks the folder
             # One git call (a warm scan is a few dozen milliseconds; each spawn costs some).
             # Tracked files deleted in the working tree are still listed: the scan stats or
@@ -288,6 +296,8 @@ class BlobReader:
     """
 
     def __init__(self, root: Path) -> None:
+        import subprocess
+
         try:
             self._process = subprocess.Popen(
                 ["git", "-C", str(root), "cat-file", "--batch"],

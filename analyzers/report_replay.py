@@ -67,13 +67,13 @@ _VALUED = {
     "--jobs": "jobs",
     "-j": "jobs",
 }
-_FLAGS = {"--list": "list", "--strict": "strict"}
+_FLAGS = {"--list": "list", "--strict": "strict", "--no-cache": "no_cache"}
 
 
 class ScanRequest:
     """What of a ``scan`` command line its report depends on, and where it goes."""
 
-    __slots__ = ("format", "list", "output", "policy", "root", "strict")
+    __slots__ = ("format", "list", "no_cache", "output", "policy", "root", "strict")
 
     def __init__(
         self,
@@ -83,9 +83,11 @@ class ScanRequest:
         list: bool = False,
         strict: bool = False,
         output: str | None = None,
+        no_cache: bool = False,
     ) -> None:
         self.root, self.policy, self.format = root, policy, format
         self.list, self.strict, self.output = list, strict, output
+        self.no_cache = no_cache  # nothing is replayed, but git lists the tree at once
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, ScanRequest) and all(
@@ -106,8 +108,8 @@ def parse_scan(argv: Sequence[str]) -> ScanRequest | None:
     """The request of a whole-tree ``scan`` command line, or None for anything else.
 
     Only the spellings that argparse reads the same way for certain are accepted (``--opt
-    value``, ``--opt=value``, ``-o value``); an abbreviated option, a path, ``--no-cache``,
-    ``--help`` or a doubtful value goes to the command line proper, which is always right.
+    value``, ``--opt=value``, ``-o value``); an abbreviated option, a path, ``--help`` or a
+    doubtful value goes to the command line proper, which is always right.
     """
     if not argv or argv[0] != "scan":
         return None
@@ -137,6 +139,7 @@ def parse_scan(argv: Sequence[str]) -> ScanRequest | None:
         list=bool(found.get("list", False)),
         strict=bool(found.get("strict", False)),
         output=None if "output" not in found else str(found["output"]),
+        no_cache=bool(found.get("no_cache", False)),
     )
 
 
@@ -242,12 +245,14 @@ def replay(argv: Sequence[str]) -> int | Listed | None:
     if request is None:
         return None
     root = os.path.realpath(request.root)
+    if request.no_cache:
+        return _listing_only(root)
     key = read_key()
     try:
         with open(os.path.join(root, CACHE_DIR, request.file_name), "rb") as fh:
             stored = fh.read()
     except OSError:
-        return None  # never stored: not even git is started
+        return _listing_only(root)  # never stored
     if key is None or len(stored) <= _TAG:
         return None
     git = _start_listing(root)
@@ -289,6 +294,16 @@ def replay(argv: Sequence[str]) -> int | Listed | None:
     else:
         sys.stdout.write(report)
     return int(code)
+
+
+def _listing_only(root: str) -> Listed | None:
+    """Nothing to replay: git's listing, started now for the scan to read (None: no git).
+
+    Started here, git lists the tree while the command line, the engine's start path and the
+    policy are imported and read, and the scan imports no subprocess to start it.
+    """
+    git = _start_listing(root)
+    return None if git is None else Listed(root, None, None, git)
 
 
 def _start_listing(root: str) -> tuple[int, int] | None:

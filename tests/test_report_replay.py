@@ -163,6 +163,34 @@ def test_a_scan_with_paths_or_without_the_cache_stores_no_report(tmp_path: Path)
     assert not (repo / CACHE_DIR / "report-text.bin").exists()
 
 
+# Printed at exit: whether the scan started a subprocess itself (the replay's git is spawned).
+IMPORTED_SUBPROCESS = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: print('\\nsubprocess' if 'subprocess' in sys.modules else "
+    "'\\nspawned'))"
+)
+
+
+@pytest.mark.parametrize("argv", [["--no-cache"], []], ids=["no cache", "nothing stored yet"])
+def test_a_scan_with_nothing_to_replay_reads_the_listing_git_started_first(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED, "app/b.py": CANONICAL})
+    expected = truth(repo)
+    done = run_console(repo, "scan", *argv, prelude=IMPORTED_SUBPROCESS)
+    report, _, how = done.stdout.rstrip("\n").rpartition("\n")
+    assert how == "spawned", done.stderr  # git was started before the command line proper
+    assert report.rstrip("\n") == expected and "1 finding" in report
+
+
+def test_a_refused_policy_is_a_clear_error_when_git_was_started_first(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED})
+    (repo / ".github" / "ssot.toml").write_text("version = 1\n[[concpet]]\n", encoding="utf-8")
+    done = run_console(repo, "scan", "--no-cache")
+    assert done.returncode == 2 and "concpet" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_outside_a_git_checkout_nothing_is_replayed(tmp_path: Path) -> None:
     repo = make_repo(tmp_path, {"app/a.py": DEPRECATED})
     scan(repo)
@@ -191,13 +219,15 @@ ACCEPTED = [
     ["scan", "--root=x", "--policy=p.toml", "--format=sarif", "-o", "out.txt"],
     ["scan", "--output", "o", "--jobs", "3", "-j", "2", "--root", "a", "--root", "b"],
     ["scan", "--jobs=0", "--format", "markdown", "--format", "github"],
+    ["scan", "--no-cache", "--root", "x", "--no-cache"],
 ]
 REFUSED = [
     [],
     ["check"],
     ["--version"],
     ["scan", "app/a.py"],
-    ["scan", "--no-cache"],
+    ["scan", "--no-cache", "app/a.py"],
+    ["scan", "--no-c"],  # an abbreviation
     ["scan", "-h"],
     ["scan", "--form", "json"],  # argparse takes the abbreviation; the replay does not
     ["scan", "--format", "xml"],
