@@ -3,7 +3,8 @@
 A cold parallel scan is serial until its workers fork: starting the interpreter, importing
 the CLI, reading and validating the policy, waiting for git's listing, importing the engine
 and compiling the native matchers. This prints, for each of ``--runs`` runs of ``ssot scan
---no-cache --jobs N`` over a checkout, in milliseconds from the start of the process: the
+--no-cache --jobs N`` over a checkout (in the console script's order: the replay, which starts
+git, then the command line), in milliseconds from the start of the process: git started, the
 policy read, the listing received, the engine prepared, the fork, this process's share done
 and the children's joined. It explains row (a) of ``bench_scan.py``; it compares with no
 peer, so it has no target.
@@ -35,6 +36,11 @@ T0 = time.perf_counter()
 marks = {}
 def mark(name):
     marks.setdefault(name, (time.perf_counter() - T0) * 1000)
+ARGV = ["scan", "--no-cache", "--jobs", sys.argv[1], "-o", os.devnull]
+# As the console script does: the replay first (it starts git), then the command line proper.
+from analyzers.report_replay import Listed, replay
+answered = replay(ARGV)
+mark("git_started")
 from analyzers import commands, forkjoin, gitio, runner
 mark("imported")
 policy_of = commands.policy_of
@@ -82,7 +88,7 @@ def timed_run(fn, items, processes):
     return out
 forkjoin.run = timed_run
 from analyzers import cli
-cli.main(["scan", "--no-cache", "--jobs", sys.argv[1], "-o", os.devnull])
+cli.main(ARGV, listed=answered if isinstance(answered, Listed) else None)
 mark("report_written")
 print(" ".join(f"{k}={v:.1f}" for k, v in marks.items()))
 """
