@@ -70,7 +70,7 @@ def test_what_a_child_raises_is_raised_here_with_its_traceback(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(sys.modules[__name__], "PARENT", os.getpid())
-    with pytest.raises(forkjoin.ChildFailed, match=r"(?s)failed:.*ValueError: item [2-6] is bad"):
+    with pytest.raises(forkjoin.ChildFailed, match=r"(?s)failed:.*ValueError: item [1-6] is bad"):
         forkjoin.run(_fail_in_a_child, [1, 2, 3, 4, 5, 6], 2)
 
 
