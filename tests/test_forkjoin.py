@@ -111,3 +111,31 @@ def test_when_this_process_fails_no_child_outlives_the_call(
     # Killed and reaped: no process left, not even a zombie.
     [child] = [int(p.name) for p in tmp_path.iterdir()]
     assert not Path(f"/proc/{child}").exists()
+
+
+def _big(n: int) -> bytes:
+    return bytes([n % 256]) * 50_000  # far more than a pipe holds, over all the items
+
+
+def test_results_larger_than_a_pipe_holds_come_back_whole() -> None:
+    items = list(range(300))
+    assert forkjoin.run(_big, items, 2) == [_big(n) for n in items]
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="counts /proc/self/fd")
+def test_no_pipe_is_left_open_after_a_run_or_a_failed_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "PARENT", os.getpid())
+    before = _open_fds()
+    forkjoin.run(_pid_and_square, list(range(300)), 3)
+    assert _open_fds() == before
+    with pytest.raises(forkjoin.ChildFailed):
+        forkjoin.run(_die, list(range(10)), 2)
+    with pytest.raises(forkjoin.ChildFailed):
+        forkjoin.run(_fail_in_a_child, list(range(1, 11)), 2)
+    assert _open_fds() == before
