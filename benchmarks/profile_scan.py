@@ -22,6 +22,7 @@ import ast
 import cProfile
 import io
 import os
+import pickle
 import pstats
 import shutil
 import subprocess
@@ -58,6 +59,38 @@ def _wall(cmd: Sequence[str], cwd: Path, runs: int = 3) -> float:
     return best
 
 
+# Run in a fresh interpreter: every dataclass the scan path's imports create, timed.
+_DATACLASSES = r"""
+import dataclasses, time
+made = []
+real = dataclasses._process_class
+def timed(cls, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = real(cls, *args, **kwargs)
+    made.append(time.perf_counter() - t0)
+    return out
+dataclasses._process_class = timed
+import analyzers.commands, analyzers.runner, analyzers.report, analyzers.engine
+print(len(made), sum(made))
+"""
+
+
+def _dataclasses_row(python: str) -> tuple[str, float, str]:
+    """The time the scan path's imports spend creating dataclasses (best of 3 runs)."""
+    runs = []
+    for _ in range(3):
+        out = subprocess.run(
+            [python, "-c", _DATACLASSES], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.split()
+        runs.append((float(out[1]), int(out[0])))
+    seconds, count = min(runs)
+    return (
+        "  of which: creating dataclasses",
+        seconds,
+        f"{count} classes, each method compiled with exec",
+    )
+
+
 def profile(root: Path, top: int) -> None:
     from analyzers import engine, gitio
     from analyzers.policy_loader import discover_policy, load_policy, local_parent_fetcher
@@ -86,6 +119,8 @@ def profile(root: Path, top: int) -> None:
         )
     )
 
+    rows.append(_dataclasses_row(python))
+
     found = timed("policy: discover", rows, lambda: discover_policy(root))
     assert found is not None, f"no policy in {root}"
     source, text = found
@@ -96,13 +131,18 @@ def profile(root: Path, top: int) -> None:
     )
     rels = timed("git ls-files (gitio.python_files)", rows, lambda: gitio.python_files(root))
     rels = timed("exclude globs", rows, lambda: [r for r in rels if not policy.excluded.match(r)])
-    timed(
+    stat_results = timed(
         "stat every file", rows, lambda: [os.stat(root / r) for r in rels], f"{len(rels):,} files"
     )
     datas = timed("read every file (bytes)", rows, lambda: [(root / r).read_bytes() for r in rels])
     total = sum(len(d) for d in datas)
     rows[-1] = (rows[-1][0], rows[-1][1], f"{total / 1e6:.0f} MB")
-    triggers = use_native(policy)  # as a scan of this many files does
+    triggers = timed(
+        "native matchers (trigger set + Hyperscan compile)",
+        rows,
+        lambda: use_native(policy),  # as a scan of this many files does
+        "serial: before the fork",
+    )
     flags = timed(
         "prefilter (TriggerSet.is_candidate on bytes)",
         rows,
@@ -157,6 +197,20 @@ def profile(root: Path, top: int) -> None:
             if not f
         ],
     )
+
+    # What a forked child of a --jobs 2 scan sends: every other file's findings and stamp.
+    found_in = {r: res.findings for (r, _), res in zip(candidates, results, strict=True)}
+    sent = [
+        (found_in.get(r, []), (st.st_mtime_ns, st.st_size))
+        for r, st in list(zip(rels, stat_results, strict=True))[1::2]
+    ]
+    payload = timed(
+        "a child's results: pickle (half the files)",
+        rows,
+        lambda: pickle.dumps(sent, protocol=pickle.HIGHEST_PROTOCOL),
+    )
+    rows[-1] = (rows[-1][0], rows[-1][1], f"{len(payload) / 1e6:.2f} MB")
+    timed("a child's results: unpickle", rows, lambda: pickle.loads(payload))
 
     def parse_all(pairs: list[tuple[str, bytes]]) -> int:
         bad = 0
