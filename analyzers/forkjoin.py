@@ -16,7 +16,8 @@ reads the next chunk's number from it (one small read, which the pipe gives whol
 reader) until it is empty. Fixed shares cost the scan their imbalance: on a real tree the
 last process finished 14-52 ms after the first (benchmarks/timeline_scan.py). A child sends
 each chunk's results as soon as they are made, and this process takes them in between its
-own chunks: unpickling a child's results all at the end was 4-9 ms of serial time.
+own chunks: pickling and unpickling them all at the end was serial time (7 ms on that tree,
+benchmarks/profile_scan.py).
 """
 
 from __future__ import annotations

@@ -87,9 +87,9 @@ class NativePrefilter:
             self._decisive.add(len(expressions))
             expressions.append(expression)
             flags.append(_hs.HS_FLAG_CASELESS if caseless else 0)
-        # No HS_FLAG_SINGLEMATCH: with it the compile took 14 ms instead of 6 for the real
-        # tree's policy (serial time before the fork), and a decisive match stops the scan
-        # anyway; a group counts its distinct members itself.
+        # No HS_FLAG_SINGLEMATCH: with it the compile took about twice as long for a real
+        # tree's policy (serial time before the fork; benchmarks/README.md), and a decisive
+        # match stops the scan anyway; a group counts its distinct members itself.
         self._db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
         self._db.compile(
             expressions=expressions,

@@ -6,10 +6,10 @@ that schema is most of the fixed start of a cold ``ssot scan`` (about 0.1 s, bef
 is read), so the schema is written out once, as Python, into
 :mod:`analyzers.policy_core_schema`, and the validator is built from it with pydantic-core
 alone: the same validator, so the same results and the same errors. Even pydantic-core's own
-package is not run: its ``__init__`` imports the typing declarations of ``core_schema`` (17-25
-ms of ``python -X importtime`` on the 2-vCPU VM of benchmarks/README.md), which a validator
-built from a finished schema never reads; only its compiled module is loaded
-(:func:`core_module`).
+package is not run: its ``__init__`` imports the typing declarations of ``core_schema``, which
+a validator built from a finished schema never reads (``python -X importtime`` of a scan, on
+the AMD EPYC VM of benchmarks/README.md: 21-25 ms for the package, 1-4 ms for its compiled
+module alone); only its compiled module is loaded (:func:`core_module`).
 
 The written schema is used only with the pydantic-core release that generated it and only for
 the exact ``analyzers/policy.py`` it was generated from; otherwise pydantic builds the
@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
+import threading
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -64,6 +65,7 @@ def policy_validator() -> Validates:
 
 
 _CORE = "pydantic_core._pydantic_core"
+_LOADING = threading.Lock()
 
 
 def core_module() -> ModuleType:
@@ -75,28 +77,29 @@ def core_module() -> ModuleType:
     (pydantic, the App) gets this very module and the same classes. Where the module cannot
     be found that way (an unusual install), the package is imported as usual.
     """
-    loaded = sys.modules.get(_CORE)
-    if loaded is not None:
-        return loaded
-    if "pydantic_core" not in sys.modules:
-        from importlib.machinery import PathFinder
-        from importlib.util import find_spec, module_from_spec
+    with _LOADING:  # a compiled module is initialised once per process: one thread loads it
+        loaded = sys.modules.get(_CORE)
+        if loaded is not None:
+            return loaded
+        if "pydantic_core" not in sys.modules:
+            from importlib.machinery import PathFinder
+            from importlib.util import find_spec, module_from_spec
 
-        package = find_spec("pydantic_core")  # a top-level name: found, not run
-        where = package.submodule_search_locations if package is not None else None
-        spec = PathFinder.find_spec(_CORE, where) if where else None
-        if spec is not None and spec.loader is not None:
-            module = module_from_spec(spec)
-            sys.modules[_CORE] = module
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                del sys.modules[_CORE]
-                raise
-            return module
-    from pydantic_core import _pydantic_core
+            package = find_spec("pydantic_core")  # a top-level name: found, not run
+            where = package.submodule_search_locations if package is not None else None
+            spec = PathFinder.find_spec(_CORE, where) if where else None
+            if spec is not None and spec.loader is not None:
+                module = module_from_spec(spec)
+                sys.modules[_CORE] = module
+                try:
+                    spec.loader.exec_module(module)
+                except BaseException:
+                    del sys.modules[_CORE]
+                    raise
+                return module
+        from pydantic_core import _pydantic_core
 
-    return _pydantic_core
+        return _pydantic_core
 
 
 def policy_source_digest() -> str:
