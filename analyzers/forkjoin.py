@@ -78,6 +78,7 @@ def run(fn: Callable[[T], R], items: Sequence[T], processes: int) -> list[R]:
     try:
         for _ in range(processes - 1):
             read, write = os.pipe()
+            _widen(write)
             pid = os.fork()
             if pid == 0:
                 os.close(read)
@@ -112,13 +113,15 @@ class _Child:
         os.set_blocking(read, False)  # read between chunks: whatever has come, no waiting
 
     def take(self, parts: dict[int, list[R]], *, wait: bool) -> None:
-        """Move the child's finished chunks into ``parts``; with ``wait``, until it is done.
-        Raises :class:`ChildFailed` for what it raised, or if it died before it was done."""
+        """Move the child's finished chunks into ``parts``: those that have come (one read:
+        a child that keeps sending must not keep this process from its own chunks), or with
+        ``wait`` all of them, until it is done. Raises :class:`ChildFailed` for what it
+        raised, or if it died before it was done."""
         if self.done:
             return
         if wait:
             os.set_blocking(self.read, True)
-        while True:
+        while not self.done:
             try:
                 data = os.read(self.read, 1 << 20)
             except BlockingIOError:
@@ -128,19 +131,25 @@ class _Child:
                     f"worker process {self.pid} died ({self._how()}) before sending its results"
                 )
             self.pending += data
-            while len(self.pending) >= _LENGTH:
-                length = int.from_bytes(self.pending[:_LENGTH], "little")
-                if len(self.pending) < _LENGTH + length:
-                    break
-                message = pickle.loads(self.pending[_LENGTH : _LENGTH + length])
-                self.pending = self.pending[_LENGTH + length :]
-                if message[0] == _PART:
-                    parts[message[1]] = message[2]
-                elif message[0] == _FAILED:
-                    raise ChildFailed(f"worker process {self.pid} failed:\n{message[1]}")
-                else:
-                    self.done = True
-                    return
+            self._unpack(parts)
+            if not wait:
+                return
+
+    def _unpack(self, parts: dict[int, list[R]]) -> None:
+        """Each whole message received so far: a chunk's results, a failure, or the end."""
+        while len(self.pending) >= _LENGTH:
+            length = int.from_bytes(self.pending[:_LENGTH], "little")
+            if len(self.pending) < _LENGTH + length:
+                return
+            message = pickle.loads(self.pending[_LENGTH : _LENGTH + length])
+            self.pending = self.pending[_LENGTH + length :]
+            if message[0] == _PART:
+                parts[message[1]] = message[2]
+            elif message[0] == _FAILED:
+                raise ChildFailed(f"worker process {self.pid} failed:\n{message[1]}")
+            else:
+                self.done = True
+                return
 
     def reap(self) -> None:
         """Wait for the child to exit (it has sent everything)."""
@@ -189,6 +198,21 @@ def _serve(
         code = 2
     finally:
         os._exit(code)
+
+
+# A child that fills its pipe waits until this process, busy with a chunk of its own, reads
+# it: 64 KiB (Linux's default) is a few dozen chunks' results, less with proven fixes in them.
+PIPE_SIZE = 1 << 20
+
+
+def _widen(fd: int) -> None:
+    """Let the pipe hold :data:`PIPE_SIZE` bytes where the system allows it (Linux)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+    except (ImportError, AttributeError, OSError):
+        pass  # elsewhere, or above the user's limit: the child waits a little more
 
 
 def _send(fd: int, message: tuple[object, ...]) -> None:

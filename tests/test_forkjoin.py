@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import sys
@@ -139,3 +140,27 @@ def test_no_pipe_is_left_open_after_a_run_or_a_failed_child(
     with pytest.raises(forkjoin.ChildFailed):
         forkjoin.run(_fail_in_a_child, list(range(1, 11)), 2)
     assert _open_fds() == before
+
+
+SLEPT: list[int] = []
+
+
+def _slow_here_big_there(n: int) -> tuple[int, bytes]:
+    if os.getpid() == PARENT and not SLEPT:
+        SLEPT.append(n)
+        time.sleep(0.5)  # this process, on its first item: it reads no results meanwhile
+    return os.getpid(), b"x" * 5_000
+
+
+@pytest.mark.skipif(not hasattr(fcntl, "F_SETPIPE_SZ"), reason="pipe sizes are set on Linux")
+def test_a_child_is_not_held_up_by_a_full_pipe_while_this_process_is_busy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 99 results of 5 KB are more than a default pipe holds: the child would wait for this
+    # process to finish its slow item, then share the rest with it, item by item.
+    monkeypatch.setattr(sys.modules[__name__], "PARENT", os.getpid())
+    monkeypatch.setattr(sys.modules[__name__], "SLEPT", [])
+    monkeypatch.setattr(forkjoin, "CHUNKS_PER_PROCESS", 1_000)  # one item per chunk
+    results = forkjoin.run(_slow_here_big_there, list(range(100)), 2)
+    assert [len(data) for _, data in results] == [5_000] * 100
+    assert sum(pid == os.getpid() for pid, _ in results) <= 2
