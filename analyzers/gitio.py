@@ -21,9 +21,10 @@ from analyzers.report_replay import (
     stop_listing,
 )
 
+# subprocess is imported where git is run: a cold scan, whose listing the replay started
+# with posix_spawn, runs no other git command, and subprocess takes 4 ms to import.
 if TYPE_CHECKING:
-    import subprocess  # imported where git is run: a cold scan whose listing the replay
-    # started (posix_spawn) runs no other git command, and subprocess costs ~4 ms to import
+    import subprocess
 
 PYTHON_SUFFIXES = (".py", ".pyi")
 _SKIP_DIRS = frozenset(

@@ -254,7 +254,7 @@ def replay(argv: Sequence[str]) -> int | Listed | None:
     except OSError:
         return _listing_only(root)  # never stored
     if key is None or len(stored) <= _TAG:
-        return None
+        return _listing_only(root)  # nothing that can be checked
     git = _start_listing(root)
     if git is None:
         return None

@@ -12,7 +12,7 @@ import pytest
 from git_repos import CANONICAL, DEPRECATED, HAS_GIT, make_repo, run_console, write
 
 from analyzers import report_replay
-from analyzers.cli import build_parser
+from analyzers.cli import build_parser, main
 from analyzers.commands import request_of
 from analyzers.report_replay import CACHE_DIR, parse_scan
 
@@ -189,6 +189,21 @@ def test_a_refused_policy_is_a_clear_error_when_git_was_started_first(tmp_path: 
     done = run_console(repo, "scan", "--no-cache")
     assert done.returncode == 2 and "concpet" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_refused_policy_stops_and_reaps_the_git_the_replay_started(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED})
+    (repo / ".github" / "ssot.toml").write_text("version = 1\n[[concpet]]\n", encoding="utf-8")
+    argv = ["scan", "--no-cache", "--root", str(repo)]
+    listed = report_replay.replay(argv)
+    assert isinstance(listed, report_replay.Listed) and listed.git is not None
+    pid, _ = listed.git
+    assert main(argv, listed=listed) == 2
+    assert "concpet" in capsys.readouterr().err
+    with pytest.raises(ChildProcessError):  # already waited for: no process left behind
+        os.waitpid(pid, os.WNOHANG)
 
 
 def test_outside_a_git_checkout_nothing_is_replayed(tmp_path: Path) -> None:
