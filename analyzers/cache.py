@@ -7,8 +7,6 @@ scan of ten thousand files is dominated by ``stat``, not by reading the cache.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import marshal
 import os
 from dataclasses import astuple
@@ -30,11 +28,18 @@ _TAG = 32
 
 def seal(payload: bytes) -> bytes:
     """``payload`` followed by its HMAC under this user's key."""
+    # Imported here: both load OpenSSL (analyzers.digests), which a --no-cache scan never needs.
+    import hashlib
+    import hmac
+
     return payload + hmac.new(user_key(), payload, hashlib.sha256).digest()
 
 
 def unseal(blob: bytes) -> bytes | None:
     """The payload of a :func:`seal` ed blob, or None when it was not written by this user."""
+    import hashlib
+    import hmac
+
     payload, tag = blob[:-_TAG], blob[-_TAG:]
     if len(blob) <= _TAG or not hmac.compare_digest(
         tag, hmac.new(user_key(), payload, hashlib.sha256).digest()

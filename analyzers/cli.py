@@ -14,6 +14,7 @@ Exit codes: 0 clean, 1 a new finding in a blocking rule (``check``) or any block
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -24,7 +25,11 @@ from analyzers.exit_codes import EXIT_ERROR, EXIT_OK, UsageError
 from analyzers.report_replay import FORMATS, Listed
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
     from analyzers.gitio import PythonFileListing
+
+    _Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 PLUGIN_GROUP = "ssot.commands"
 BUILTIN_COMMANDS = ("scan", "check", "fix", "consolidate", "history", "explain", "rules")
@@ -81,6 +86,18 @@ class _HelpFormatter(argparse.HelpFormatter):
     longest ("consolidate") had its description pushed to the next line.
     """
 
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        # argparse finds the width with shutil, which imports bz2, lzma and zlib: 3 ms of
+        # every command's start (a formatter is made for each argument added), for a number.
+        width = _columns() - 2 if width is None else width  # argparse's own margin
+        super().__init__(prog, indent_increment, max_help_position, width)
+
     def add_argument(self, action: argparse.Action) -> None:
         super().add_argument(action)
         if isinstance(action, argparse._SubParsersAction):
@@ -89,53 +106,69 @@ class _HelpFormatter(argparse.HelpFormatter):
             self._action_max_length = max(self._action_max_length, needed)
 
 
-def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentParser:
-    """The argument parser; plugin commands are listed by name without importing them."""
-    parser = argparse.ArgumentParser(
-        prog="ssot",
-        description="Keep a Python monorepo on its single source of truth.",
-        epilog="Exit codes: 0 clean, 1 new blocking findings, 2 usage or policy error.",
-        formatter_class=_HelpFormatter,
+def _columns() -> int:
+    """The terminal's width as ``shutil.get_terminal_size().columns`` reads it: ``COLUMNS``,
+    else the terminal of standard output, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+def _common(p: argparse.ArgumentParser, formats: bool = True) -> None:
+    p.add_argument("--root", type=Path, default=Path("."), help="checkout to analyse (default: .)")
+    p.add_argument(
+        "--policy",
+        type=Path,
+        help="policy file (default: .github/ssot.toml or [tool.ssot] in pyproject.toml)",
     )
-    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    p.add_argument("--no-cache", action="store_true", help="ignore and do not write .ssot_cache/")
+    if formats:
+        p.add_argument(
+            "--format", choices=FORMATS, default="text", help="output format (default: text)"
+        )
+        p.add_argument(
+            "--output", "-o", type=Path, help="write the report to this file instead of stdout"
+        )
 
-    def common(p: argparse.ArgumentParser, formats: bool = True) -> None:
-        p.add_argument(
-            "--root", type=Path, default=Path("."), help="checkout to analyse (default: .)"
-        )
-        p.add_argument(
-            "--policy",
-            type=Path,
-            help="policy file (default: .github/ssot.toml or [tool.ssot] in pyproject.toml)",
-        )
-        p.add_argument(
-            "--no-cache", action="store_true", help="ignore and do not write .ssot_cache/"
-        )
-        if formats:
-            p.add_argument(
-                "--format", choices=FORMATS, default="text", help="output format (default: text)"
-            )
-            p.add_argument(
-                "--output", "-o", type=Path, help="write the report to this file instead of stdout"
-            )
 
-    p = sub.add_parser("scan", help="totals per concept and rule for the whole checkout")
-    common(p)
-    p.add_argument("paths", nargs="*", help="only these files (relative to --root)")
+def _jobs(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--jobs",
         "-j",
         type=int,
         help="processes analysing files, this one included (default: one per core)",
     )
+
+
+def _add_scan(sub: _Subparsers) -> None:
+    p = sub.add_parser(
+        "scan",
+        help="totals per concept and rule for the whole checkout",
+        formatter_class=_HelpFormatter,
+    )
+    _common(p)
+    p.add_argument("paths", nargs="*", help="only these files (relative to --root)")
+    _jobs(p)
     p.add_argument("--strict", action="store_true", help="exit 1 when any blocking finding exists")
     p.add_argument(
         "--list", action="store_true", help="list every finding, not only the totals (text format)"
     )
 
-    p = sub.add_parser("check", help="gate a change: findings new against the merge base")
-    common(p)
+
+def _add_check(sub: _Subparsers) -> None:
+    p = sub.add_parser(
+        "check",
+        help="gate a change: findings new against the merge base",
+        formatter_class=_HelpFormatter,
+    )
+    _common(p)
     p.add_argument(
         "--base",
         help="revision to compare with (its merge base with HEAD); default: the first of "
@@ -148,24 +181,31 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
         help="read the policy at the base (default: a change cannot loosen its own gate) or from the working tree",
     )
 
-    p = sub.add_parser("fix", help="apply the automatic fixes (--diff: only show them)")
-    common(p, formats=False)
+
+def _add_fix(sub: _Subparsers) -> None:
+    p = sub.add_parser(
+        "fix",
+        help="apply the automatic fixes (--diff: only show them)",
+        formatter_class=_HelpFormatter,
+    )
+    _common(p, formats=False)
     p.add_argument("paths", nargs="*", help="only these files (relative to --root)")
     p.add_argument("--rule", action="append", help="only this rule (repeatable)")
-    p.add_argument(
-        "--jobs",
-        "-j",
-        type=int,
-        help="processes analysing files, this one included (default: one per core)",
-    )
+    _jobs(p)
     p.add_argument(
         "--diff",
         action="store_true",
         help="print the fixes as a unified diff instead of writing them",
     )
 
-    p = sub.add_parser("consolidate", help="plan or apply batches of the [campaign]'s safe fixes")
-    common(p, formats=False)
+
+def _add_consolidate(sub: _Subparsers) -> None:
+    p = sub.add_parser(
+        "consolidate",
+        help="plan or apply batches of the [campaign]'s safe fixes",
+        formatter_class=_HelpFormatter,
+    )
+    _common(p, formats=False)
     action = p.add_mutually_exclusive_group(required=True)
     action.add_argument("--plan", action="store_true", help="print the batches")
     action.add_argument("--apply", metavar="ID", help="apply the batch ID to the working tree")
@@ -174,11 +214,14 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
     )
     p.add_argument("paths", nargs="*", help="only files under these folders (relative to --root)")
 
+
+def _add_history(sub: _Subparsers) -> None:
     p = sub.add_parser(
         "history",
         help="the totals at each first-parent commit of HEAD",
+        formatter_class=_HelpFormatter,
     )
-    common(p, formats=False)
+    _common(p, formats=False)
     p.add_argument(
         "--since",
         metavar="REV|DATE",
@@ -195,14 +238,61 @@ def build_parser(plugins: dict[str, Any] | None = None) -> argparse.ArgumentPars
     )
     p.add_argument("--jobs", "-j", type=int, help="worker processes (default: one per core)")
 
-    p = sub.add_parser("explain", help="print a rule's documentation")
+
+def _add_explain(sub: _Subparsers) -> None:
+    p = sub.add_parser(
+        "explain", help="print a rule's documentation", formatter_class=_HelpFormatter
+    )
     p.add_argument("code", help="rule code, e.g. SSOT001")
 
-    sub.add_parser("rules", help="list the rules: code, name and what each reports")
 
+def _add_rules(sub: _Subparsers) -> None:
+    sub.add_parser(
+        "rules",
+        help="list the rules: code, name and what each reports",
+        formatter_class=_HelpFormatter,
+    )
+
+
+# In BUILTIN_COMMANDS order, which is the order of `ssot --help`.
+_BUILDERS: dict[str, Callable[[_Subparsers], None]] = {
+    "scan": _add_scan,
+    "check": _add_check,
+    "fix": _add_fix,
+    "consolidate": _add_consolidate,
+    "history": _add_history,
+    "explain": _add_explain,
+    "rules": _add_rules,
+}
+
+
+def build_parser(
+    plugins: dict[str, Any] | None = None, only: str | None = None
+) -> argparse.ArgumentParser:
+    """The argument parser; plugin commands are listed by name without importing them.
+
+    ``only``: build just this built-in command (what it parses is the same): the full parser
+    costs every command's start about 5 ms, and only ``ssot --help`` and a mistyped command
+    need the others.
+    """
+    parser = argparse.ArgumentParser(
+        prog="ssot",
+        description="Keep a Python monorepo on its single source of truth.",
+        epilog="Exit codes: 0 clean, 1 new blocking findings, 2 usage or policy error.",
+        formatter_class=_HelpFormatter,
+    )
+    parser.add_argument("--version", action=_VersionAction, help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, add in _BUILDERS.items():
+        if only is None or name == only:
+            add(sub)
     for name in sorted(plugins or {}):
         if name not in sub.choices:
-            sub.add_parser(name, help=APP_COMMANDS.get(name, "a command of the GitHub App"))
+            sub.add_parser(
+                name,
+                help=APP_COMMANDS.get(name, "a command of the GitHub App"),
+                formatter_class=_HelpFormatter,
+            )
     return parser
 
 
@@ -277,7 +367,10 @@ def main(argv: Sequence[str] | None = None, listed: Listed | None = None) -> int
         )
         else {}
     )
-    parser = build_parser(plugins)
+    # A built-in command's own parser: `--help` and a mistyped command get them all.
+    asks_help = "-h" in args_list or "--help" in args_list
+    only = first if first in BUILTIN_COMMANDS and not asks_help else None
+    parser = build_parser(plugins, only=only)
     args = parser.parse_args(args_list)
     if args.command is None:
         parser.print_help()

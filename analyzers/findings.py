@@ -7,9 +7,10 @@ same piece of debt keeps its identity when lines move, the file is reformatted o
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
+
+from analyzers.digests import blake2b
 
 # Bumped when the same input can give other findings: every findings cache keys on it.
 ENGINE_VERSION = "2"
@@ -104,4 +105,4 @@ def fingerprint(finding: Finding) -> str:
     key = "\x1f".join(
         (finding.rule, finding.concept, normalise(finding.matched), finding.scope_name)
     )
-    return hashlib.blake2b(key.encode("utf-8"), digest_size=8).hexdigest()
+    return blake2b(key.encode("utf-8"), digest_size=8).hexdigest()

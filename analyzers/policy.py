@@ -7,12 +7,12 @@ into these classes with pydantic and turns every error into one that names file,
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from typing import Literal
 
+from analyzers.digests import sha256
 from analyzers.findings import Scope, Severity
 from analyzers.globs import GlobSet
 from analyzers.patterns import LinearPattern, compiled
@@ -196,7 +196,7 @@ class Policy:
         """
         meaning = {k: v for k, v in asdict(self).items() if k not in ("campaign", "dashboard")}
         blob = json.dumps(meaning, sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()[:20]
+        return sha256(blob.encode()).hexdigest()[:20]
 
     @cached_property
     def excluded(self) -> GlobSet:

@@ -8,7 +8,7 @@ from typing import Any
 from analyzers import policy
 
 PYDANTIC_CORE = '2.50.5'
-POLICY_SHA256 = 'ba8fc1053062243b7062e28360231f6324ca491ee4e2ba338539c427acf5c07f'
+POLICY_SHA256 = '1d02449fd90b6856d7877f5bedb01119bd3ee34e5367ca4c115d8c1d78d49b8b'
 
 SCHEMA: Any = {
     'type': 'dataclass',

@@ -23,7 +23,6 @@ upgrading pydantic), write it again::
 
 from __future__ import annotations
 
-import hashlib
 import re
 import sys
 import threading
@@ -33,6 +32,7 @@ from types import ModuleType
 from typing import Any, Protocol
 
 from analyzers import policy as policy_module
+from analyzers.digests import sha256
 
 SCHEMA_MODULE = Path(__file__).with_name("policy_core_schema.py")
 # pydantic names each dataclass schema by module, class and id(class); the id changes with
@@ -104,7 +104,7 @@ def core_module() -> ModuleType:
 
 def policy_source_digest() -> str:
     """SHA-256 of ``analyzers/policy.py``, the source that the schema is generated from."""
-    return hashlib.sha256(Path(policy_module.__file__).read_bytes()).hexdigest()
+    return sha256(Path(policy_module.__file__).read_bytes()).hexdigest()
 
 
 def generated_module() -> str:

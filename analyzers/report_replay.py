@@ -27,12 +27,8 @@ import marshal
 import os
 import sys
 
+from analyzers.digests import blake2b  # not hashlib, which loads OpenSSL (about 4 ms)
 from analyzers.userkey import read_key, user_key
-
-try:  # hashlib's own BLAKE2, without loading OpenSSL as importing hashlib does (about 4 ms)
-    from _blake2 import blake2b
-except ImportError:  # pragma: no cover - an interpreter built without it
-    from hashlib import blake2b
 
 TYPE_CHECKING = False  # typing costs more to import than this whole module (mypy reads it)
 if TYPE_CHECKING:

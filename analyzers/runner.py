@@ -8,7 +8,6 @@ talks to GitHub.
 from __future__ import annotations
 
 import functools
-import hashlib
 import os
 import threading
 from collections.abc import Iterable
@@ -348,4 +347,6 @@ def check(root: Path, policy: Policy, base_rev: str, *, use_cache: bool = True) 
 
 def blob_sha(data: bytes) -> str:
     """Git's object id of a blob with this content (the cache key shared with the App)."""
+    import hashlib  # here: a cold scan never needs it, and it loads OpenSSL (analyzers.digests)
+
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
