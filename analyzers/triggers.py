@@ -413,10 +413,70 @@ def _may_bind(text: str, pos: int, canonical_imports: tuple[str, ...]) -> bool:
     if line[:1].isidentifier() and "=" in line:
         return True
     # A name on the continuation line of a parenthesised or backslashed import.
-    before = text[max(0, line_start - 200) : max(0, line_start - 1)].rstrip()
-    if not before.endswith(("(", ",", "\\")):
+    if _code_end_before(text, line_start) not in ("(", ",", "\\"):
+        return False
+    opener = _open_bracket(text, line_start)
+    if opener > 0 and _DEF_OR_CLASS.fullmatch(text, text.rfind("\n", 0, opener) + 1, opener):
+        # A def's parameters (`coordinator: DataUpdateCoordinator,`) or a class's bases:
+        # the commonest such lines, where nothing is imported or assigned.
         return False
     return not _in_canonical_import(text, line_start, canonical_imports)
+
+
+# Comment-only lines looked through for the code a line continues (more are kept unread).
+_LOOKBACK_LINES = 20
+
+
+def _code_end_before(text: str, line_start: int) -> str:
+    """The last character of code before the line at ``line_start``: blank and comment-only
+    lines are skipped and a trailing comment is dropped (a comment on the line of an import's
+    parenthesis, or inside them, hid the name that followed); "(" (kept) where a quote makes
+    a comment's start uncertain, "" at the top of the file."""
+    end = line_start - 1  # the newline that ends the line before
+    for _ in range(_LOOKBACK_LINES):
+        if end <= 0:
+            return ""
+        start = text.rfind("\n", 0, end) + 1
+        line = text[start:end]
+        if "#" in line:
+            if '"' in line or "'" in line:
+                return "("
+            line = line[: line.index("#")]
+        line = line.rstrip()
+        if line:
+            return line[-1]
+        end = start - 1
+    return "("
+
+
+# What stands before the bracket of a def's parameters or of a class's bases, on its line.
+_DEF_OR_CLASS = re.compile(r"[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+\w+[ \t]*")
+_BRACKETS = "()[]{}"
+# How far back the bracket that a line is inside is looked for (a long call or literal
+# is kept unread rather than scanned).
+_OPENER_REACH = 2000
+
+
+def _open_bracket(text: str, end: int) -> int:
+    """Where the innermost bracket still open at ``end`` opens; -1 when none is found
+    within reach, or when a string or comment lies between (its brackets are not read)."""
+    lo = max(0, end - _OPENER_REACH)
+    depth = 0
+    pos = end
+    while True:
+        pos = max(text.rfind(b, lo, pos) for b in _BRACKETS)
+        if pos < 0:
+            return -1
+        if text[pos] in ")]}":
+            depth += 1
+        elif depth:
+            depth -= 1
+        else:
+            break
+    between = text[pos:end]
+    if "#" in between or '"' in between or "'" in between:
+        return -1
+    return pos
 
 
 def _in_canonical_import(text: str, line_start: int, canonical_imports: tuple[str, ...]) -> bool:

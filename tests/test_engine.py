@@ -7,7 +7,10 @@ from collections.abc import Callable
 from dataclasses import replace
 from textwrap import dedent
 
+import pytest
+
 from analyzers import Finding, Policy, analyze
+from analyzers.triggers import triggers_for
 
 FindingsFn = Callable[..., list[Finding]]
 PolicyFn = Callable[[str], Policy]
@@ -98,6 +101,72 @@ def test_event_names_in_a_list_are_not_parsed(policy: Policy) -> None:
 def test_other_submodules_of_a_deprecated_package_are_not_parsed(policy: Policy) -> None:
     data = b"from netra_backend.app.websocket_core.auth import verify\n"
     assert analyze("pkg/mod.py", data, policy).candidate is False
+
+
+def test_a_parameter_annotated_with_a_concept_s_class_is_not_parsed(policy: Policy) -> None:
+    # A def's parameters import and assign nothing: the commonest continuation line that
+    # names a concept's class (a third of the files parsed in vain on a real tree).
+    data = b"def connect(\n    manager: UnifiedWebSocketManager,\n    user_id: str,\n) -> None:\n    pass\n"
+    assert analyze("pkg/mod.py", data, policy).candidate is False
+
+
+SYMBOL = "UnifiedWebSocketManager"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (f"from .compat import (\n    {SYMBOL},\n)\n", True),
+        (f"from .compat import a, \\\n    {SYMBOL}\n", True),
+        (f"Alias = (\n    {SYMBOL}\n)\n", True),
+        (f"from .. import (  # legacy\n    {SYMBOL},\n)\n", True),
+        (f"from .. import (\n    # legacy\n\n    {SYMBOL},\n)\n", True),
+        (f"handlers = {{\n    'ws': 1,\n    name: {SYMBOL},\n}}\n", True),
+        # A bracket in a string or a comment is not read: such a line is kept.
+        (f'def connect(x="(",\n    manager: {SYMBOL},\n):\n    pass\n', True),
+        (f"def connect(  # the (old) one\n    manager: {SYMBOL},\n):\n    pass\n", True),
+        (f"def connect(\n    manager: {SYMBOL},\n):\n    pass\n", False),
+        (f"async def connect(\n    self, manager: {SYMBOL} | None,\n):\n    pass\n", False),
+        (f"def connect(\n    manager: dict[\n        str, {SYMBOL}],\n):\n    pass\n", False),
+        (f"class Handler(\n    Base,\n    Generic[{SYMBOL}],\n):\n    pass\n", False),
+    ],
+    ids=[
+        "parenthesised import",
+        "backslashed import",
+        "assignment",
+        "comment after the parenthesis",
+        "comment line inside the parentheses",
+        "dict item",
+        "string before",
+        "comment before",
+        "parameter",
+        "async parameters",
+        "inside a subscript",
+        "class bases",
+    ],
+)
+def test_a_continuation_line_naming_a_symbol_is_kept_unless_it_is_a_def_or_class_header(
+    policy: Policy, text: str, kept: bool
+) -> None:
+    line = next(i for i, ln in enumerate(text.splitlines()) if SYMBOL in ln)
+    hit_lines = {text.count("\n", 0, pos) for pos, _ in triggers_for(policy).hits(text)}
+    assert (line in hit_lines) is kept
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "from .. import (  # legacy\n    WebSocketManager,\n)\n",
+        "from .. import (\n    # legacy\n    WebSocketManager,\n)\n",
+    ],
+    ids=["after the parenthesis", "a line of its own"],
+)
+def test_a_comment_in_an_import_s_parentheses_hides_no_deprecated_name(
+    policy: Policy, text: str
+) -> None:
+    # `..` is netra_backend.app.websocket_core: the name alone says it is the deprecated path.
+    path = "netra_backend/app/websocket_core/sub/mod.py"
+    assert [f.rule for f in analyze(path, text, policy).findings] == ["SSOT001"]
 
 
 def test_utf8_bom_file_is_analysed_with_columns_of_the_text_after_it(policy: Policy) -> None:
