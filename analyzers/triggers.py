@@ -149,7 +149,8 @@ class TriggerSet:
                     found.extend(
                         (start, "class")
                         for start in starts
-                        if _ALIAS.match(text, start + end) or _in_class_header(text, start)
+                        if _ALIAS.match(text, start + end)
+                        or _in_class_header(text, start, base=True)
                     )
                 else:
                     methods_found[key] = starts
@@ -324,10 +325,15 @@ def is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _in_class_header(text: str, pos: int) -> bool:
+def _in_class_header(text: str, pos: int, *, base: bool = False) -> bool:
     """Whether ``pos`` can lie in the header of a class statement, between ``class`` and its
     colon (where bases are named, over as many lines as its brackets take). Conservative: a
-    string or comment between the two keeps the hit rather than be read."""
+    string or comment between the two keeps the hit rather than be read.
+
+    ``base``: where a base can be named, too: not inside square brackets, where a base's
+    type arguments stand (``CoordinatorEntity[DataUpdateCoordinator[Data]]`` derives from
+    ``CoordinatorEntity`` alone).
+    """
     keyword = pos
     while True:
         keyword = text.rfind("class", 0, keyword)
@@ -338,17 +344,21 @@ def _in_class_header(text: str, pos: int) -> bool:
         if after in (" ", "\t", "\\") and not text[line:keyword].strip(" \t\f"):
             break  # a class statement: `class` first on its line
     depth = 0
+    opened: list[str] = []  # the brackets open at each point, innermost last
     for i in range(keyword + 5, pos):
         char = text[i]
         if char in "\"'#":
             return True
         if char in "([{":
             depth += 1
+            opened.append(char)
         elif char in ")]}":
             depth -= 1
+            if opened:
+                opened.pop()
         elif depth <= 0 and (char == ":" or (char == "\n" and not _continued(text, i))):
             return False
-    return True
+    return not (base and opened and opened[-1] == "[")
 
 
 def _continued(text: str, newline: int) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from analyzers import Finding, Policy
+from analyzers import Finding, Policy, analyze
 
 FindingsFn = Callable[..., list[Finding]]
 PolicyFn = Callable[[str], Policy]
@@ -102,6 +102,25 @@ def test_class_derived_from_a_generic_base_is_reported(
     [finding] = findings(text, policy=bases_policy, full_parse=full_parse)
     assert finding.line == 3
     assert "derives from `netra_backend.app.pool_base.BasePool`" in finding.message
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "class Sensor(Entity[BasePool[Redis]]):",
+        "class Sensor(\n    Entity[\n        BasePool],\n):",
+    ],
+    ids=["one line", "over lines"],
+)
+def test_a_base_named_only_as_a_type_argument_is_not_parsed_for(
+    header: str, findings: FindingsFn, bases_policy: Policy
+) -> None:
+    # Home Assistant's entities are `class X(CoordinatorEntity[DataUpdateCoordinator[D]])`:
+    # they derive from the entity, and the coordinator they name is no base of theirs.
+    text = f"from netra_backend.app.pool_base import BasePool\n\n{header}\n    pass\n"
+    assert findings(text, policy=bases_policy, full_parse=True) == []
+    sliced = analyze("pkg/mod.py", text.encode(), bases_policy)
+    assert (sliced.findings, sliced.candidate) == ([], False)
 
 
 def test_class_derived_from_an_imported_alias_of_a_base_is_reported(
