@@ -6,6 +6,7 @@ into a temporary folder; the policy of ``examples/websocket-ssot.toml`` and equi
 tools alternately, several times, and compares their median wall times:
 
 (a) ssot scan, cold (no cache)            vs ruff banned-api, no cache        target ratio <= 1.0
+(a1) the same per core: ssot --jobs 1     vs ruff on one thread               no target (shown)
 (b) semgrep with an equivalent rule       vs ssot scan, cold                  target ratio >= 20
 (c) ssot scan, cache warm, nothing changed vs ruff with its cache warm        target ratio <= 0.8
 (d) ssot check --base HEAD~1 (15 files)   vs ssot scan, cold                  target ratio < 0.25
@@ -14,7 +15,7 @@ tools alternately, several times, and compares their median wall times:
 (g) ssot scan --jobs 2                    vs ssot scan --jobs 1               target speed-up >= 1.6
 (k) ssot scan, warm, one file edited      vs ruff, warm, the same edit        no target (shown)
 
-(a), (c), (e) and (g) run on the generated corpus and on a real code base fetched from the
+(a), (a1), (c), (e) and (g) run on the generated corpus and on a real code base fetched from the
 package registry (``realcode.py``); (b), (d) and (f) on the generated corpus. Every table row
 says PASS or MISS against its target.
 
@@ -874,6 +875,7 @@ def measure_tree(
         args, f"[{tag}] (a) ssot scan --no-cache vs ruff --no-cache", scan_cold, ruff_cold, root
     )
     rows.append(_ratio_row(f"{tag} (a) scan cold vs ruff cold", ta, tr, 1.0, "<="))
+    rows.append(measure_per_core(args, tree, scan_cold, ruff_cold))
 
     json_warm = [*scan_warm[:-4], "--format", "json", "-o", os.devnull]
     for code, title, ours, peer in (
@@ -936,6 +938,30 @@ def measure_tree(
         )
     )
     return rows
+
+
+def measure_per_core(
+    args: argparse.Namespace, tree: Tree, scan_cold: Sequence[str], ruff_cold: Sequence[str]
+) -> Row:
+    """(a1) The cold scan of (a) on one core each: ``--jobs 1`` against ruff with one rayon
+    thread. No target: it separates the engine's speed from how the two tools use a second
+    core (ssot's serial start, its workers' start, ruff's threads)."""
+    tag = tree.label
+    ours, peer = race(
+        args,
+        f"[{tag}] (a1) per core: ssot scan --no-cache --jobs 1 vs ruff --no-cache, "
+        "RAYON_NUM_THREADS=1",
+        [*scan_cold, "--jobs", "1"],
+        ruff_cold,
+        tree.root,
+        peer_env={**os.environ, "RAYON_NUM_THREADS": "1"},
+    )
+    return _untargeted_row(
+        f"{tag} (a1) per core: scan cold --jobs 1 vs ruff, 1 thread",
+        ours,
+        peer,
+        f"CPU s: ssot {ours.cpu:.2f}, ruff {peer.cpu:.2f}",
+    )
 
 
 def measure_one_edit(
@@ -1046,16 +1072,18 @@ def race(
     peer: Sequence[str],
     cwd: Path,
     before_each: Callable[[], None] | None = None,
+    peer_env: dict[str, str] | None = None,
 ) -> tuple[Timing, Timing]:
     """``ours`` (ssot) and ``peer`` (ruff) side by side, ``args.repeat`` runs each, shown;
-    ``before_each`` is run (untimed) before every run of either."""
+    ``before_each`` is run (untimed) before every run of either; ``peer_env``: the peer's
+    environment (default: this one's)."""
     print(
         f"\n{_stamp()} == {title}, {args.repeat} runs each, load {_load()}",
         flush=True,
     )
     timings = side_by_side(
         ("ssot", functools.partial(run_once, ours, cwd)),
-        ("ruff", functools.partial(run_once, peer, cwd)),
+        ("ruff", functools.partial(run_once, peer, cwd, peer_env)),
         args.repeat,
         args.repeat,
         before_each_a=before_each,
