@@ -407,7 +407,24 @@ _DOTTED_NEXT = re.compile(r"\.(\w+)")
 
 def _leads_to(text: str, end: int, next_names: frozenset[str]) -> bool:
     match = _DOTTED_NEXT.match(text, end)
-    return match is None or match.group(1) in next_names
+    if match is not None:
+        return match.group(1) in next_names
+    names = _FROM_IMPORT_NAMES.match(text, end)
+    if names is None:
+        return True
+    # `from pkg.component import A, B as C` on one line: it imports A and B, and nothing
+    # else of the component's (`from homeassistant.data_entry_flow import FlowResultType`
+    # leads nowhere near `data_entry_flow.FlowResult`).
+    imported = [part.split(maxsplit=1)[0] for part in names.group(1).split(",") if part.strip()]
+    return not imported or any(name in next_names for name in imported)
+
+
+# The names a one-line `from ... import` takes from the module just before it; a parenthesis,
+# a backslash, a star or a second statement on the line stop it (and the hit is kept).
+_NAME = r"[^\W\d]\w*+(?:[ \t]+as[ \t]+[^\W\d]\w*+)?"
+_FROM_IMPORT_NAMES = re.compile(
+    rf"[ \t]+import[ \t]+({_NAME}(?:[ \t]*+,[ \t]*+{_NAME})*+)[ \t]*+(?:#[^\n]*+)?\r?(?:\n|\Z)"
+)
 
 
 _ALIAS = re.compile(r"[ \t\\\r\n]*as\b")

@@ -153,6 +153,42 @@ def test_a_continuation_line_naming_a_symbol_is_kept_unless_it_is_a_def_or_class
     assert (line in hit_lines) is kept
 
 
+CORE = "from netra_backend.app.websocket_core import"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (f"{CORE} websocket_manager\n", False),
+        (f"{CORE} websocket_manager as wm, auth  # the new ones\n", False),
+        (f"{CORE} WebSocketManager\n", True),
+        (f"{CORE} websocket_manager as wm, unified_manager\n", True),
+        (f"{CORE} (\n    websocket_manager,\n)\n", True),
+        (f"{CORE} websocket_manager, \\\n    unified_manager\n", True),
+        (f"{CORE} *\n", True),
+        (f"{CORE} websocket_manager; import os\n", True),
+        (f"{CORE} websocket_manager,\n", True),  # a syntax error is parsed, and reported
+    ],
+    ids=[
+        "another module",
+        "others, aliased, with a comment",
+        "a deprecated name",
+        "one deprecated among others",
+        "parenthesised",
+        "backslashed",
+        "star",
+        "a second statement",
+        "trailing comma",
+    ],
+)
+def test_a_from_import_of_a_deprecated_path_s_package_is_kept_when_it_may_take_a_deprecated_name(
+    policy: Policy, text: str, kept: bool
+) -> None:
+    assert any(pos < text.index("\n") for pos, _ in triggers_for(policy).hits(text)) is kept
+    if not kept:  # and what is not parsed has nothing to find
+        assert analyze("pkg/mod.py", text, policy, full_parse=True).findings == []
+
+
 @pytest.mark.parametrize(
     "text",
     [
