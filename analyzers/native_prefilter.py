@@ -14,7 +14,6 @@ statement-level hits decide what is parsed either way.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import threading
@@ -102,31 +101,72 @@ class NativePrefilter:
 
     def is_candidate(self, data: bytes) -> bool:
         """True when any decisive expression matches, or a group reaches its minimum."""
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = _hs.Scratch(self._db)
-        state: dict[str, Any] = {"found": False, "counts": [0] * len(self._minimum)}
-        decisive, group_of, minimum = self._decisive, self._group_of, self._minimum
-        seen: set[int] = set()
+        # Once per thread, not per file: the state, its callback and the scratch space (a
+        # closure and a dict made for each of a tree's files cost a third of this call).
+        matching: _Matching | None = getattr(self._local, "matching", None)
+        if matching is None:
+            matching = self._local.matching = _Matching(
+                _hs.Scratch(self._db), self._decisive, self._group_of, self._minimum
+            )
+        matching.start()
+        try:  # noqa: SIM105 - not contextlib.suppress: an object per file for nothing
+            self._db.scan(data, match_event_handler=matching.on_match, scratch=matching.scratch)
+        except _hs.ScanTerminated:  # raised when on_match stops early
+            pass
+        return matching.found
 
-        def on_match(ident: int, start: int, end: int, flags: int, context: object) -> bool:
-            if ident in decisive:
-                state["found"] = True
-                return True  # stop the scan
-            if ident in seen:
-                return False  # a group counts distinct members
-            seen.add(ident)
-            g = group_of[ident]
-            counts = state["counts"]
-            counts[g] += 1
-            if counts[g] >= minimum[g]:
-                state["found"] = True
-                return True
-            return False
 
-        with contextlib.suppress(_hs.ScanTerminated):  # raised when on_match stops early
-            self._db.scan(data, match_event_handler=on_match, scratch=scratch)
-        return bool(state["found"])
+class _Matching:
+    """One thread's scan of one file at a time: its scratch space and what it found."""
+
+    __slots__ = (
+        "counts",
+        "decisive",
+        "found",
+        "group_of",
+        "minimum",
+        "on_match",
+        "scratch",
+        "seen",
+    )
+
+    def __init__(
+        self,
+        scratch: Any,
+        decisive: set[int],
+        group_of: dict[int, int],
+        minimum: list[int],
+    ) -> None:
+        self.scratch, self.decisive, self.group_of, self.minimum = (
+            scratch,
+            decisive,
+            group_of,
+            minimum,
+        )
+        self.found = False
+        self.counts = [0] * len(minimum)
+        self.seen: set[int] = set()
+        self.on_match = self._on_match  # bound once
+
+    def start(self) -> None:
+        self.found = False
+        if self.minimum:
+            self.counts = [0] * len(self.minimum)
+            self.seen.clear()
+
+    def _on_match(self, ident: int, start: int, end: int, flags: int, context: object) -> bool:
+        if ident in self.decisive:
+            self.found = True
+            return True  # stop the scan
+        if ident in self.seen:
+            return False  # a group counts distinct members
+        self.seen.add(ident)
+        g = self.group_of[ident]
+        self.counts[g] += 1
+        if self.counts[g] >= self.minimum[g]:
+            self.found = True
+            return True
+        return False
 
 
 class NativeLiterals:
