@@ -7,12 +7,15 @@ talks to GitHub.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
+import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from stat import S_ISDIR, S_ISREG
 from typing import TYPE_CHECKING, TypeAlias
 
 from analyzers import gitio
@@ -238,16 +241,21 @@ def _prepare_engine(policy: Policy, files: int) -> None:
 def _analyze_one(base: str, rel: str, *, policy: Policy, fixes: bool = False) -> Analysed:
     from analyzers.engine import analyze, unanalysable  # once per process
 
+    limit = policy.max_file_size
     try:
-        stat, data = _read(f"{base}/{rel}", policy.max_file_size)
+        stat, data = _read(f"{base}/{rel}", limit)
     except FileNotFoundError:
         return None
     except OSError as exc:
         return [unanalysable(rel, f"cannot read: {exc.strerror}", policy)], None
     if data is None:
         # Not even read: a 50 MB file must not cost 50 MB of memory per worker.
-        reason = f"over the size limit ({stat.st_size:,} > {policy.max_file_size:,} bytes)"
-        return [unanalysable(rel, reason, policy)], stamp(stat)
+        size = (
+            f"{stat.st_size:,} > {limit:,} bytes"
+            if stat.st_size > limit
+            else f"grew past {limit:,} bytes while read"
+        )
+        return [unanalysable(rel, f"over the size limit ({size})", policy)], stamp(stat)
     result = analyze(rel, data, policy)
     if fixes and result.findings:
         result = _with_fixes(result, data, policy)
@@ -259,19 +267,41 @@ def _read(path: str, limit: int) -> tuple[os.stat_result, bytes | None]:
 
     One ``read`` of the size that ``fstat`` gives, plus one byte to see the end: a file
     object's ``readall`` costs an object and a second call per file, over every file of a
-    cold scan. A file that grew since its ``fstat`` is read to its end.
+    cold scan. A file that grew since its ``fstat`` is read to its end, or until it is over
+    ``limit``. Anything but a regular file (a tracked symlink to ``/dev/zero`` or to a FIFO,
+    which would be read, or waited for, forever) raises OSError.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    # Non-blocking: opening a FIFO waits for a writer otherwise; a regular file ignores it.
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     try:
         stat = os.fstat(fd)
+        if not S_ISREG(stat.st_mode):
+            if S_ISDIR(stat.st_mode):
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+            raise OSError(errno.EINVAL, "not a regular file", path)
         if stat.st_size > limit:
             return stat, None
         data = os.read(fd, stat.st_size + 1)
-        if len(data) > stat.st_size:
-            data += b"".join(iter(functools.partial(os.read, fd, 1 << 20), b""))
+        if len(data) > stat.st_size:  # it grew since its fstat
+            chunks, size = [data], len(data)
+            while size <= limit and (chunk := os.read(fd, 1 << 20)):
+                chunks.append(chunk)
+                size += len(chunk)
+            if size > limit:
+                return stat, None
+            data = b"".join(chunks)
         return stat, data
     finally:
         os.close(fd)
+
+
+def read_regular(path: Path) -> bytes:
+    """The bytes of a regular file, whatever its size; OSError for anything else (see
+    :func:`_read`)."""
+    _, data = _read(str(path), sys.maxsize)
+    if data is None:  # pragma: no cover - no file holds more than sys.maxsize bytes
+        raise OSError(errno.EFBIG, os.strerror(errno.EFBIG), str(path))
+    return data
 
 
 def _with_fixes(result: FileResult, data: bytes, policy: Policy) -> FileResult:
@@ -311,7 +341,7 @@ def check(root: Path, policy: Policy, base_rev: str, *, use_cache: bool = True) 
     for f in files:
         if f.status != "removed":
             try:
-                head_content[f.path] = (root / f.path).read_bytes()
+                head_content[f.path] = read_regular(root / f.path)
             except OSError:
                 continue
     base_paths = [f.base_path for f in files if f.base_path]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from analyzers import runner
 from analyzers.engine import analyze
 from analyzers.policy import Policy
 from analyzers.policy_loader import PolicyError, load_policy
+from tests.git_repos import git, make_repo, run_console, write
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICY_TEXT = (ROOT / "examples" / "websocket-ssot.toml").read_text(encoding="utf-8")
@@ -84,6 +86,66 @@ def test_a_file_that_grows_after_its_stat_is_read_to_its_end(
     stat, data = runner._read(str(grown), 1024)
     assert stat.st_size == len(TRIGGER)
     assert data == TRIGGER.encode() * 3
+
+
+def test_a_file_that_grows_past_the_limit_while_read_is_ssot900_not_read_to_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, policy: Policy
+) -> None:
+    grown = tmp_path / "grown.py"
+    grown.write_bytes(TRIGGER.encode() * 50)
+    fstat = os.fstat
+
+    def stale(fd: int) -> os.stat_result:  # one line when its size was taken
+        real = fstat(fd)
+        return os.stat_result((*real[:6], len(TRIGGER), *real[7:]))
+
+    monkeypatch.setattr(os, "fstat", stale)
+    small = replace(policy, max_file_size=len(TRIGGER) * 10)
+    result = runner.scan(tmp_path, small, ["grown.py"], use_cache=False, jobs=1)
+    (finding,) = result.findings["grown.py"]
+    assert finding.rule == "SSOT900"
+    assert finding.message.endswith(
+        f"over the size limit (grew past {len(TRIGGER) * 10:,} bytes while read)"
+    )
+
+
+def _special(tmp_path: Path, kind: str) -> str:
+    if kind == "/dev/zero":
+        if not Path("/dev/zero").exists():  # pragma: no cover - every Linux and macOS has it
+            pytest.skip("this system has no /dev/zero")
+        return "/dev/zero"
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)  # nobody ever writes to it
+    return str(fifo)
+
+
+@pytest.mark.parametrize("kind", ["/dev/zero", "a FIFO"])
+@pytest.mark.parametrize("argv", [["--no-cache"], []], ids=["cold", "with the cache"])
+def test_a_tracked_symlink_to_a_device_or_a_fifo_is_ssot900_not_a_hang(
+    tmp_path: Path, kind: str, argv: list[str]
+) -> None:
+    # `ssot scan` read /dev/zero until memory ran out, and waited for a FIFO's writer forever.
+    repo = make_repo(tmp_path, {"app/small.py": TRIGGER})
+    (repo / "app" / "evil.py").symlink_to(_special(tmp_path, kind))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a symlink")
+    done = run_console(repo, "scan", "--list", *argv)  # a hang fails on its timeout
+    assert done.returncode == 0, done.stderr
+    assert (
+        "app/evil.py:1:1: SSOT900 [warn] file cannot be analysed: cannot read: not a regular file"
+        in done.stdout
+    )
+    assert "app/small.py:1:" in done.stdout
+
+
+def test_a_change_adding_a_symlink_to_dev_zero_is_checked_not_a_hang(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path, {"app/small.py": "x = 1\n"})
+    (repo / "app" / "evil.py").symlink_to(_special(tmp_path, "/dev/zero"))
+    write(repo, {"app/small.py": TRIGGER})
+    git(repo, "add", "-A")
+    done = run_console(repo, "check", "--base", "HEAD")
+    assert done.returncode == 1, done.stderr  # the new deprecated import blocks
+    assert "1 new finding" in done.stdout
 
 
 def test_a_directory_named_like_a_python_file_is_reported_not_fatal(
