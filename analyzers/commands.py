@@ -282,6 +282,7 @@ def with_fixes(root: Path, report: Report, policy: Policy) -> Report:
     """
     from dataclasses import replace
 
+    from analyzers import runner
     from analyzers.fix import attach_fixes
 
     def fixed(findings: list[Finding]) -> list[Finding]:
@@ -292,7 +293,7 @@ def with_fixes(root: Path, report: Report, policy: Policy) -> Report:
         for rel, items in by_path.items():
             try:
                 # Bytes: the findings were made from undecoded lines (CRLF stays CRLF).
-                text = (root / rel).read_bytes().decode("utf-8")
+                text = runner.read_regular(root / rel).decode("utf-8")
             except (OSError, UnicodeDecodeError):
                 out.extend(items)
                 continue
@@ -327,7 +328,7 @@ def cmd_fix(args: argparse.Namespace) -> int:
         path = root / rel
         # Bytes, not read_text(): a CRLF file keeps its line endings (the fixes were made
         # from the same undecoded lines).
-        text = path.read_bytes().decode("utf-8")
+        text = runner.read_regular(path).decode("utf-8")
         fixed = apply_fixes(text, fixes)
         if fixed == text:
             continue
@@ -365,7 +366,7 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
 
     def read(rel: str) -> str | None:
         try:  # bytes, not read_text(): line endings are kept as they are
-            return (root / rel).read_bytes().decode("utf-8")
+            return runner.read_regular(root / rel).decode("utf-8")
         except (OSError, UnicodeDecodeError):
             return None
 

@@ -37,7 +37,7 @@ from analyzers.findings import Finding
 from analyzers.policy import Policy
 from analyzers.policy_loader import POLICY_PATHS, PolicyError
 from analyzers.progress import count_findings, totals_from_counts
-from analyzers.runner import PARALLEL_THRESHOLD, blob_sha, cache_key
+from analyzers.runner import PARALLEL_THRESHOLD, blob_sha, cache_key, read_regular
 from analyzers.trend import Total, series_key
 from analyzers.triggers import prepare
 
@@ -317,7 +317,7 @@ def read_blob(root: Path, reader: gitio.BlobReader, path: str, sha: str) -> byte
     git id says so), else read from git. Most files of a commit are unchanged since, and a
     file is cheaper to read and hash than a packed object to inflate."""
     try:
-        data = (root / path).read_bytes()
+        data = read_regular(root / path)  # not a symlink to /dev/zero
     except OSError:
         data = None
     if data is not None and blob_sha(data) == sha:

@@ -138,6 +138,18 @@ def test_a_tracked_symlink_to_a_device_or_a_fifo_is_ssot900_not_a_hang(
     assert "app/small.py:1:" in done.stdout
 
 
+def test_history_over_a_tree_with_a_symlink_to_dev_zero_ends(tmp_path: Path) -> None:
+    # history reads a file from the working tree when it is the committed blob: it read
+    # /dev/zero forever; the symlink's blob (its target's path) comes from git instead.
+    repo = make_repo(tmp_path, {"app/small.py": TRIGGER})
+    (repo / "app" / "evil.py").symlink_to(_special(tmp_path, "/dev/zero"))
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "a symlink")
+    done = run_console(repo, "history", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    assert "2 commits counted of 2 commits" in done.stderr
+
+
 def test_a_change_adding_a_symlink_to_dev_zero_is_checked_not_a_hang(tmp_path: Path) -> None:
     repo = make_repo(tmp_path, {"app/small.py": "x = 1\n"})
     (repo / "app" / "evil.py").symlink_to(_special(tmp_path, "/dev/zero"))
