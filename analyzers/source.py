@@ -545,22 +545,26 @@ class Slicer:
         if resume == 0:
             top = first_line.match(code, 0, limit)
             lines = lines if top is None else chain((top,), lines)
+        count = brackets.count
+        n_strings = len(strings)  # not extended while this loop runs
         for match in lines:
             line_start = match.start(1)
-            while j < len(strings) and strings[j][2] <= line_start:
+            while j < n_strings and strings[j][2] <= line_start:
                 j += 1
-            if j < len(strings) and strings[j][0] < line_start:
+            if j < n_strings and strings[j][0] < line_start:
                 continue  # the end of a multi-line string, with code after it
-            depth += brackets.count("(", prev, line_start) - brackets.count(")", prev, line_start)
-            depth = max(depth, 0)
+            depth += count("(", prev, line_start) - count(")", prev, line_start)
+            if depth < 0:
+                depth = 0
             prev = line_start
             if depth:
                 continue
-            before = code[line_start - 2 : line_start]  # a backslash continues the line
-            if before[:1] == "\\" or (
-                before[:1] == "\r" and line_start >= 3 and code[line_start - 3] == "\\"
-            ):
-                continue
+            if line_start >= 2:  # a backslash continues the line (before its \n or \r\n)
+                last = code[line_start - 2]
+                if last == "\\" or (
+                    last == "\r" and line_start >= 3 and code[line_start - 3] == "\\"
+                ):
+                    continue
             first_pos = match.end(1)
             first = code[first_pos]
             if first in _CLOSERS:
