@@ -1,7 +1,9 @@
 """## What it does
 Reports a file that the engine could not analyse, with the reason: a syntax error (with its
-line), text that is not UTF-8, a binary file (a NUL byte), or a file over the policy's
-``max_file_size``. The engine never crashes on such a file and never skips it silently.
+line), text that is not UTF-8, a binary file (a NUL byte), a file over the policy's
+``max_file_size`` (or one that grows past it while read), or a path that cannot be read or
+is no regular file (a symlink to ``/dev/zero`` or to a FIFO, which is never read). The engine
+never crashes on such a file and never skips it silently.
 
 Encoding, binary content and size are checked for every file. Syntax is checked where a
 finding could be: the engine parses only the statements around the policy's trigger
