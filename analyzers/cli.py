@@ -121,6 +121,11 @@ def _columns() -> int:
     return columns or 80
 
 
+def _command(sub: _Subparsers, name: str, summary: str) -> argparse.ArgumentParser:
+    """A command's parser, formatted as the top level's (the width found without shutil)."""
+    return sub.add_parser(name, help=summary, formatter_class=_HelpFormatter)
+
+
 def _common(p: argparse.ArgumentParser, formats: bool = True) -> None:
     p.add_argument("--root", type=Path, default=Path("."), help="checkout to analyse (default: .)")
     p.add_argument(
@@ -148,11 +153,7 @@ def _jobs(p: argparse.ArgumentParser) -> None:
 
 
 def _add_scan(sub: _Subparsers) -> None:
-    p = sub.add_parser(
-        "scan",
-        help="totals per concept and rule for the whole checkout",
-        formatter_class=_HelpFormatter,
-    )
+    p = _command(sub, "scan", "totals per concept and rule for the whole checkout")
     _common(p)
     p.add_argument("paths", nargs="*", help="only these files (relative to --root)")
     _jobs(p)
@@ -163,11 +164,7 @@ def _add_scan(sub: _Subparsers) -> None:
 
 
 def _add_check(sub: _Subparsers) -> None:
-    p = sub.add_parser(
-        "check",
-        help="gate a change: findings new against the merge base",
-        formatter_class=_HelpFormatter,
-    )
+    p = _command(sub, "check", "gate a change: findings new against the merge base")
     _common(p)
     p.add_argument(
         "--base",
@@ -183,11 +180,7 @@ def _add_check(sub: _Subparsers) -> None:
 
 
 def _add_fix(sub: _Subparsers) -> None:
-    p = sub.add_parser(
-        "fix",
-        help="apply the automatic fixes (--diff: only show them)",
-        formatter_class=_HelpFormatter,
-    )
+    p = _command(sub, "fix", "apply the automatic fixes (--diff: only show them)")
     _common(p, formats=False)
     p.add_argument("paths", nargs="*", help="only these files (relative to --root)")
     p.add_argument("--rule", action="append", help="only this rule (repeatable)")
@@ -200,11 +193,7 @@ def _add_fix(sub: _Subparsers) -> None:
 
 
 def _add_consolidate(sub: _Subparsers) -> None:
-    p = sub.add_parser(
-        "consolidate",
-        help="plan or apply batches of the [campaign]'s safe fixes",
-        formatter_class=_HelpFormatter,
-    )
+    p = _command(sub, "consolidate", "plan or apply batches of the [campaign]'s safe fixes")
     _common(p, formats=False)
     action = p.add_mutually_exclusive_group(required=True)
     action.add_argument("--plan", action="store_true", help="print the batches")
@@ -216,11 +205,7 @@ def _add_consolidate(sub: _Subparsers) -> None:
 
 
 def _add_history(sub: _Subparsers) -> None:
-    p = sub.add_parser(
-        "history",
-        help="the totals at each first-parent commit of HEAD",
-        formatter_class=_HelpFormatter,
-    )
+    p = _command(sub, "history", "the totals at each first-parent commit of HEAD")
     _common(p, formats=False)
     p.add_argument(
         "--since",
@@ -240,18 +225,12 @@ def _add_history(sub: _Subparsers) -> None:
 
 
 def _add_explain(sub: _Subparsers) -> None:
-    p = sub.add_parser(
-        "explain", help="print a rule's documentation", formatter_class=_HelpFormatter
-    )
+    p = _command(sub, "explain", "print a rule's documentation")
     p.add_argument("code", help="rule code, e.g. SSOT001")
 
 
 def _add_rules(sub: _Subparsers) -> None:
-    sub.add_parser(
-        "rules",
-        help="list the rules: code, name and what each reports",
-        formatter_class=_HelpFormatter,
-    )
+    _command(sub, "rules", "list the rules: code, name and what each reports")
 
 
 # In BUILTIN_COMMANDS order, which is the order of `ssot --help`.
@@ -288,11 +267,7 @@ def build_parser(
             add(sub)
     for name in sorted(plugins or {}):
         if name not in sub.choices:
-            sub.add_parser(
-                name,
-                help=APP_COMMANDS.get(name, "a command of the GitHub App"),
-                formatter_class=_HelpFormatter,
-            )
+            _command(sub, name, APP_COMMANDS.get(name, "a command of the GitHub App"))
     return parser
 
 

@@ -37,7 +37,7 @@ from bench_scan import (  # noqa: E402
     _stamp,
     find_tool,
     machine_info,
-    ruff_config_override,
+    ruff_banned_api_command,
     run_once,
     scan_cold_command,
 )
@@ -63,14 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         jobs = [] if args.jobs is None else ["--jobs", str(args.jobs)]
         commands = {
             "ruff": [
-                ruff,
-                "check",
-                "--select",
-                "TID251",
-                "--isolated",
-                "--config",
-                ruff_config_override(realcode.banned_api(tree.policy)),
-                str(dest),
+                *ruff_banned_api_command(ruff, dest, realcode.banned_api(tree.policy)),
                 "--output-format",
                 "concise",
                 "--no-cache",

@@ -328,6 +328,13 @@ def ruff_config_override(banned: Sequence[str] = DEPRECATED) -> str:
     return f"lint.flake8-tidy-imports.banned-api = {{{items}}}"
 
 
+def ruff_banned_api_command(ruff: str, root: Path, banned: Sequence[str]) -> list[str]:
+    """ruff checking ``root`` for imports of ``banned`` alone (TID251), with no config file of
+    the tree's; the output format and the cache are the caller's."""
+    config = ruff_config_override(banned)
+    return [ruff, "check", "--select", "TID251", "--isolated", "--config", config, str(root)]
+
+
 def write_configs(root: Path) -> None:
     (root / ".github").mkdir(exist_ok=True)
     shutil.copyfile(POLICY, root / ".github" / "ssot.toml")
@@ -836,16 +843,7 @@ def measure_tree(
     # finding's fix with libcst: once cold below, and warm (fixes cached) in (h).
     scan_cold = scan_cold_command(ssot, root)
     scan_warm = [c for c in scan_cold if c != "--no-cache"]
-    ruff_args = [
-        ruff,
-        "check",
-        "--select",
-        "TID251",
-        "--isolated",
-        "--config",
-        ruff_config_override(tree.banned),
-        str(root),
-    ]
+    ruff_args = ruff_banned_api_command(ruff, root, tree.banned)
     ruff_base = [*ruff_args, "--output-format", "concise"]
     ruff_cold = [*ruff_base, "--no-cache"]
 
