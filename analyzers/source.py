@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate, chain
 
-from analyzers.triggers import HitKind, is_word_char, use_matters, whole_word_positions
+from analyzers.triggers import (
+    ClassHeaders,
+    HitKind,
+    is_word_char,
+    use_matters,
+    whole_word_positions,
+)
 
 _COMPOUND = frozenset(
     {"def", "async", "class", "if", "for", "while", "with", "try", "match", "case"}
@@ -296,11 +302,12 @@ class Slicer:
         # One find per name (memchr-fast) instead of a regex whose leading \b defeats the
         # regex engine's literal scan; a word boundary on each side, as \b would ask.
         text = self.text
+        headers = ClassHeaders(text)  # each class header read once for all the uses
         out: list[tuple[int, HitKind]] = [
             (pos, "stmt")
             for name in names
             for pos in whole_word_positions(text, name)
-            if use_matters(text, pos, pos + len(name))
+            if use_matters(text, pos, pos + len(name), headers)
         ]
         out.sort()
         return out

@@ -9,6 +9,7 @@ with ``bytes.__contains__`` (memchr-fast) rules out most of a tree without decod
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -121,6 +122,7 @@ class TriggerSet:
                     occurrences[key] = starts
         # Only the literals that occur are looked at: most files hold one or two of them.
         methods_found: dict[bytes, list[int]] = {}
+        headers = ClassHeaders(text)  # read once for every base's hit
         for key, raw_starts in occurrences.items():
             needle, roles = plan.roles[key]
             starts = _whole_words(text, needle, raw_starts)
@@ -149,8 +151,7 @@ class TriggerSet:
                     found.extend(
                         (start, "class")
                         for start in starts
-                        if _ALIAS.match(text, start + end)
-                        or _in_class_header(text, start, base=True)
+                        if _ALIAS.match(text, start + end) or headers.contains(start, base=True)
                     )
                 else:
                     methods_found[key] = starts
@@ -304,9 +305,12 @@ def _is_keyword(text: str, end: int, keys: frozenset[str]) -> bool:
     return text[end + 1 : stop] in keys
 
 
-def use_matters(text: str, start: int, end: int) -> bool:
+def use_matters(text: str, start: int, end: int, headers: ClassHeaders | None = None) -> bool:
     """Whether the name at ``[start, end)`` can be reported where it stands: it starts an
-    attribute chain, is named in a class header, or is the value of an assignment."""
+    attribute chain, is named in a class header, or is the value of an assignment.
+
+    ``headers``: the text's class headers, when many names of one text are asked about.
+    """
     after = end
     while after < len(text) and text[after] in " \t\r\n\\":
         after += 1
@@ -317,7 +321,7 @@ def use_matters(text: str, start: int, end: int) -> bool:
         before -= 1
     if before >= 0 and text[before] == "=" and (before == 0 or text[before - 1] not in "=!<>"):
         return True
-    return _in_class_header(text, start)
+    return _in_class_header(text, start, headers=headers)
 
 
 def is_word_char(char: str) -> bool:
@@ -325,40 +329,100 @@ def is_word_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _in_class_header(text: str, pos: int, *, base: bool = False) -> bool:
-    """Whether ``pos`` can lie in the header of a class statement, between ``class`` and its
-    colon (where bases are named, over as many lines as its brackets take). Conservative: a
-    string or comment between the two keeps the hit rather than be read.
+class ClassHeaders:
+    """Where the class statements of one text have their headers: between ``class`` and its
+    colon, where bases are named, over as many lines as its brackets take.
 
-    ``base``: where a base can be named, too: not inside square brackets, where a base's
-    type arguments stand (``CoordinatorEntity[DataUpdateCoordinator[Data]]`` derives from
-    ``CoordinatorEntity`` alone).
+    Each header is read once, however many hits are asked about: asked of each hit, a header
+    left open (a syntax error) was read to the end of the file once per hit, quadratic in a
+    hostile file (a 210 KB one took 66 s). Conservative: a string or a comment in a header
+    keeps every hit after it rather than be read.
     """
-    keyword = pos
-    while True:
-        keyword = text.rfind("class", 0, keyword)
-        if keyword < 0:
+
+    __slots__ = ("_headers", "_keywords", "_text")
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._keywords: list[int] | None = None
+        # keyword -> (where the header stops, whether a hit past it is kept, and the
+        # innermost open bracket from each change on)
+        self._headers: dict[int, tuple[int, bool, list[int], list[str]]] = {}
+
+    def contains(self, pos: int, *, base: bool = False) -> bool:
+        """Whether ``pos`` can lie in a class header.
+
+        ``base``: where a base can be named, too: not inside square brackets, where a base's
+        type arguments stand (``CoordinatorEntity[DataUpdateCoordinator[Data]]`` derives
+        from ``CoordinatorEntity`` alone).
+        """
+        if self._keywords is None:
+            self._keywords = _class_keywords(self._text)
+        # The last class keyword that ends before pos.
+        i = bisect.bisect_right(self._keywords, pos - 5) - 1
+        if i < 0:
             return False
-        line = text.rfind("\n", 0, keyword) + 1
-        after = text[keyword + 5 : keyword + 6]
-        if after in (" ", "\t", "\\") and not text[line:keyword].strip(" \t\f"):
-            break  # a class statement: `class` first on its line
-    depth = 0
-    opened: list[str] = []  # the brackets open at each point, innermost last
-    for i in range(keyword + 5, pos):
-        char = text[i]
-        if char in "\"'#":
+        keyword = self._keywords[i]
+        header = self._headers.get(keyword)
+        if header is None:
+            header = self._headers[keyword] = self._read(keyword)
+        stop, kept, changes, innermost = header
+        if pos > stop:
+            return kept
+        if not base:
             return True
-        if char in "([{":
-            depth += 1
-            opened.append(char)
-        elif char in ")]}":
-            depth -= 1
-            if opened:
-                opened.pop()
-        elif depth <= 0 and (char == ":" or (char == "\n" and not _continued(text, i))):
-            return False
-    return not (base and opened and opened[-1] == "[")
+        return innermost[bisect.bisect_right(changes, pos) - 1] != "["
+
+    def _read(self, keyword: int) -> tuple[int, bool, list[int], list[str]]:
+        text = self._text
+        depth = 0
+        opened: list[str] = []
+        changes, innermost = [keyword + 5], [""]
+        for match in _HEADER_CHARS.finditer(text, keyword + 5):
+            char, i = match.group(), match.start()
+            if char in "\"'#":
+                return i, True, changes, innermost
+            if char in "([{":
+                depth += 1
+                opened.append(char)
+            elif char in ")]}":
+                depth -= 1
+                if opened:
+                    opened.pop()
+            elif depth <= 0 and (char == ":" or not _continued(text, i)):
+                return i, False, changes, innermost
+            else:
+                continue
+            changes.append(i + 1)
+            innermost.append(opened[-1] if opened else "")
+        return len(text), True, changes, innermost
+
+
+def _class_keywords(text: str) -> list[int]:
+    """Where each class statement's ``class`` stands: first on its line, then a space, a tab
+    or a backslash. One ``find`` per occurrence (most files hold a few), and the blanks
+    before each are walked once: linear even on a line of a thousand ``class`` words."""
+    keywords = []
+    i = text.find("class")
+    while i != -1:
+        if text[i + 5 : i + 6] in (" ", "\t", "\\"):
+            j = i - 1
+            while j >= 0 and text[j] in " \t\f":
+                j -= 1
+            if j < 0 or text[j] == "\n":
+                keywords.append(i)
+        i = text.find("class", i + 5)
+    return keywords
+
+
+# What a class header's reading looks at.
+_HEADER_CHARS = re.compile(r"[\"'#()\[\]{}:\n]")
+
+
+def _in_class_header(
+    text: str, pos: int, *, base: bool = False, headers: ClassHeaders | None = None
+) -> bool:
+    """``ClassHeaders(text).contains(pos, base=base)``, with ``headers`` of the text if given."""
+    return (headers or ClassHeaders(text)).contains(pos, base=base)
 
 
 def _continued(text: str, newline: int) -> bool:
