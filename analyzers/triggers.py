@@ -570,10 +570,16 @@ def _open_bracket(text: str, end: int) -> int:
     return pos
 
 
+# How far back the `import` a line may continue is looked for.
+_IMPORT_REACH = 10_000
+
+
 def _in_canonical_import(text: str, line_start: int, canonical_imports: tuple[str, ...]) -> bool:
     """True when the line at ``line_start`` is inside the parentheses of ``from <canonical
-    home> import (`` (no ``)`` since: a bracket in a comment there keeps the line)."""
-    keyword = text.rfind("import", 0, line_start)
+    home> import (`` (no ``)`` since: a bracket in a comment there keeps the line). Looked for
+    within :data:`_IMPORT_REACH` characters: a longer import keeps its farther lines (they are
+    parsed), where a search from each line to the top of the file was quadratic."""
+    keyword = text.rfind("import", max(0, line_start - _IMPORT_REACH), line_start)
     if keyword < 0:
         return False
     head_start = text.rfind("\n", 0, keyword) + 1

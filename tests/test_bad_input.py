@@ -240,6 +240,13 @@ def test_a_class_header_left_open_to_the_end_is_read_once() -> None:
     assert timed_analyze(text, load_policy(BASES_POLICY).policy) == ["SSOT900"]
 
 
+def test_thousands_of_one_line_hits_down_a_file_are_parsed_in_linear_time(policy: Policy) -> None:
+    # Each slice was padded with as many empty lines as stood above it (to keep its line
+    # numbers), and the lines above counted from the top of the file: quadratic.
+    text = "from a import b\n" + "X = WebSocketManager\n" * 50_000
+    assert timed_analyze(text, policy) == []
+
+
 # --- dangerous policies -----------------------------------------------------------------------
 
 
