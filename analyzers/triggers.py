@@ -321,7 +321,7 @@ def use_matters(text: str, start: int, end: int, headers: ClassHeaders | None = 
         before -= 1
     if before >= 0 and text[before] == "=" and (before == 0 or text[before - 1] not in "=!<>"):
         return True
-    return _in_class_header(text, start, headers=headers)
+    return (headers or ClassHeaders(text)).contains(start)
 
 
 def is_word_char(char: str) -> bool:
@@ -416,13 +416,6 @@ def _class_keywords(text: str) -> list[int]:
 
 # What a class header's reading looks at.
 _HEADER_CHARS = re.compile(r"[\"'#()\[\]{}:\n]")
-
-
-def _in_class_header(
-    text: str, pos: int, *, base: bool = False, headers: ClassHeaders | None = None
-) -> bool:
-    """``ClassHeaders(text).contains(pos, base=base)``, with ``headers`` of the text if given."""
-    return (headers or ClassHeaders(text)).contains(pos, base=base)
 
 
 def _continued(text: str, newline: int) -> bool:

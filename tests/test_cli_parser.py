@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from analyzers import cli
 from analyzers.cli import BUILTIN_COMMANDS, _columns, build_parser
 from tests.git_repos import make_repo, run_console
 
@@ -33,6 +34,23 @@ def test_every_built_in_command_is_spelled_here() -> None:
 @pytest.mark.parametrize("argv", SPELLINGS, ids=" ".join)
 def test_a_command_s_own_parser_reads_what_the_full_one_reads(argv: list[str]) -> None:
     assert build_parser(only=argv[0]).parse_args(argv) == build_parser().parse_args(argv)
+
+
+def test_a_command_builds_its_own_parser_only_and_help_builds_them_all(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    built: list[str] = []
+    for name, add in list(cli._BUILDERS.items()):
+        monkeypatch.setitem(
+            cli._BUILDERS, name, lambda sub, n=name, a=add: (built.append(n), a(sub))
+        )
+    assert cli.main(["rules"]) == 0
+    assert built == ["rules"]
+    built.clear()
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    assert built == list(BUILTIN_COMMANDS)
+    assert "consolidate" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
