@@ -252,6 +252,26 @@ def test_the_console_script_flushes_its_output_runs_exit_handlers_and_keeps_the_
     assert tail.strip() == "exit handler ran"
 
 
+def test_the_console_script_runs_no_cyclic_collection_through_a_cold_scan(tmp_path: Path) -> None:
+    # Its start-up makes objects that live until it exits: the collector's passes over them
+    # (every 700 allocations by default) were pure cost. Fails if COLLECTOR_THRESHOLD is not set.
+    from analyzers.entry import COLLECTOR_THRESHOLD
+
+    repo = make_repo(tmp_path, {f"app/m{i}.py": DEPRECATED for i in range(40)})
+    prelude = (
+        "import atexit, gc\n"
+        "import analyzers.entry\n"  # compiled here if its bytecode is stale: not the scan's
+        "gc.collect()\n"  # nor what the interpreter's own start made
+        "passes = []\n"
+        "gc.callbacks.append(lambda phase, info: phase == 'start' and passes.append(info))\n"
+        "atexit.register(lambda: print('passes', len(passes), gc.get_threshold()[0]))"
+    )
+    done = run_console(repo, "scan", "--no-cache", "--jobs", "1", prelude=prelude)
+    assert done.returncode == 0, done.stderr
+    assert "40 findings" in done.stdout, done.stdout
+    assert done.stdout.splitlines()[-1] == f"passes 0 {COLLECTOR_THRESHOLD}"
+
+
 def test_the_console_script_exits_as_usual_while_another_thread_runs(tmp_path: Path) -> None:
     repo = make_repo(tmp_path, {"app/a.py": CANONICAL})
     marker = tmp_path / "thread-finished"
