@@ -193,11 +193,12 @@ def _analyze_files(
     """Each file's result and the stat taken when it was read (None: it is gone)."""
     if not rels:
         return []  # a warm scan: the engine is not even imported
-    # Before the fork: once, not in each child.
-    _prepare_engine(policy, len(rels))
     workers = jobs or os.cpu_count() or 1
+    forking = workers > 1 and len(rels) >= PARALLEL_THRESHOLD
+    # Before the fork: once, not in each child.
+    _prepare_engine(policy, len(rels), forking=forking)
     analyse = functools.partial(_analyze_one, str(root), policy=policy, fixes=fixes)
-    if workers == 1 or len(rels) < PARALLEL_THRESHOLD:
+    if not forking:
         return [analyse(rel) for rel in rels]
     from analyzers import forkjoin
 
@@ -206,12 +207,14 @@ def _analyze_files(
     return forkjoin.run(analyse, rels, workers)
 
 
-def _prepare_engine(policy: Policy, files: int) -> None:
-    """Import the engine and build the policy's trigger set for ``files`` files, at once.
+def _prepare_engine(policy: Policy, files: int, *, forking: bool = False) -> None:
+    """Import the engine (and with ``forking`` the fork-join) and build the policy's trigger
+    set for ``files`` files, at once.
 
     Hyperscan compiles the native matchers of a large run without holding the GIL, so they
     are built in a thread while this one imports the engine: the two took turns before the
-    first file was read.
+    first file was read. The compile took longer than the engine's import on a real tree
+    (benchmarks/timeline_scan.py), so the fork-join's import fits in it too.
     """
     from analyzers.triggers import NATIVE_THRESHOLD, prepare
 
@@ -231,7 +234,10 @@ def _prepare_engine(policy: Policy, files: int) -> None:
     thread = threading.Thread(target=build, name="ssot-native-matchers")
     thread.start()
     try:
-        import analyzers.engine  # noqa: F401
+        import analyzers.engine
+
+        if forking:
+            import analyzers.forkjoin  # noqa: F401
     finally:
         thread.join()
     if failed:

@@ -70,8 +70,8 @@ def timed_build(*args):
     return out
 triggers.prepare = timed_build
 prepare = runner._prepare_engine
-def timed_prepare(*args):
-    prepare(*args)
+def timed_prepare(*args, **kwargs):
+    prepare(*args, **kwargs)
     mark("prepared")
 runner._prepare_engine = timed_prepare
 run = forkjoin.run

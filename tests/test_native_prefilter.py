@@ -234,3 +234,33 @@ def test_a_scan_of_one_file_does_not_load_hyperscan(tmp_path: Path) -> None:
     )
     assert done.stdout.strip() == "False"
     assert "SSOT001" in (tmp_path / "r").read_text()
+
+
+@needs_hyperscan
+@pytest.mark.parametrize("forking", [False, True])
+def test_a_forking_scan_imports_the_fork_join_while_the_matchers_compile(
+    tmp_path: Path, forking: bool
+) -> None:
+    # The compile outlasts the engine's import on a real tree: the fork-join's import fits in
+    # it, instead of after it. A scan that will not fork must not pay for it.
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from analyzers import runner, triggers\n"
+        "from analyzers.policy_loader import load_policy\n"
+        "text = Path('examples/websocket-ssot.toml').read_text(encoding='utf-8')\n"
+        "policy = load_policy(text, 'examples/websocket-ssot.toml').policy\n"
+        "before = 'analyzers.forkjoin' in sys.modules\n"
+        f"runner._prepare_engine(policy, triggers.NATIVE_THRESHOLD, forking={forking})\n"
+        "print(before, triggers.triggers_for(policy).native is not None, "
+        "'analyzers.forkjoin' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert done.stdout.split() == ["False", "True", str(forking)]
