@@ -29,6 +29,8 @@ import signal
 from collections.abc import Callable, Iterator, Sequence
 from typing import NoReturn, TypeVar
 
+from analyzers.pipes import widen
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -78,7 +80,7 @@ def run(fn: Callable[[T], R], items: Sequence[T], processes: int) -> list[R]:
     try:
         for _ in range(processes - 1):
             read, write = os.pipe()
-            _widen(write)
+            widen(write)  # a child that fills it would wait for this busy process
             pid = os.fork()
             if pid == 0:
                 os.close(read)
@@ -198,21 +200,6 @@ def _serve(
         code = 2
     finally:
         os._exit(code)
-
-
-# A child that fills its pipe waits until this process, busy with a chunk of its own, reads
-# it: 64 KiB (Linux's default) is a few dozen chunks' results, less with proven fixes in them.
-PIPE_SIZE = 1 << 20
-
-
-def _widen(fd: int) -> None:
-    """Let the pipe hold :data:`PIPE_SIZE` bytes where the system allows it (Linux)."""
-    try:
-        import fcntl
-
-        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-    except (ImportError, AttributeError, OSError):
-        pass  # elsewhere, or above the user's limit: the child waits a little more
 
 
 def _send(fd: int, message: tuple[object, ...]) -> None:

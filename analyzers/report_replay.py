@@ -28,6 +28,7 @@ import os
 import sys
 
 from analyzers.digests import blake2b  # not hashlib, which loads OpenSSL (about 4 ms)
+from analyzers.pipes import WIDE, widen
 from analyzers.userkey import read_key, user_key
 
 TYPE_CHECKING = False  # typing costs more to import than this whole module (mypy reads it)
@@ -307,6 +308,7 @@ def _start_listing(root: str) -> tuple[int, int] | None:
     if not os.path.isdir(root):
         return None
     read_end, write_end = os.pipe()
+    widen(write_end)  # git ends while this process is busy, not when it comes to read
     try:
         pid = os.posix_spawnp(
             "git",
@@ -329,7 +331,7 @@ def finish_listing(pid: int, read_end: int) -> list[str] | None:
     """The sorted paths git listed (None: git failed, say outside a checkout)."""
     chunks = []
     try:
-        while chunk := os.read(read_end, 1 << 16):
+        while chunk := os.read(read_end, WIDE):
             chunks.append(chunk)
     finally:
         os.close(read_end)
@@ -349,7 +351,12 @@ def stop_listing(pid: int, read_end: int) -> None:
 def listed_paths(out: bytes) -> list[str]:
     """The sorted, distinct paths of ``git ls-files -z`` output (a conflicted file is listed
     once per stage)."""
-    return sorted({n for n in out.decode("utf-8", "surrogateescape").split("\0") if n})
+    # Sorted first, then made distinct: git's output is sorted nearly throughout, which the
+    # sort is quick on; sorting a set of a 6,454-file tree's paths, and making it, took 2.6 ms.
+    paths = list(dict.fromkeys(sorted(out.decode("utf-8", "surrogateescape").split("\0"))))
+    if paths and not paths[0]:
+        del paths[0]  # the "" after the last NUL sorts first
+    return paths
 
 
 def _stamps(root: str, rels: list[str]) -> list[Stamp | None] | None:

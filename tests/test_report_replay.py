@@ -6,10 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from git_repos import CANONICAL, DEPRECATED, HAS_GIT, make_repo, run_console, write
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analyzers import report_replay
 from analyzers.cli import build_parser, main
@@ -281,3 +284,43 @@ def test_the_replay_path_imports_neither_typing_nor_hashlib() -> None:
         check=True,
     )
     assert done.stdout.strip() == "[]"
+
+
+@given(
+    st.lists(
+        st.lists(st.sampled_from(["a", "b", "é", "\udcff", "/", ".py", "Z"]), max_size=6).map(
+            "".join
+        ),
+        max_size=40,
+    )
+)
+def test_listed_paths_are_gits_paths_sorted_and_distinct(paths: list[str]) -> None:
+    # Whatever the order git gives, and a conflicted file once per stage (the same path twice).
+    out = "".join(p + "\0" for p in paths + paths[:3]).encode("utf-8", "surrogateescape")
+    assert report_replay.listed_paths(out) == sorted(set(paths) - {""})
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reads a process's state in /proc (Linux)"
+)
+def test_git_lists_a_tree_of_more_than_a_pipe_holds_before_anyone_reads(tmp_path: Path) -> None:
+    # A cold scan reads the listing only after its imports and its policy: git must be done by
+    # then, not waiting for room in a 64 KiB pipe (a real tree's paths were 301 KB).
+    names: dict[str, str | None] = {
+        f"pkg/{'deep_module_name_' * 6}{i:05}.py": "" for i in range(1_000)
+    }
+    repo = make_repo(tmp_path, names)
+    started = report_replay._start_listing(str(repo))
+    assert started is not None
+    pid, read_end = started
+    state = ""
+    for _ in range(200):  # up to 10 s on a slow machine
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+            state = fh.read().rpartition(")")[2].split()[0]
+        if state == "Z":  # exited, and not yet waited for
+            break
+        time.sleep(0.05)
+    listed = report_replay.finish_listing(pid, read_end)
+    assert state == "Z"
+    assert listed is not None and set(names) <= set(listed)
+    assert sum(len(p) + 1 for p in listed) > 64 * 1024
