@@ -14,11 +14,10 @@ child is raised in the caller, a child that dies is an error, and no child outli
 The chunks are handed out through a pipe, written whole before the first fork: each process
 reads the next chunk's number from it (one small read, which the pipe gives whole to one
 reader) until it is empty. Fixed shares cost the scan their imbalance: on a real tree the
-last process finished 14-52 ms after the first (benchmarks/timeline_scan.py), and chunks of
-one size up to 17 ms; so the last chunks are smaller and smaller (:func:`chunk_bounds`). A
-child sends each chunk's results as soon as they are made, and this process takes them in
-between its own chunks: pickling and unpickling them all at the end was serial time (7 ms on
-that tree, benchmarks/profile_scan.py).
+last process finished 14-52 ms after the first (benchmarks/timeline_scan.py). A child sends
+each chunk's results as soon as they are made, and this process takes them in between its
+own chunks: pickling and unpickling them all at the end was serial time (7 ms on that tree,
+benchmarks/profile_scan.py).
 """
 
 from __future__ import annotations
@@ -43,8 +42,6 @@ MAX_CHUNKS = 4096 // _TOKEN
 # many per process so that slow and fast files even out; a claim costs one read(2).
 CHUNKS_PER_PROCESS = 64
 LARGEST_CHUNK = 32
-# Towards the end a chunk is at most the items left over this many times the processes.
-_TAIL = 2
 # A child's messages: each is its length (8 bytes) and a pickled tuple, the first item one of
 _PART, _FAILED, _DONE = 0, 1, 2  # (_PART, start, results) | (_FAILED, traceback) | (_DONE,)
 _LENGTH = 8
@@ -57,25 +54,7 @@ class ChildFailed(RuntimeError):
 def chunk_size(items: int, processes: int) -> int:
     """How many items each claim takes, for ``items`` items over ``processes`` processes."""
     wanted = min(LARGEST_CHUNK, max(1, items // (processes * CHUNKS_PER_PROCESS)))
-    return max(wanted, -(-items // (MAX_CHUNKS // 2)))  # half: room for the smaller last ones
-
-
-def chunk_bounds(items: int, processes: int) -> list[tuple[int, int]]:
-    """The chunks of ``items`` items, as (start, end): :func:`chunk_size` items each, then
-    fewer and fewer towards the end, down to one (the "guided" schedule of OpenMP), so that
-    the processes finish at nearly the same time: a process that takes a last chunk of 32
-    files while the others have none left keeps them all waiting for it. Never more than
-    :data:`MAX_CHUNKS` chunks (then all of one size)."""
-    size = chunk_size(items, processes)
-    bounds: list[tuple[int, int]] = []
-    start = 0
-    while start < items:
-        end = start + max(1, min(size, (items - start) // (processes * _TAIL)))
-        bounds.append((start, end))
-        start = end
-    if len(bounds) > MAX_CHUNKS:  # very many processes: not worth a finer rule
-        bounds = [(s, min(s + size, items)) for s in range(0, items, size)]
-    return bounds
+    return max(wanted, -(-items // MAX_CHUNKS))
 
 
 def run(fn: Callable[[T], R], items: Sequence[T], processes: int) -> list[R]:
@@ -84,17 +63,18 @@ def run(fn: Callable[[T], R], items: Sequence[T], processes: int) -> list[R]:
     Raises :class:`ChildFailed` for a child that raised or died."""
     if processes <= 1 or len(items) <= 1:
         return [fn(item) for item in items]
-    bounds = chunk_bounds(len(items), processes)
+    size = chunk_size(len(items), processes)
+    chunks = -(-len(items) // size)
     claims, write = os.pipe()
     try:
-        os.write(write, b"".join(k.to_bytes(_TOKEN, "little") for k in range(len(bounds))))
+        os.write(write, b"".join(k.to_bytes(_TOKEN, "little") for k in range(chunks)))
     finally:
         os.close(write)  # so that an empty pipe reads as its end, in every process
     parts: dict[int, list[R]] = {}
 
-    def chunks_claimed() -> Iterator[tuple[int, int]]:
+    def chunks_claimed() -> Iterator[int]:
         while token := os.read(claims, _TOKEN):
-            yield bounds[int.from_bytes(token, "little")]
+            yield int.from_bytes(token, "little") * size
 
     children: list[_Child] = []
     try:
@@ -104,11 +84,11 @@ def run(fn: Callable[[T], R], items: Sequence[T], processes: int) -> list[R]:
             pid = os.fork()
             if pid == 0:
                 os.close(read)
-                _serve(fn, items, chunks_claimed(), write)
+                _serve(fn, items, size, chunks_claimed(), write)
             os.close(write)
             children.append(_Child(pid, read))
-        for start, end in chunks_claimed():
-            parts[start] = [fn(item) for item in items[start:end]]
+        for start in chunks_claimed():
+            parts[start] = [fn(item) for item in items[start : start + size]]
             for child in children:
                 child.take(parts, wait=False)
         for child in children:
@@ -200,7 +180,7 @@ class _Child:
 
 
 def _serve(
-    fn: Callable[[T], R], items: Sequence[T], chunks: Iterator[tuple[int, int]], fd: int
+    fn: Callable[[T], R], items: Sequence[T], size: int, starts: Iterator[int], fd: int
 ) -> NoReturn:
     """In the child: send each claimed chunk's results as it is done, then that it is done
     (or the traceback of what it raised), and exit at once (``os._exit``: no atexit handler,
@@ -208,8 +188,8 @@ def _serve(
     code = 0
     try:
         try:
-            for start, end in chunks:
-                _send(fd, (_PART, start, [fn(item) for item in items[start:end]]))
+            for start in starts:
+                _send(fd, (_PART, start, [fn(item) for item in items[start : start + size]]))
             _send(fd, (_DONE,))
         except BaseException as exc:  # raised in the parent instead
             import traceback

@@ -60,30 +60,6 @@ def test_chunks_are_small_and_never_more_than_the_pipe_holds_at_once() -> None:
         assert size >= 1 and -(-items // size) <= forkjoin.MAX_CHUNKS
 
 
-@pytest.mark.parametrize(
-    ("items", "processes"), [(1, 2), (200, 2), (6_454, 2), (10_000, 4), (10**6, 2), (10**6, 64)]
-)
-def test_chunks_cover_every_item_once_in_order_and_shrink_towards_the_end(
-    items: int, processes: int
-) -> None:
-    bounds = forkjoin.chunk_bounds(items, processes)
-    assert len(bounds) <= forkjoin.MAX_CHUNKS
-    assert [start for start, _ in bounds] == [0] + [end for _, end in bounds[:-1]]
-    assert bounds[-1][1] == items
-    sizes = [end - start for start, end in bounds]
-    assert max(sizes) == forkjoin.chunk_size(items, processes)
-    assert sizes == sorted(sizes, reverse=True)
-
-
-def test_the_last_chunks_of_a_real_trees_scan_are_one_file_each() -> None:
-    # A process that takes a last chunk of 32 files while the other has none left keeps it
-    # waiting: the timelines of a 6,454-file tree's scans ended up to 17 ms apart.
-    sizes = [end - start for start, end in forkjoin.chunk_bounds(6_454, 2)]
-    assert sizes[0] == forkjoin.LARGEST_CHUNK
-    assert sizes[-4:] == [1, 1, 1, 1]
-    assert len(sizes) < 6_454 // forkjoin.LARGEST_CHUNK + 20  # a few more claims, not many
-
-
 def _fail_in_a_child(n: int) -> int:
     if os.getpid() != PARENT:
         raise ValueError(f"item {n} is bad")
