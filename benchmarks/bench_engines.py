@@ -1,4 +1,4 @@
-"""Two builds of ssot and ruff on the real tree, interleaved in every round: is one engine faster?
+"""Two builds of ssot and ruff on one tree, interleaved in every round: is one engine faster?
 
 ``bench_scan.py`` compares ssot with ruff, one engine per run. On a shared VM whose speed moves
 by 10-30 % between minutes (benchmarks/README.md), two such runs a minute apart cannot tell
@@ -9,13 +9,16 @@ machine. It prints each command's median, its ratio to ruff's and head / base. A
 of two engines, not a target: the targets stay in ``bench_scan.py``.
 
 The tree is fetched from the package registry as ``bench_scan.py`` fetches it
-(``realcode.py``), with its policy; the builds are installed copies (``bench_scan.py``'s
-``installed_copy``, or any ``ssot`` executable).
+(``realcode.py``), with its policy; or, with ``--gen N``, it is a corpus of N files generated
+at run time into a temporary folder, with the policy and banned imports of ``bench_scan.py``'s
+generated rows. The builds are installed copies (``bench_scan.py``'s ``installed_copy``, or
+any ``ssot`` executable).
 
 Usage::
 
     python benchmarks/bench_engines.py --base /tmp/old/bin/ssot --head /tmp/new/bin/ssot \\
         --real-dir /tmp/ha [--rounds 15] [--jobs N]
+    python benchmarks/bench_engines.py --base ... --head ... --gen 10000
 """
 
 from __future__ import annotations
@@ -32,15 +35,19 @@ sys.path.insert(0, str(HERE))
 
 import realcode  # noqa: E402
 from bench_scan import (  # noqa: E402
+    DEPRECATED,
     Timing,
     _load,
     _stamp,
     find_tool,
+    git_commit,
     machine_info,
     ruff_banned_api_command,
     run_once,
     scan_cold_command,
+    write_configs,
 )
+from corpus import generate  # noqa: E402
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,18 +59,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--real", default=realcode.DEFAULT_SPEC, help="package to fetch")
     parser.add_argument("--real-dir", type=Path, help="fetch the tree here (default: a temp dir)")
     parser.add_argument("--ruff", help="ruff executable (default: the one on PATH)")
+    parser.add_argument(
+        "--gen", type=int, metavar="N", help="a generated corpus of N files instead of real code"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the generated corpus's seed")
     args = parser.parse_args(argv)
     ruff = find_tool("ruff", args.ruff)
     if ruff is None:
         parser.error("ruff not found: install it or pass --ruff")
     with tempfile.TemporaryDirectory(prefix="ssot-engines-") as tmp:
-        dest = (args.real_dir or Path(tmp) / "real").resolve()
-        tree = realcode.fetch(dest, args.real)
-        print(tree.summary(), flush=True)
+        if args.gen is not None:
+            dest = Path(tmp) / "corpus"
+            print(generate(dest, args.gen, args.seed).summary(), flush=True)
+            write_configs(dest)
+            git_commit(dest, "Benchmark configuration")
+            banned: Sequence[str] = DEPRECATED
+        else:
+            dest = (args.real_dir or Path(tmp) / "real").resolve()
+            tree = realcode.fetch(dest, args.real)
+            print(tree.summary(), flush=True)
+            banned = realcode.banned_api(tree.policy)
         jobs = [] if args.jobs is None else ["--jobs", str(args.jobs)]
         commands = {
             "ruff": [
-                *ruff_banned_api_command(ruff, dest, realcode.banned_api(tree.policy)),
+                *ruff_banned_api_command(ruff, dest, banned),
                 "--output-format",
                 "concise",
                 "--no-cache",
