@@ -1111,8 +1111,20 @@ def _ratio_row(name: str, ours: Timing, peer: Timing, target: float, op: str) ->
         ratio,
         f"{op} {target}",
         ratio <= target,
-        f"CPU s: ssot {ours.cpu:.2f}, ruff {peer.cpu:.2f}",
+        f"CPU s: ssot {ours.cpu:.2f}, ruff {peer.cpu:.2f}; {paired_ratios(ours, peer)}",
     )
+
+
+def paired_ratios(ours: Timing, peer: Timing) -> str:
+    """The ratio within each round of :func:`side_by_side` (its two runs next to each other in
+    time), as a median and a range: the machine's speed drifts between rounds, which moves a
+    ratio of medians more than the ratio within a round. Shown beside the table's ratio of
+    medians, which decides the result."""
+    # strict=False: with fewer runs of one command, the rounds where both ran.
+    ratios = sorted(a.wall / b.wall for a, b in zip(ours.samples, peer.samples, strict=False))
+    if not ratios:
+        return "no paired rounds"
+    return f"per round {statistics.median(ratios):.2f} (median; {ratios[0]:.2f}-{ratios[-1]:.2f})"
 
 
 def measure_generated_only(
