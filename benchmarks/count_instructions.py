@@ -9,19 +9,27 @@ built), once with every file analysed too. The difference is the analysis; the s
 it for both revisions, their ratio, and whether the two found the same things (a digest of
 every finding).
 
+With ``--whole``, each revision is instead run once as the console script runs it, ``ssot
+scan --no-cache --jobs 1 --list`` from the interpreter's start to its exit: the serial start (imports,
+the cyclic collector's passes, the policy, git's listing read, the native matchers) counts
+too, and the text reports are compared. One process (``--jobs 1``; git, which it starts, is
+not counted).
+
 It is a profile, not a speed measurement against a peer: instructions are not seconds (cache
-misses and memory stalls do not count). Use it to tell whether a change to the engine's Python
-does less work, then measure time with bench_scan.py.
+misses, memory stalls and page faults do not count). Use it to tell whether a change to the
+engine's Python does less work, then measure time with bench_scan.py.
 
 Usage::
 
     python benchmarks/count_instructions.py --base HEAD~1 --root /tmp/ha        # vs the worktree
     python benchmarks/count_instructions.py --base v1 --head v2 --files 2000      # generated corpus
+    python benchmarks/count_instructions.py --base HEAD~1 --root /tmp/ha --whole
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
 import re
@@ -63,10 +71,24 @@ if sys.argv[2] == "analyse":
     print(f"findings {len(found)} {digest}")
 """
 
+# --whole: the console script's process, with the revision's sources first on sys.path.
+WHOLE = r"""
+import sys
+root, report, src = sys.argv[1:4]
+import analyzers
+
+if not analyzers.__file__.startswith(src):
+    raise SystemExit(f"analyzers imported from {analyzers.__file__}, not {src}")
+sys.argv = ["ssot", "scan", "--no-cache", "--jobs", "1", "--list", "--root", root, "-o", report]
+from analyzers.entry import console
+
+console()
+"""
+
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
 
-def instructions(src: Path, root: Path, step: str) -> tuple[int, str]:
+def instructions(src: Path, root: Path, step: str, code: str = PROBE) -> tuple[int, str]:
     """Instructions of one run of the probe (and what it printed) with ``src`` on sys.path."""
     env = {**os.environ, "PYTHONPATH": str(src), "PYTHONHASHSEED": "0"}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -81,7 +103,7 @@ def instructions(src: Path, root: Path, step: str) -> tuple[int, str]:
             sys.executable,
             "-P",  # not the current folder first on sys.path: src is
             "-c",
-            PROBE,
+            code,
             str(root),
             step,
             str(src),
@@ -96,6 +118,15 @@ def instructions(src: Path, root: Path, step: str) -> tuple[int, str]:
     if done.returncode != 0 or match is None:
         raise SystemExit(f"valgrind run of {src} failed:\n{done.stderr[-2000:]}")
     return int(match.group(1)), done.stdout.strip()
+
+
+def whole(src: Path, root: Path) -> tuple[int, str]:
+    """Instructions of a whole cold ``ssot scan --jobs 1`` process; a digest of its report."""
+    with tempfile.TemporaryDirectory(prefix="ssot-report-") as tmp:
+        report = Path(tmp) / "report.txt"
+        total, _ = instructions(src, root, str(report), WHOLE)
+        text = report.read_bytes()
+    return total, f"report {hashlib.sha256(text).hexdigest()[:16]} ({len(text):,} bytes)"
 
 
 def analysis(src: Path, root: Path) -> tuple[int, str]:
@@ -128,7 +159,11 @@ def main() -> int:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--root", type=Path, help="an existing checkout with its policy")
     where.add_argument("--files", type=int, default=2000, help="generated corpus size")
+    parser.add_argument(
+        "--whole", action="store_true", help="count a whole `ssot scan --jobs 1` process"
+    )
     args = parser.parse_args()
+    measure = whole if args.whole else analysis
     if shutil.which("valgrind") is None:
         print("valgrind is needed (apt-get install valgrind)", file=sys.stderr)
         return 2
@@ -148,9 +183,7 @@ def main() -> int:
             sources = {label: checkout(rev, work / label) for label, rev in revisions.items()}
             # Two valgrind runs at a time (counts do not depend on what else runs).
             with ThreadPoolExecutor(max_workers=2) as pool:
-                futures = {
-                    label: pool.submit(analysis, src, root) for label, src in sources.items()
-                }
+                futures = {label: pool.submit(measure, src, root) for label, src in sources.items()}
                 results = {label: future.result() for label, future in futures.items()}
         finally:
             for label in revisions:
