@@ -10,10 +10,10 @@ it for both revisions, their ratio, and whether the two found the same things (a
 every finding).
 
 With ``--whole``, each revision is instead run once as the console script runs it, ``ssot
-scan --no-cache --jobs 1 --list`` from the interpreter's start to its exit: the serial start (imports,
-the cyclic collector's passes, the policy, git's listing read, the native matchers) counts
-too, and the text reports are compared. One process (``--jobs 1``; git, which it starts, is
-not counted).
+scan --no-cache --jobs 1 --list`` from the interpreter's start to its exit: the serial start
+(imports, the cyclic collector's passes, the policy, git's listing read, the native matchers)
+counts too, and the text reports are compared. One process (``--jobs 1``; git, which it
+starts, is not counted).
 
 It is a profile, not a speed measurement against a peer: instructions are not seconds (cache
 misses, memory stalls and page faults do not count). Use it to tell whether a change to the
