@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 # Nearly everything a command makes while it starts (modules, classes, the policy) lives until
 # it exits, so the collector's passes over it free nothing: 28 young and 3 middle-generation
 # passes, 7.5 ms, before the workers of a cold scan of a 6,454-file tree forked (counted with
-# gc.callbacks; benchmarks/README.md). mypy's command line sets the same. Cycles are still
-# collected, only in larger batches: a long `ssot history` stays bounded.
+# gc.callbacks; benchmarks/README.md). mypy's command line sets the same first threshold.
+# Cycles are still collected, only in larger batches: a long `ssot history` stays bounded.
 COLLECTOR_THRESHOLD = 200_000
 
 
