@@ -315,6 +315,9 @@ def run_app_command(name: str, plugin: Any, argv: list[str]) -> int:
         if module.partition(".")[0] in OWN_PACKAGES:
             raise  # a broken install of this project, not a missing extra
         return _no_app(name, f"{module} is missing")
+    from analyzers import collector
+
+    collector.as_python_sets_it()  # the App runs for days: not the command line's pace
     return run(argv)
 
 

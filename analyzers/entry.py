@@ -7,21 +7,14 @@ path, the policy) is imported; everything else runs :func:`analyzers.cli.main`.
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
+
+from analyzers import collector
 
 TYPE_CHECKING = False  # typing is not imported on the replay's path (mypy reads this)
 if TYPE_CHECKING:
     from typing import NoReturn
-
-# A cyclic collection every this many net allocations of container objects, not every 700.
-# Nearly everything a command makes while it starts (modules, classes, the policy) lives until
-# it exits, so the collector's passes over it free nothing: 28 young and 3 middle-generation
-# passes, 7.5 ms, before the workers of a cold scan of a 6,454-file tree forked (counted with
-# gc.callbacks; benchmarks/README.md). mypy's command line sets the same first threshold.
-# Cycles are still collected, only in larger batches: a long `ssot history` stays bounded.
-COLLECTOR_THRESHOLD = 200_000
 
 
 def console() -> NoReturn:
@@ -33,7 +26,7 @@ def console() -> NoReturn:
     standard streams are flushed; while another thread runs, the interpreter exits as usual
     (it waits for that thread). An exception leaves as it always does.
     """
-    gc.set_threshold(COLLECTOR_THRESHOLD)  # first: the passes it saves are in the imports
+    collector.for_a_command()  # first: the passes it saves are in the imports
     from analyzers.report_replay import Listed, replay
 
     answered = replay(sys.argv[1:])

@@ -254,8 +254,8 @@ def test_the_console_script_flushes_its_output_runs_exit_handlers_and_keeps_the_
 
 def test_the_console_script_runs_no_cyclic_collection_through_a_cold_scan(tmp_path: Path) -> None:
     # Its start-up makes objects that live until it exits: the collector's passes over them
-    # (every 700 allocations by default) were pure cost. Fails if COLLECTOR_THRESHOLD is not set.
-    from analyzers.entry import COLLECTOR_THRESHOLD
+    # (every 700 allocations by default) were pure cost. Fails if the threshold is not set.
+    from analyzers.collector import COMMAND_THRESHOLD
 
     repo = make_repo(tmp_path, {f"app/m{i}.py": DEPRECATED for i in range(40)})
     prelude = (
@@ -269,7 +269,7 @@ def test_the_console_script_runs_no_cyclic_collection_through_a_cold_scan(tmp_pa
     done = run_console(repo, "scan", "--no-cache", "--jobs", "1", prelude=prelude)
     assert done.returncode == 0, done.stderr
     assert "40 findings" in done.stdout, done.stdout
-    assert done.stdout.splitlines()[-1] == f"passes 0 {COLLECTOR_THRESHOLD}"
+    assert done.stdout.splitlines()[-1] == f"passes 0 {COMMAND_THRESHOLD}"
 
 
 def test_the_console_script_exits_as_usual_while_another_thread_runs(tmp_path: Path) -> None:

@@ -303,6 +303,32 @@ def test_app_dependencies_missing_from_the_install_are_named(
     assert "no-such-lib missing" in capsys.readouterr().err
 
 
+def test_an_app_command_runs_at_pythons_own_collector_pace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The console script collects rarely (a command's start-up objects live until it exits);
+    # `ssot serve` and `ssot worker` run for days and keep Python's own pace.
+    import gc
+
+    from analyzers import collector
+
+    pythons = gc.get_threshold()
+    seen: list[tuple[int, ...]] = []
+
+    class _Recording:
+        def load(self) -> Any:
+            return lambda argv: seen.append(gc.get_threshold()) or 0
+
+    monkeypatch.setattr(cli, "missing_app_dependencies", lambda: [])
+    try:
+        collector.for_a_command()
+        assert gc.get_threshold()[0] == collector.COMMAND_THRESHOLD
+        assert cli.run_app_command("worker", _Recording(), []) == 0
+    finally:
+        gc.set_threshold(*pythons)
+    assert seen == [pythons]
+
+
 def test_fix_keeps_a_crlf_file_crlf(tmp_path: Path, capsys: Capsys) -> None:
     # Reading the file as text would turn every \r\n into \n: a one-line fix that rewrote
     # the whole file's line endings.
