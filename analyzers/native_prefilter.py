@@ -5,11 +5,12 @@ name matches a policy pattern; in Python that is a dozen memchr passes plus a re
 expression per class statement, about two thirds of a cold scan's work on files that match
 nothing. Hyperscan (Intel's multi-pattern matcher, a wheel on PyPI) answers all of it in one
 pass. It is optional: where it is not installed, or cannot compile a pattern, the caller keeps
-its pure-Python prefilter, which gives the same answers.
+its pure-Python prefilter, which gives the same findings.
 
-The native answer may say "candidate" where the Python one says no (it is a superset: a
-class-name pattern is widened to what Hyperscan can match on bytes), never the reverse; the
-statement-level hits decide what is parsed either way.
+The native answer keeps every file in which the slicer finds a hit, and may keep more (a
+class-name pattern is widened to what Hyperscan can match on bytes); the statement-level hits
+decide what is parsed either way. It asks more than the pure-Python prefilter, as the hits
+do: an event name only as a value, a base class only as a whole word.
 """
 
 from __future__ import annotations
@@ -50,9 +51,11 @@ class NativePrefilter:
         groups: Sequence[tuple[Sequence[bytes], int]],
         class_patterns: Sequence[str],
         values: Sequence[bytes] = (),
+        words: Sequence[bytes] = (),
     ) -> None:
         """``values``: quoted literals that count only as the value of a dict item or keyword
-        (``"type": "agent_started"``), the construct an event payload needs."""
+        (``"type": "agent_started"``), the construct an event payload needs. ``words``:
+        literals that count only as whole words (see :func:`whole_word`)."""
         if _hs is None:
             raise RuntimeError("hyperscan is not installed")
         expressions: list[bytes] = []
@@ -63,6 +66,10 @@ class NativePrefilter:
         for literal in literals:
             self._decisive.add(len(expressions))
             expressions.append(re.escape(literal))
+            flags.append(0)
+        for word in words:
+            self._decisive.add(len(expressions))
+            expressions.append(whole_word(word))
             flags.append(0)
         for g, (members, minimum) in enumerate(groups):
             self._minimum.append(minimum)
@@ -209,6 +216,23 @@ class NativeLiterals:
             last[ident] = end
             out.setdefault(literal, []).append(start)
         return out
+
+
+_ASCII_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+def whole_word(literal: bytes) -> bytes:
+    """A Hyperscan expression for ``literal`` standing as a whole word, as the slicer's hits
+    count it (``triggers.is_word_char``): not inside ``FooDataUpdateCoordinator``.
+
+    Hyperscan's ``\\b`` knows only ASCII word characters: a byte of a UTF-8 letter next to
+    the literal counts as a boundary, so the expression matches where the slicer (for which
+    that letter is part of the word) would not, never the reverse. For the same reason a side
+    whose end of the literal is not an ASCII word character gets no ``\\b``.
+    """
+    before = b"\\b" if literal[:1] and literal[0] in _ASCII_WORD else b""
+    after = b"\\b" if literal[-1:] and literal[-1] in _ASCII_WORD else b""
+    return before + re.escape(literal) + after
 
 
 def widen_class_pattern(pattern: str) -> tuple[bytes, bool] | None:

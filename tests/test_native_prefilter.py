@@ -2,7 +2,9 @@
 
 It may say "candidate" where no hit is (a class-name pattern widened to bytes), never drop a
 file with a hit, or its findings would vanish; it asks for an event name only as a value
-(``"type": "agent_started"``), where the pure-Python prefilter asks for the bare word. Checked on the standard library and on a generated corpus, and on its own traps.
+(``"type": "agent_started"``), where the pure-Python prefilter asks for the bare word, and
+for a base class only as a whole word. Checked on the standard library and on a generated
+corpus, and on its own traps.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analyzers import Policy, analyze, native_prefilter, triggers
 from analyzers.triggers import use_native
@@ -23,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import corpus
 from test_slicing import STDLIB_POLICY, stdlib_files
 
+PolicyFn = Callable[[str], Policy]
 needs_hyperscan = pytest.mark.skipif(
     not native_prefilter.AVAILABLE, reason="hyperscan has no wheel for this platform"
 )
@@ -63,6 +69,66 @@ def test_native_prefilter_keeps_every_file_that_has_hits(
     assert native_only <= with_hits // 20  # widened class patterns: a superset, not "everything"
     if which == "generated":
         assert python_only > 0  # event names in comparisons and calls no longer pass
+
+
+COORDINATOR_POLICY = """
+    version = 1
+    [[concept]]
+    name = "coordinator"
+    canonical = "pkg.base.DataUpdateCoordinator"
+    [concept.implementation]
+    bases = ["pkg.base.DataUpdateCoordinator"]
+"""
+
+
+@needs_hyperscan
+@pytest.mark.parametrize(
+    ("text", "candidate"),
+    [
+        (b"class C(DataUpdateCoordinator):\n    pass\n", True),
+        (b"x = DataUpdateCoordinator", True),
+        (b"DataUpdateCoordinator", True),
+        (b"CoordinatorEntity[DataUpdateCoordinator]", True),
+        ("class Cé(DataUpdateCoordinatorß):\n".encode(), True),  # the hits decide
+        (b"class C(AccuWeatherDataUpdateCoordinator):\n    pass\n", False),
+        (b"from .coordinator import MyDataUpdateCoordinator\n", False),
+        (b"class C(DataUpdateCoordinatorMixin): ...\n", False),
+        (b"class C(Base_DataUpdateCoordinator2): ...\n", False),
+    ],
+)
+def test_a_base_class_passes_the_native_prefilter_only_as_a_whole_word(
+    text: bytes, candidate: bool, make_policy: PolicyFn
+) -> None:
+    # In a real tree most mentions of a base class are inside its subclasses' names, which
+    # no rule reports: such a file is no candidate (and is not decoded nor searched for hits).
+    trigger_set = use_native(make_policy(COORDINATOR_POLICY))
+    assert trigger_set.native is not None
+    assert trigger_set.is_candidate(text) is candidate
+    assert trigger_set.is_candidate_python(text)  # the pure-Python prefilter asks less
+    if not candidate:
+        assert trigger_set.hits(text.decode()) == []
+
+
+_WORDS: dict[str, native_prefilter.NativePrefilter] = {}
+
+
+@needs_hyperscan
+@given(
+    st.text(alphabet="aZ9_ .([é\u00dfж\t", max_size=2),
+    st.text(alphabet="aZ9_ .)]é\u00dfж\n", max_size=2),
+)
+def test_a_whole_word_matches_natively_wherever_the_hits_count_one(before: str, after: str) -> None:
+    # Hyperscan's word boundary knows ASCII only: next to a non-ASCII letter it matches where
+    # the hits (any letter) do not, never the reverse; next to ASCII the two agree.
+    word = "DataUpdateCoordinator"
+    if word not in _WORDS:
+        _WORDS[word] = native_prefilter.NativePrefilter([], [], [], (), [word.encode()])
+    text = before + word + after
+    python = triggers._whole_words(text, word, [len(before)]) != []
+    native = _WORDS[word].is_candidate(text.encode())
+    assert native or not python
+    if text.isascii():
+        assert native is python
 
 
 @needs_hyperscan
