@@ -154,13 +154,13 @@ def test_scan_jobs_runs_the_analysis_in_that_many_worker_processes(
     pids = tmp_path / "pids"
     original = runner._analyze_one
 
-    def recording(root: str, rel: str, *, policy: Any, fixes: bool) -> Any:
+    def recording(root: str, rel: str, **how: Any) -> Any:
         with pids.open("a") as fh:  # forked workers inherit this patch and append their pid
             fh.write(f"{os.getpid()}\n")
         # Slow enough that the child, which takes chunks of files as this process does, is
         # started before this one has taken them all.
         time.sleep(0.002)
-        return original(root, rel, policy=policy, fixes=fixes)
+        return original(root, rel, **how)
 
     monkeypatch.setattr(runner, "_analyze_one", recording)
 
