@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     _Subparsers: TypeAlias = argparse._SubParsersAction[argparse.ArgumentParser]
 
 PLUGIN_GROUP = "ssot.commands"
-BUILTIN_COMMANDS = ("scan", "check", "fix", "consolidate", "history", "explain", "rules")
 DISTRIBUTION = "ssot-guard"
 APP_EXTRA = f"pip install '{DISTRIBUTION}[app]'"
 OWN_PACKAGES = frozenset({"analyzers", "bot", "fake_github"})
@@ -233,7 +232,7 @@ def _add_rules(sub: _Subparsers) -> None:
     _command(sub, "rules", "list the rules: code, name and what each reports")
 
 
-# In BUILTIN_COMMANDS order, which is the order of `ssot --help`.
+# In the order of `ssot --help`.
 _BUILDERS: dict[str, Callable[[_Subparsers], None]] = {
     "scan": _add_scan,
     "check": _add_check,
@@ -243,6 +242,7 @@ _BUILDERS: dict[str, Callable[[_Subparsers], None]] = {
     "explain": _add_explain,
     "rules": _add_rules,
 }
+BUILTIN_COMMANDS = tuple(_BUILDERS)
 
 
 def build_parser(

@@ -352,7 +352,7 @@ def listed_paths(out: bytes) -> list[str]:
     """The sorted, distinct paths of ``git ls-files -z`` output (a conflicted file is listed
     once per stage)."""
     # Sorted first, then made distinct: git's output is sorted nearly throughout, which the
-    # sort is quick on; sorting a set of a 6,454-file tree's paths, and making it, took 2.6 ms.
+    # sort is quick on. For a 6,454-file tree: 1.0-1.1 ms, against 2.2-3.0 ms for a set sorted.
     paths = list(dict.fromkeys(sorted(out.decode("utf-8", "surrogateescape").split("\0"))))
     if paths and not paths[0]:
         del paths[0]  # the "" after the last NUL sorts first

@@ -220,7 +220,7 @@ def _analyze_files(
     return forkjoin.run(analyse, rels, workers)
 
 
-def _prepare_engine(policy: Policy, files: int, *, forking: bool = False) -> None:
+def _prepare_engine(policy: Policy, files: int, *, forking: bool) -> None:
     """Import the engine (and with ``forking`` the fork-join) and build the policy's trigger
     set for ``files`` files, at once.
 

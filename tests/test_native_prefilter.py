@@ -304,7 +304,7 @@ def test_a_scan_of_one_file_does_not_load_hyperscan(tmp_path: Path) -> None:
 
 @needs_hyperscan
 @pytest.mark.parametrize("forking", [False, True])
-def test_a_forking_scan_imports_the_fork_join_while_the_matchers_compile(
+def test_preparing_a_forking_scan_imports_the_fork_join_and_only_then(
     tmp_path: Path, forking: bool
 ) -> None:
     # The compile outlasts the engine's import on a real tree: the fork-join's import fits in
