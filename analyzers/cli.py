@@ -151,10 +151,13 @@ def _jobs(p: argparse.ArgumentParser) -> None:
     )
 
 
+_PATHS_HELP = "only these files, and the Python files under these folders (relative to --root)"
+
+
 def _add_scan(sub: _Subparsers) -> None:
     p = _command(sub, "scan", "totals per concept and rule for the whole checkout")
     _common(p)
-    p.add_argument("paths", nargs="*", help="only these files (relative to --root)")
+    p.add_argument("paths", nargs="*", help=_PATHS_HELP)
     _jobs(p)
     p.add_argument("--strict", action="store_true", help="exit 1 when any blocking finding exists")
     p.add_argument(
@@ -181,7 +184,7 @@ def _add_check(sub: _Subparsers) -> None:
 def _add_fix(sub: _Subparsers) -> None:
     p = _command(sub, "fix", "apply the automatic fixes (--diff: only show them)")
     _common(p, formats=False)
-    p.add_argument("paths", nargs="*", help="only these files (relative to --root)")
+    p.add_argument("paths", nargs="*", help=_PATHS_HELP)
     p.add_argument("--rule", action="append", help="only this rule (repeatable)")
     _jobs(p)
     p.add_argument(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -146,14 +147,58 @@ def _write(args: argparse.Namespace, text: str) -> None:
         sys.stdout.write(text)
 
 
+def named_files(root: Path, paths: Sequence[str]) -> list[str] | None:
+    """The files that a command's PATH arguments name, relative to ``root``: a file as it is,
+    a folder as the Python files under it that a whole scan lists (git's, or the folder's own
+    outside a checkout). None when one of them is ``root`` itself: the whole tree.
+
+    Raises :class:`UsageError` naming a path that does not exist or lies outside ``root``:
+    a mistyped path must not pass for a clean one. A folder with no Python file is said so.
+    """
+    files: list[str] = []
+    folders: dict[str, str] = {}  # relative folder -> as given
+    for given in paths:
+        full = os.path.normpath(os.path.join(root, given))  # an absolute `given` stays itself
+        rel = _inside(root, full) or _inside(root, os.path.realpath(full))
+        if rel is None:
+            raise UsageError(f"{given}: outside the checkout {root} (see --root)")
+        if not os.path.lexists(full):
+            raise UsageError(f"{given}: no such file or folder in {root} (see --root)")
+        if rel == "":
+            return None
+        if os.path.isdir(full):
+            folders[rel] = given
+        else:
+            files.append(rel)
+    if folders:
+        listed = gitio.PythonFileListing(root).result()
+        for folder, given in folders.items():
+            under = [p for p in listed if p.startswith(f"{folder}/")]
+            if not under:
+                note(f"{given}: no Python file to analyse in this folder")
+            files.extend(under)
+    return list(dict.fromkeys(files))
+
+
+def _inside(root: Path, path: str) -> str | None:
+    """``path`` relative to ``root`` with ``/`` separators ("" for the root), or None when
+    it lies outside."""
+    rel = os.path.relpath(path, root)
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return None
+    return "" if rel == os.curdir else Path(rel).as_posix()
+
+
 def cmd_scan(args: argparse.Namespace, listing: gitio.PythonFileListing | None = None) -> int:
     root = root_of(args)
+    paths = named_files(root, args.paths) if args.paths else None
     # git lists the tree while this process imports what it needs and reads (cold: validates)
     # the policy: its first step, or a warm scan waits for git at the end of its start.
-    if listing is None and not args.paths:
+    if listing is None and paths is None:
         listing = gitio.PythonFileListing(root)
     # Before the policy is read: a policy edited meanwhile must not be stored as seen.
-    recording = None if args.no_cache or args.paths else Recording(str(root), request_of(args))
+    whole = paths is None and not args.no_cache
+    recording = Recording(str(root), request_of(args)) if whole else None
     try:
         from analyzers import runner
         from analyzers.progress import totals
@@ -167,7 +212,7 @@ def cmd_scan(args: argparse.Namespace, listing: gitio.PythonFileListing | None =
     result = runner.scan(
         root,
         policy,
-        args.paths or None,
+        paths,
         use_cache=not args.no_cache,
         jobs=args.jobs,
         fixes=args.format == "json",  # only JSON shows each finding's fix
@@ -311,10 +356,11 @@ def cmd_fix(args: argparse.Namespace) -> int:
     from analyzers.fix import apply_fixes
 
     root = root_of(args)
+    paths = named_files(root, args.paths) if args.paths else None
     policy = policy_of(args, root)
     rules = {r.upper() for r in args.rule} if args.rule else None
     result = runner.scan(
-        root, policy, args.paths or None, use_cache=not args.no_cache, jobs=args.jobs, fixes=True
+        root, policy, paths, use_cache=not args.no_cache, jobs=args.jobs, fixes=True
     )
     changed = 0
     for rel, findings in sorted(result.findings.items()):
