@@ -146,9 +146,20 @@ def _jobs(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--jobs",
         "-j",
-        type=int,
-        help="processes analysing files, this one included (default: one per core)",
+        type=_job_count,
+        help="processes analysing files, this one included (default, or 0: one per core)",
     )
+
+
+def _job_count(text: str) -> int:
+    """``--jobs``: 0 or more (a negative count used to mean one process, silently)."""
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if count < 0:
+        raise argparse.ArgumentTypeError(f"{count}: give 1 or more processes (0: one per core)")
+    return count
 
 
 _PATHS_HELP = "only these files, and the Python files under these folders (relative to --root)"

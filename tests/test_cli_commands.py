@@ -181,6 +181,27 @@ def test_scan_jobs_runs_the_analysis_in_that_many_worker_processes(
     assert sorted(f["path"] for f in parallel) == ["app/old0.py", "app/old1.py", "app/old2.py"]
 
 
+def test_scan_jobs_refuses_a_negative_count_and_takes_0_as_one_per_core(
+    tmp_path: Path, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo(tmp_path, {"app/a.py": DEPRECATED})
+    with pytest.raises(SystemExit) as exited:
+        main(["scan", "-j", "-2", "--root", str(repo)])
+    assert exited.value.code == 2
+    assert "argument --jobs/-j: -2: give 1 or more processes" in capsys.readouterr().err
+    asked: list[int | None] = []
+    scan = runner.scan
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs["jobs"])
+        return scan(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "scan", recording)
+    assert main(["scan", "-j", "0", "--no-cache", "--root", str(repo)]) == 0
+    assert asked == [0]  # which _analyze_files reads as one process per core
+    assert "1 finding" in capsys.readouterr().out
+
+
 def test_what_the_workers_of_a_cold_scan_read_is_what_a_warm_scan_answers_from(
     tmp_path: Path,
 ) -> None:
