@@ -157,19 +157,24 @@ def named_files(root: Path, paths: Sequence[str]) -> list[str] | None:
     """
     files: list[str] = []
     folders: dict[str, str] = {}  # relative folder -> as given
+    whole = False
     for given in paths:
         full = os.path.normpath(os.path.join(root, given))  # an absolute `given` stays itself
-        rel = _inside(root, full) or _inside(root, os.path.realpath(full))
+        rel = _inside(root, full)
+        if rel is None:  # a path to the checkout through a symlink (/tmp -> /private/tmp)
+            rel = _inside(root, os.path.realpath(full))
         if rel is None:
             raise UsageError(f"{given}: outside the checkout {root} (see --root)")
         if not os.path.lexists(full):
             raise UsageError(f"{given}: no such file or folder in {root} (see --root)")
         if rel == "":
-            return None
-        if os.path.isdir(full):
+            whole = True  # the others are still checked: a mistyped one is still an error
+        elif os.path.isdir(full):
             folders[rel] = given
         else:
             files.append(rel)
+    if whole:
+        return None
     if folders:
         listed = gitio.PythonFileListing(root).result()
         for folder, given in folders.items():

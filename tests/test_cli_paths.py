@@ -60,12 +60,24 @@ def test_the_root_itself_is_the_whole_tree(tmp_path: Path, capsys: Capsys) -> No
     assert _listed(whole) == ["app/a.py", "app/deep/b.py", "application/d.py", "lib/c.py"]
 
 
+def test_an_absolute_path_through_a_symlink_to_the_checkout_is_inside_it(
+    tmp_path: Path, capsys: Capsys
+) -> None:
+    repo = _tree(tmp_path)
+    link = tmp_path / "link"
+    link.symlink_to(repo, target_is_directory=True)
+    assert main(["scan", "--list", "--no-cache", "--root", str(repo), str(link / "lib")]) == 0
+    assert _listed(capsys.readouterr().out) == ["lib/c.py"]
+
+
 def test_a_path_that_does_not_exist_is_an_error_naming_it(tmp_path: Path, capsys: Capsys) -> None:
     repo = _tree(tmp_path)
     assert main(["scan", "--root", str(repo), "app/a.py", "app/mistyped.py"]) == EXIT_ERROR
     captured = capsys.readouterr()
     assert "app/mistyped.py: no such file or folder in " in captured.err
     assert captured.out == ""  # no report that would pass for a clean one
+    assert main(["scan", "--root", str(repo), ".", "app/mistyped.py"]) == EXIT_ERROR
+    assert "app/mistyped.py: no such file" in capsys.readouterr().err
 
 
 def test_a_path_outside_the_root_is_an_error(tmp_path: Path, capsys: Capsys) -> None:
