@@ -147,16 +147,14 @@ def _write(args: argparse.Namespace, text: str) -> None:
         sys.stdout.write(text)
 
 
-def named_files(root: Path, paths: Sequence[str]) -> list[str] | None:
-    """The files that a command's PATH arguments name, relative to ``root``: a file as it is,
-    a folder as the Python files under it that a whole scan lists (git's, or the folder's own
-    outside a checkout). None when one of them is ``root`` itself: the whole tree.
+def named_paths(root: Path, paths: Sequence[str]) -> list[str] | None:
+    """PATH arguments relative to ``root``, with ``/`` separators; None when one of them is
+    ``root`` itself (the whole tree).
 
     Raises :class:`UsageError` naming a path that does not exist or lies outside ``root``:
-    a mistyped path must not pass for a clean one. A folder with no Python file is said so.
+    a mistyped path must not pass for a clean one.
     """
-    files: list[str] = []
-    folders: dict[str, str] = {}  # relative folder -> as given
+    named: list[str] = []
     whole = False
     for given in paths:
         full = os.path.normpath(os.path.join(root, given))  # an absolute `given` stays itself
@@ -167,20 +165,27 @@ def named_files(root: Path, paths: Sequence[str]) -> list[str] | None:
             raise UsageError(f"{given}: outside the checkout {root} (see --root)")
         if not os.path.lexists(full):
             raise UsageError(f"{given}: no such file or folder in {root} (see --root)")
-        if rel == "":
-            whole = True  # the others are still checked: a mistyped one is still an error
-        elif os.path.isdir(full):
-            folders[rel] = given
-        else:
-            files.append(rel)
-    if whole:
+        # The others are still checked after the root: a mistyped one is still an error.
+        whole = whole or rel == ""
+        named.append(rel)
+    return None if whole else list(dict.fromkeys(named))
+
+
+def named_files(root: Path, paths: Sequence[str]) -> list[str] | None:
+    """The files that a command's PATH arguments name (see :func:`named_paths`): a file as it
+    is, a folder as the Python files under it that a whole scan lists (git's, or the folder's
+    own outside a checkout). A folder with no Python file is said so."""
+    named = named_paths(root, paths)
+    if named is None:
         return None
+    folders = [rel for rel in named if (root / rel).is_dir()]
+    files = [rel for rel in named if rel not in folders]
     if folders:
         listed = gitio.PythonFileListing(root).result()
-        for folder, given in folders.items():
+        for folder in folders:
             under = [p for p in listed if p.startswith(f"{folder}/")]
             if not under:
-                note(f"{given}: no Python file to analyse in this folder")
+                note(f"{folder}: no Python file to analyse in this folder")
             files.extend(under)
     return list(dict.fromkeys(files))
 
@@ -407,6 +412,7 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
     from analyzers.report.campaign_plan import render_plan
 
     root = root_of(args)
+    paths = named_paths(root, args.paths) if args.paths else None
     policy = policy_of(args, root)
     result = runner.scan(root, policy, use_cache=not args.no_cache)
     owners = Owners()
@@ -421,7 +427,7 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
         except (OSError, UnicodeDecodeError):
             return None
 
-    plan = campaign.plan(result.findings, read, policy, owners, paths=args.paths)
+    plan = campaign.plan(result.findings, read, policy, owners, paths=paths or ())
     if args.plan:
         sys.stdout.write(render_plan(plan, args.format))
         return EXIT_OK

@@ -20,6 +20,7 @@ from analyzers.campaign import KnownBatch, batch_id, slug
 from analyzers.cli import main
 from analyzers.codeowners import Owners, reviewers
 from analyzers.engine import analyze
+from analyzers.exit_codes import EXIT_ERROR
 from analyzers.findings import Finding, Fix
 from analyzers.fix import attach_fixes
 from analyzers.policy_loader import PolicyError, load_policy
@@ -175,6 +176,17 @@ def test_paths_restrict_the_plan_to_folders(
     assert {p for b in plan["batches"] for p in b["files"]} == {
         f"services/team1/handlers/h{n}.py" for n in range(7)
     }
+
+
+def test_the_root_as_a_path_plans_the_whole_tree_and_a_mistyped_one_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = make_repo(tmp_path, generated_files(), policy_text())
+    whole = run_json(capsys, "consolidate", "--plan", "--root", str(repo))
+    assert whole["batches"]
+    assert run_json(capsys, "consolidate", "--plan", "--root", str(repo), ".") == whole
+    assert main(["consolidate", "--plan", "--root", str(repo), "services/team9"]) == EXIT_ERROR
+    assert "services/team9: no such file or folder in " in capsys.readouterr().err
 
 
 # --- pure planning --------------------------------------------------------------------------
