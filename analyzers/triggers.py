@@ -478,9 +478,11 @@ def _leads_to(text: str, end: int, next_names: frozenset[str]) -> bool:
 
 # The names a one-line `from ... import` takes from the module just before it; a parenthesis,
 # a backslash, a star or a second statement on the line stop it (and the hit is kept).
-_NAME = r"[^\W\d]\w*+(?:[ \t]+as[ \t]+[^\W\d]\w*+)?"
+# Atomic groups, not possessive repeats: see source._STRING_OR_COMMENT.
+_NAME = r"[^\W\d](?>\w*)(?:[ \t]+as[ \t]+[^\W\d](?>\w*))?"
 _FROM_IMPORT_NAMES = re.compile(
-    rf"[ \t]+import[ \t]+({_NAME}(?:[ \t]*+,[ \t]*+{_NAME})*+)[ \t]*+(?:#[^\n]*+)?\r?(?:\n|\Z)"
+    rf"[ \t]+import[ \t]+({_NAME}(?>(?:(?>[ \t]*),(?>[ \t]*){_NAME})*))(?>[ \t]*)"
+    r"(?:#(?>[^\n]*))?\r?(?:\n|\Z)"
 )
 
 
