@@ -435,7 +435,7 @@ def make_change(root: Path, seed: int, count: int = CHANGED_FILES) -> dict[str, 
 # Machine information.
 
 
-def installed_copy(workdir: Path) -> tuple[str, str]:
+def installed_copy(workdir: Path, interpreter: str | None = None) -> tuple[str, str]:
     """``ssot`` installed as ``pip install`` installs the wheel; its path and how, in words.
 
     The development venv holds an editable install: its import hook (setuptools' finder,
@@ -444,9 +444,21 @@ def installed_copy(workdir: Path) -> tuple[str, str]:
     is copied with its bytecode into a fresh venv whose dependencies are this venv's (a
     ``.pth`` line: that folder's own ``.pth`` files, the editable hook among them, are not
     run), with the console script pip writes.
+
+    ``interpreter``: the Python of that venv (default: the one running this). It must be the
+    same minor version as this one, whose compiled dependencies the copy imports.
     """
     venv_dir = workdir / "installed"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv_dir)], check=True)
+    base = interpreter or sys.executable
+    minor = subprocess.check_output(
+        [base, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], text=True
+    ).strip()
+    if minor != f"{sys.version_info[0]}.{sys.version_info[1]}":
+        raise SystemExit(
+            f"--python {base} is Python {minor}: the installed copy uses this venv's compiled "
+            f"dependencies, built for {sys.version_info[0]}.{sys.version_info[1]}"
+        )
+    subprocess.run([base, "-m", "venv", "--without-pip", str(venv_dir)], check=True)
     python = venv_dir / "bin" / "python"
     purelib = [sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
     site = Path(subprocess.check_output([str(python), *purelib[1:]], text=True).strip())
@@ -476,6 +488,43 @@ def installed_copy(workdir: Path) -> tuple[str, str]:
         f"an installed copy in {venv_dir} (package and bytecode in its site-packages, "
         "dependencies from this venv; --as-is to run the development venv's ssot)"
     )
+
+
+def interpreter_of(script: str) -> str | None:
+    """The Python a console script runs on (its ``#!`` line), or None for anything else."""
+    try:
+        with open(script, "rb") as fh:
+            first = fh.readline(4096)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].decode(errors="replace").split()
+    return words[0] if words else None
+
+
+# Run by the interpreter in question: its version, where it really lives, and whether the
+# interpreter is linked to a shared libpython (calls across a shared library cost; builds
+# that link it in, as Debian's python3, are often also profile-guided, PGO, and link-time
+# optimised, LTO, which its sysconfig does not say).
+_BUILD_PROBE = (
+    "import os, platform, sys\n"
+    "maps = open('/proc/self/maps').read() if os.path.exists('/proc/self/maps') else ''\n"
+    "linked = 'shared libpython' if 'libpython' in maps else "
+    "('libpython linked in' if maps else 'libpython: unknown')\n"
+    "print(f'{platform.python_implementation()} {platform.python_version()}, "
+    "{os.path.realpath(sys.executable)}, {linked}')"
+)
+
+
+def interpreter_build(python: str | None) -> str:
+    """Version, real path and libpython linkage of ``python`` (the interpreter ssot runs on)."""
+    if python is None:
+        return "unknown (not a Python console script)"
+    try:
+        return subprocess.check_output([python, "-c", _BUILD_PROBE], text=True).strip()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return f"unknown ({exc})"
 
 
 def machine_info(ruff: str | None, semgrep: str | None) -> dict[str, str]:
@@ -728,6 +777,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="run the development venv's (editable) ssot as it is (default: an installed copy)",
     )
+    parser.add_argument(
+        "--python",
+        help="the interpreter of ssot's installed copy (default: the one running this; the "
+        "same minor version)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = parser.parse_args(argv)
     if args.quick:
@@ -742,6 +796,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"ssot ({ssot}) and ruff ({ruff}) are needed: pip install -e '.[dev]'", file=sys.stderr
         )
         return 2
+    if args.python and (args.as_is or args.ssot):
+        print("--python makes the installed copy: not with --ssot or --as-is", file=sys.stderr)
+        return 2
     workdir = Path(tempfile.mkdtemp(prefix="ssot-bench-"))
     info = machine_info(ruff, semgrep)
     if args.as_is or args.ssot:
@@ -751,7 +808,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else ""
         )
     else:
-        ssot, info["ssot"] = installed_copy(workdir)
+        ssot, info["ssot"] = installed_copy(workdir, args.python)
+    info["ssot python"] = interpreter_build(interpreter_of(ssot))
     print("== machine")
     for key, value in info.items():
         print(f"  {key:<13} {value}")
@@ -793,6 +851,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"\nmachine: {info['cpus']} x {info['cpu model']}, {info['memory']}, Python {info['python']}, {info['ruff']}, {info['semgrep']}"
         )
+        print(f"ssot ran on: {info['ssot python']}")
         print(f"load average before: {info['load average']}; after: {_load()}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
