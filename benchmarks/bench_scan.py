@@ -446,17 +446,22 @@ def installed_copy(workdir: Path, interpreter: str | None = None) -> tuple[str, 
     run), with the console script pip writes.
 
     ``interpreter``: the Python of that venv (default: the one running this). It must be the
-    same minor version as this one, whose compiled dependencies the copy imports.
+    same minor version as this one, whose compiled dependencies the copy imports; ValueError
+    says why when it cannot serve.
     """
     venv_dir = workdir / "installed"
     base = interpreter or sys.executable
-    minor = subprocess.check_output(
-        [base, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], text=True
-    ).strip()
-    if minor != f"{sys.version_info[0]}.{sys.version_info[1]}":
-        raise SystemExit(
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    try:
+        minor = subprocess.check_output(
+            [base, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"], text=True
+        ).strip()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise ValueError(f"--python {base}: cannot run it ({exc})") from None
+    if minor != here:
+        raise ValueError(
             f"--python {base} is Python {minor}: the installed copy uses this venv's compiled "
-            f"dependencies, built for {sys.version_info[0]}.{sys.version_info[1]}"
+            f"dependencies, built for {here}"
         )
     subprocess.run([base, "-m", "venv", "--without-pip", str(venv_dir)], check=True)
     python = venv_dir / "bin" / "python"
@@ -808,7 +813,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             else ""
         )
     else:
-        ssot, info["ssot"] = installed_copy(workdir, args.python)
+        try:
+            ssot, info["ssot"] = installed_copy(workdir, args.python)
+        except ValueError as exc:
+            shutil.rmtree(workdir, ignore_errors=True)
+            print(exc, file=sys.stderr)
+            return 2
     info["ssot python"] = interpreter_build(interpreter_of(ssot))
     print("== machine")
     for key, value in info.items():
